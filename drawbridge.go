@@ -1,0 +1,233 @@
+// Package drawbridge holds the domain of the Drawbridge just-in-time access
+// broker: requests and their lifecycle, entitlements, principals, audit
+// events, the one error vocabulary, and the interfaces that adapters
+// (stores, providers, directories) implement. It imports nothing of ours, so
+// every other package can depend on it and it depends on none of them.
+package drawbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Error codes: one small vocabulary, mapped once to HTTP status codes and
+// CLI exit codes by the channels.
+const (
+	ECONFLICT     = "conflict"     // optimistic concurrency lost, or an illegal transition
+	EINTERNAL     = "internal"     // a bug or an infrastructure failure
+	EINVALID      = "invalid"      // the caller sent something malformed
+	ENOTFOUND     = "not_found"    // the thing named does not exist
+	EUNAUTHORIZED = "unauthorized" // no or bad credentials
+	EFORBIDDEN    = "forbidden"    // authenticated, but not allowed to do this
+	EUNAVAILABLE  = "unavailable"  // a dependency (provider, store) failed in a way worth retrying
+)
+
+// Error is an application error with a code from the vocabulary above and a
+// message meant for the person who caused it.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for
+// any other non-nil error and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human message of the first *Error in err's chain,
+// or err's text.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// ID prefixes make a wrong kind of id a validation error instead of a lookup
+// that silently finds nothing.
+const (
+	RequestIDPrefix = "req_"
+	TokenIDPrefix   = "tok_"
+)
+
+// NewRequestID returns a new, time-sortable request id (UUIDv7 in hex).
+func NewRequestID() string { return newID(RequestIDPrefix) }
+
+// NewTokenID returns a new, time-sortable token id.
+func NewTokenID() string { return newID(TokenIDPrefix) }
+
+func newID(prefix string) string {
+	u := uuid.Must(uuid.NewV7())
+	return prefix + strings.ReplaceAll(u.String(), "-", "")
+}
+
+// ValidRequestID reports whether s looks like a request id.
+func ValidRequestID(s string) bool {
+	if !strings.HasPrefix(s, RequestIDPrefix) || len(s) != len(RequestIDPrefix)+32 {
+		return false
+	}
+	for _, c := range s[len(RequestIDPrefix):] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Channel is how a request reached Drawbridge.
+type Channel string
+
+const (
+	ChannelCLI   Channel = "cli"
+	ChannelAPI   Channel = "api"
+	ChannelSlack Channel = "slack"
+	ChannelWeb   Channel = "web"
+)
+
+// Entitlement is one thing a person can be granted: for AWS, resource is the
+// 12-digit account id and role the permission set name.
+type Entitlement struct {
+	Provider string `json:"provider"`
+	Resource string `json:"resource"`
+	Role     string `json:"role"`
+}
+
+func (e Entitlement) String() string { return e.Provider + ":" + e.Resource + "/" + e.Role }
+
+// Principal is a person. ID is the canonical id: the lower-cased email.
+type Principal struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name,omitempty"`
+	SlackID   string   `json:"slack_id,omitempty"`
+	AWSUserID string   `json:"aws_user_id,omitempty"`
+	Groups    []string `json:"groups,omitempty"`
+}
+
+// CanonicalPrincipalID lower-cases and trims an email so that comparisons
+// (self-approval, quorum) cannot be fooled by case.
+func CanonicalPrincipalID(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// InGroup reports whether p belongs to group g.
+func (p *Principal) InGroup(g string) bool {
+	for _, x := range p.Groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// Directory resolves the people Drawbridge knows, by email or linked id
+// (a Slack user id such as U12345678).
+type Directory interface {
+	Resolve(ctx context.Context, who string) (*Principal, error)
+}
+
+// Decision is what policy said about a request.
+type Decision struct {
+	Effect    Effect `json:"effect"`
+	Rule      string `json:"rule,omitempty"`
+	PolicySHA string `json:"policy_sha256,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	// Approval quorum and deadline, copied from the rule so that the request
+	// carries what it needs even if the policy changes later.
+	ApprovalsRequired int           `json:"approvals_required,omitempty"`
+	ApprovalTimeout   time.Duration `json:"approval_timeout,omitempty"`
+}
+
+// Effect is a policy outcome.
+type Effect string
+
+const (
+	EffectAllow           Effect = "allow"
+	EffectDeny            Effect = "deny"
+	EffectRequireApproval Effect = "require_approval"
+)
+
+// Approval is one approver's verdict on a pending request.
+type Approval struct {
+	Approver string    `json:"approver"`
+	Approved bool      `json:"approved"`
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+	// OnBehalfOf is set when an admin recorded the verdict for Approver.
+	By string `json:"by,omitempty"`
+}
+
+// Request is one ask for one entitlement for a bounded time, and the grant
+// that results from it.
+type Request struct {
+	ID          string        `json:"id"`
+	Requester   string        `json:"requester"`
+	Entitlement               // provider, resource, role
+	Duration    time.Duration `json:"-"`
+	Reason      string        `json:"reason"`
+	Ticket      string        `json:"ticket"`
+	Channel     Channel       `json:"channel"`
+	State       State         `json:"state"`
+	Decision    Decision      `json:"decision"`
+	Approvals   []Approval    `json:"approvals"`
+	// Extends names the ACTIVE request this one extends, if any.
+	Extends string `json:"extends,omitempty"`
+
+	CreatedAt         time.Time `json:"created_at"`
+	DecidedAt         time.Time `json:"decided_at,omitzero"`
+	ApprovalDeadline  time.Time `json:"approval_deadline,omitzero"`
+	ActivatedAt       time.Time `json:"activated_at,omitzero"`
+	ExpiresAt         time.Time `json:"expires_at,omitzero"`
+	EndedAt           time.Time `json:"ended_at,omitzero"`
+	NextAttemptAt     time.Time `json:"next_attempt_at,omitzero"`
+	ProviderRef       string    `json:"provider_ref,omitempty"`
+	PreexistingAccess bool      `json:"preexisting_access,omitempty"`
+	RevokeAttempts    int       `json:"revoke_attempts"`
+	LastError         string    `json:"last_error,omitempty"`
+	// EndReason says why an ACTIVE grant is being taken away: "expired" or
+	// the revoker's reason; it decides whether REVOKING ends EXPIRED or REVOKED.
+	EndReason string `json:"end_reason,omitempty"`
+	RevokedBy string `json:"revoked_by,omitempty"`
+	Version   int    `json:"version"`
+}
+
+// DurationSeconds is the requested duration in whole seconds, as the JSON
+// contract shows it.
+func (r *Request) DurationSeconds() int64 { return int64(r.Duration / time.Second) }
+
+// DistinctApprovers counts the distinct principals who approved.
+func (r *Request) DistinctApprovers() int {
+	seen := map[string]bool{}
+	for _, a := range r.Approvals {
+		if a.Approved {
+			seen[CanonicalPrincipalID(a.Approver)] = true
+		}
+	}
+	return len(seen)
+}
+
+// Clone returns a deep copy, so a caller can mutate a request and still hand
+// the store the version it read.
+func (r *Request) Clone() *Request {
+	c := *r
+	c.Approvals = append([]Approval(nil), r.Approvals...)
+	return &c
+}

@@ -1,0 +1,59 @@
+package drawbridge
+
+import (
+	"context"
+	"errors"
+)
+
+// Assignment is an entitlement held by one provider-side principal (for AWS,
+// the Identity Store user id): the unit a provider creates and deletes.
+type Assignment struct {
+	Entitlement
+	Principal string
+}
+
+// Provider provisions and removes access in a real system. Grant and Revoke
+// return only once the provider has confirmed the change; an error wrapped
+// with Permanent is not worth retrying, any other error is.
+type Provider interface {
+	// Name is the provider key used in entitlements ("aws").
+	Name() string
+	// PrincipalRef maps a person to the provider's id for them.
+	PrincipalRef(ctx context.Context, p *Principal) (string, error)
+	// Exists reports whether the assignment already exists.
+	Exists(ctx context.Context, a Assignment) (bool, error)
+	Grant(ctx context.Context, a Assignment) error
+	// Revoke removes the assignment; an assignment already gone is success.
+	Revoke(ctx context.Context, a Assignment) error
+}
+
+// PermanentError marks a provider failure that retrying cannot fix
+// (access denied, validation, unknown resource).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err is marked permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// Catalog knows which entitlements exist (configured accounts and permission
+// sets) and their attributes for policy selectors.
+type Catalog interface {
+	// Check returns an EINVALID error listing the valid choices when e is
+	// not a known entitlement.
+	Check(e Entitlement) error
+	// ResourceAttrs returns the resource's OU path (innermost last) and tags.
+	ResourceAttrs(e Entitlement) (ous []string, tags map[string]string)
+}

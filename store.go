@@ -1,0 +1,71 @@
+package drawbridge
+
+import (
+	"context"
+	"time"
+)
+
+// RequestFilter selects requests for listing. Zero fields do not filter.
+// Resources and Roles, when non-nil, are an attribute scope (ABAC): only
+// requests whose resource and role are in them are visible, applied inside
+// the query.
+type RequestFilter struct {
+	States      []State
+	Requester   string
+	Provider    string
+	Resource    string
+	Role        string
+	Resources   []string
+	Roles       []string
+	CreatedFrom time.Time // inclusive
+	CreatedTo   time.Time // exclusive
+	// Cursor is the id of the last request of the previous page; results
+	// are ordered newest first (ids are time-sortable).
+	Cursor string
+	Limit  int
+}
+
+// Store persists requests and the audit chain. Every change to a request is
+// written in one transaction together with the audit events that record it.
+type Store interface {
+	// CreateRequest inserts r (Version becomes 1) and appends events.
+	CreateRequest(ctx context.Context, r *Request, events ...AuditEvent) error
+	// UpdateRequest writes r if the stored version still equals r.Version
+	// (optimistic concurrency; ECONFLICT otherwise), increments r.Version
+	// and appends events, atomically.
+	UpdateRequest(ctx context.Context, r *Request, events ...AuditEvent) error
+	// GetRequest returns the request or an ENOTFOUND error.
+	GetRequest(ctx context.Context, id string) (*Request, error)
+	ListRequests(ctx context.Context, f RequestFilter) ([]*Request, error)
+	// DueRequests returns up to limit requests whose DueAt is at or before
+	// now, earliest first.
+	DueRequests(ctx context.Context, now time.Time, limit int) ([]*Request, error)
+	// NextDue returns the earliest DueAt of any request, ok=false if none.
+	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
+	// LiveGrants returns the requests in PROVISIONING, ACTIVE or REVOKING
+	// that share the provider assignment (entitlement and provider principal).
+	LiveGrants(ctx context.Context, e Entitlement, principalRef string) ([]*Request, error)
+	// AppendAudit appends events that record something other than a change
+	// of a request (a failed attempt, a denied login).
+	AppendAudit(ctx context.Context, events ...AuditEvent) error
+	// RequestEvents returns the audit events of one request in order.
+	RequestEvents(ctx context.Context, requestID string) ([]AuditEvent, error)
+	// ScanAudit calls fn for every audit event in sequence order, streaming.
+	ScanAudit(ctx context.Context, fn func(AuditEvent) error) error
+	Close() error
+}
+
+// DueAt is when the expiry engine must next look at r, zero if never:
+// the approval deadline of a pending request, the expiry of an active grant,
+// the next attempt of a grant being provisioned or revoked.
+func (r *Request) DueAt() time.Time {
+	switch r.State {
+	case StatePendingApproval:
+		return r.ApprovalDeadline
+	case StateActive:
+		return r.ExpiresAt
+	case StateApproved, StateProvisioning, StateRevoking:
+		return r.NextAttemptAt
+	}
+	return time.Time{}
+}
