@@ -32,6 +32,7 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	stale   bool
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -230,4 +231,17 @@ func (r *Request) Clone() *Request {
 	c := *r
 	c.Approvals = append([]Approval(nil), r.Approvals...)
 	return &c
+}
+
+// StaleError is what a store returns when an optimistic update lost a race:
+// the request changed since it was read. Callers reload and retry.
+func StaleError(id string, version int) error {
+	return &Error{Code: ECONFLICT, Message: fmt.Sprintf("request %s was changed by someone else (version %d is stale); reload and retry", id, version), stale: true}
+}
+
+// IsStale reports whether err is a lost optimistic-concurrency race, as
+// opposed to an illegal transition (also ECONFLICT, but final).
+func IsStale(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.stale
 }

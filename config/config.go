@@ -1,0 +1,332 @@
+// Package config reads drawbridge.yaml: one file, unknown keys rejected with
+// their line, ${ENV} expanded in values (so secrets stay out of the file),
+// and relative paths resolved against the file's own directory so that every
+// command, wherever it runs, opens the same store and policy.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole drawbridge.yaml.
+type Config struct {
+	Server    Server    `yaml:"server"`
+	Store     Store     `yaml:"store"`
+	Policy    Policy    `yaml:"policy"`
+	Directory Directory `yaml:"directory"`
+	Accounts  []Account `yaml:"accounts"`
+	Providers Providers `yaml:"providers"`
+	Expiry    Expiry    `yaml:"expiry"`
+
+	// Path is the file the config was read from ("" for built-in defaults);
+	// Dir is the directory relative paths are resolved against.
+	Path string `yaml:"-"`
+	Dir  string `yaml:"-"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	Listen    string `yaml:"listen"`
+	PublicURL string `yaml:"public_url"`
+}
+
+// Store selects the database.
+type Store struct {
+	Driver string `yaml:"driver"` // sqlite (default) or postgres
+	DSN    string `yaml:"dsn"`    // SQLite: a file path; PostgreSQL: a connection string
+}
+
+// Policy names the access rules file.
+type Policy struct {
+	File string `yaml:"file"`
+}
+
+// Directory is the static list of people and their groups.
+type Directory struct {
+	Users []User `yaml:"users"`
+}
+
+// User is one person in the static directory.
+type User struct {
+	Email     string   `yaml:"email"`
+	Name      string   `yaml:"name"`
+	SlackID   string   `yaml:"slack_id"`
+	AWSUserID string   `yaml:"aws_user_id"`
+	Groups    []string `yaml:"groups"`
+}
+
+// Account is one AWS account in the offline catalog: its OU path (outermost
+// first, so nested OUs count as inside their parents) and tags feed the
+// policy's ou: and tag: selectors.
+type Account struct {
+	ID   string            `yaml:"id"`
+	Name string            `yaml:"name"`
+	OUs  []string          `yaml:"ous"`
+	Tags map[string]string `yaml:"tags"`
+}
+
+// Providers configures where access is provisioned.
+type Providers struct {
+	AWS *AWS `yaml:"aws"`
+}
+
+// AWS configures the IAM Identity Center provider.
+type AWS struct {
+	Region          string            `yaml:"region"`
+	InstanceARN     string            `yaml:"instance_arn"`
+	IdentityStoreID string            `yaml:"identity_store_id"`
+	Endpoint        string            `yaml:"endpoint"`
+	AccessKeyID     string            `yaml:"access_key_id"`
+	SecretAccessKey string            `yaml:"secret_access_key"`
+	PermissionSets  map[string]string `yaml:"permission_sets"`
+	PollInterval    Duration          `yaml:"poll_interval"`
+}
+
+// Expiry tunes the expiry engine.
+type Expiry struct {
+	// MaxSleep bounds how long the engine sleeps before re-reading the next
+	// due time, so writes by other processes are seen.
+	MaxSleep Duration `yaml:"max_sleep"`
+	// Workers is how many revocations run at once.
+	Workers int `yaml:"workers"`
+}
+
+// Duration is a time.Duration written as "90s", "2h" or "7d" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax plus a "d" (day) suffix.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration parses Go duration syntax plus whole days ("7d").
+func ParseDuration(s string) (time.Duration, error) {
+	if strings.HasSuffix(s, "d") {
+		var days int
+		if _, err := fmt.Sscanf(s, "%dd", &days); err == nil && fmt.Sprintf("%dd", days) == s {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: use e.g. 90s, 15m, 2h or 7d", s)
+	}
+	return v, nil
+}
+
+// DefaultFile is the config file looked up in the working directory.
+const DefaultFile = "drawbridge.yaml"
+
+// Load reads and validates the config at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(abs, data, os.LookupEnv)
+}
+
+// Parse reads a config from data; filename is used in messages and for
+// resolving relative paths; lookup supplies ${ENV} values.
+func Parse(filename string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	base := filepath.Base(filename)
+	// Pass 1: strict decode, so unknown keys and wrong types are reported
+	// with the line they are on.
+	var strict Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&strict); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(base, err)
+	}
+	// Pass 2: expand ${ENV} inside scalar values only, so an environment
+	// value can never inject YAML structure.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(base, err)
+	}
+	var errs []string
+	expandNode(&root, lookup, base, &errs)
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	cfg := &Config{}
+	if len(root.Content) > 0 {
+		if err := root.Decode(cfg); err != nil {
+			return nil, yamlError(base, err)
+		}
+	}
+	cfg.Path = filename
+	cfg.Dir = filepath.Dir(filename)
+	cfg.applyDefaults()
+	if err := cfg.validate(base); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func expandNode(n *yaml.Node, lookup func(string) (string, bool), file string, errs *[]string) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := envRef.FindStringSubmatch(m)[1]
+			v, ok := lookup(name)
+			if !ok {
+				*errs = append(*errs, fmt.Sprintf("%s:%d:%d: environment variable %s is not set (referenced as %s)", file, n.Line, n.Column, name, m))
+			}
+			return v
+		})
+		return
+	}
+	for _, c := range n.Content {
+		expandNode(c, lookup, file, errs)
+	}
+}
+
+var (
+	unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
+	lineMsg      = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+)
+
+// section names the YAML key path of each config type, for messages.
+var section = map[string]string{
+	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
+	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
+	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry",
+}
+
+// yamlError rewrites yaml.v3's messages into "file:line: message" lines a
+// person can act on.
+func yamlError(file string, err error) error {
+	var te *yaml.TypeError
+	var lines []string
+	if errors.As(err, &te) {
+		lines = te.Errors
+	} else {
+		lines = []string{err.Error()}
+	}
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if m := unknownField.FindStringSubmatch(l); m != nil {
+			out = append(out, fmt.Sprintf("%s:%s: unknown key %q in %s (check the spelling against the config reference in README.md)", file, m[1], m[2], section[m[3]]))
+			continue
+		}
+		if m := lineMsg.FindStringSubmatch(l); m != nil {
+			out = append(out, fmt.Sprintf("%s:%s: %s", file, m[1], m[2]))
+			continue
+		}
+		out = append(out, file+": "+l)
+	}
+	return errors.New(strings.Join(out, "\n"))
+}
+
+func (c *Config) applyDefaults() {
+	if c.Server.Listen == "" {
+		c.Server.Listen = "127.0.0.1:8080"
+	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = "sqlite"
+	}
+	if c.Store.DSN == "" && c.Store.Driver == "sqlite" {
+		c.Store.DSN = "drawbridge.db"
+	}
+	if c.Store.Driver == "sqlite" {
+		c.Store.DSN = c.Resolve(c.Store.DSN)
+	}
+	if c.Policy.File == "" {
+		c.Policy.File = "access_rules.yaml"
+	}
+	c.Policy.File = c.Resolve(c.Policy.File)
+	if c.Expiry.MaxSleep == 0 {
+		c.Expiry.MaxSleep = Duration(2 * time.Second)
+	}
+	if c.Expiry.Workers == 0 {
+		c.Expiry.Workers = 10
+	}
+	if a := c.Providers.AWS; a != nil {
+		if a.Region == "" {
+			a.Region = "us-east-1"
+		}
+	}
+}
+
+// Resolve makes a path relative to the config file's directory absolute.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+func (c *Config) validate(file string) error {
+	var errs []string
+	add := func(format string, args ...any) { errs = append(errs, file+": "+fmt.Sprintf(format, args...)) }
+	switch c.Store.Driver {
+	case "sqlite", "postgres":
+	default:
+		add("store.driver %q is not supported: use sqlite or postgres", c.Store.Driver)
+	}
+	if c.Store.Driver == "postgres" && c.Store.DSN == "" {
+		add("store.dsn is required for postgres (e.g. postgres://drawbridge@db/drawbridge)")
+	}
+	seen := map[string]bool{}
+	for i, u := range c.Directory.Users {
+		if !strings.Contains(u.Email, "@") {
+			add("directory.users[%d]: email %q is not an email address", i, u.Email)
+		}
+		key := strings.ToLower(u.Email)
+		if seen[key] {
+			add("directory.users[%d]: %s is listed twice", i, u.Email)
+		}
+		seen[key] = true
+		if u.SlackID != "" {
+			if seen["slack:"+u.SlackID] {
+				add("directory.users[%d]: slack_id %s is used twice", i, u.SlackID)
+			}
+			seen["slack:"+u.SlackID] = true
+		}
+	}
+	ids := map[string]bool{}
+	for i, a := range c.Accounts {
+		if !accountID.MatchString(a.ID) {
+			add("accounts[%d]: id %q must be a 12-digit AWS account id (quote it in YAML: \"012345678901\")", i, a.ID)
+		}
+		if ids[a.ID] {
+			add("accounts[%d]: account %s is listed twice", i, a.ID)
+		}
+		ids[a.ID] = true
+	}
+	if a := c.Providers.AWS; a != nil {
+		if a.InstanceARN == "" {
+			add("providers.aws.instance_arn is required (see docs/aws-setup.md to find it)")
+		}
+		if len(a.PermissionSets) == 0 {
+			add("providers.aws.permission_sets is empty: map each requestable permission set name to its ARN")
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
