@@ -1,0 +1,292 @@
+// Package aws is Drawbridge's provider for AWS IAM Identity Center: a grant
+// is an account assignment (account, permission set, Identity Store user),
+// created and deleted through the ssoadmin API and confirmed by polling the
+// asynchronous status calls before Grant or Revoke returns.
+//
+// The SDK's own retries are off: the broker and the expiry engine own retries
+// and record every attempt in the audit trail. Errors are classified once,
+// here: throttling, conflicts, server errors, timeouts and network failures
+// are returned plain (worth retrying); access denied, validation, unknown
+// resources and exhausted service quotas are wrapped with
+// drawbridge.Permanent.
+//
+// Revoking an assignment does not end role sessions already issued from it:
+// they live until the permission set's session duration ends, so JIT
+// permission sets should have short session durations.
+package aws
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// Config configures the provider.
+type Config struct {
+	Region          string
+	InstanceARN     string
+	IdentityStoreID string
+	// PermissionSets maps the permission set names used in entitlements to
+	// their ARNs.
+	PermissionSets map[string]string
+	// Endpoint, when set, is the client's BaseEndpoint (the emulator). With
+	// an endpoint and no static credentials, fixed test credentials are used
+	// and neither the environment nor ~/.aws is read, so a fresh machine
+	// never goes looking for AWS credentials. Region defaults to us-east-1.
+	Endpoint string
+	// AccessKeyID and SecretAccessKey are optional static credentials;
+	// without them (and without Endpoint) the default credential chain is
+	// used.
+	AccessKeyID, SecretAccessKey string
+	// PollInterval is the wait between status calls; default 1s.
+	PollInterval time.Duration
+	HTTPClient   *http.Client
+}
+
+// DefaultPollInterval is how often Grant and Revoke poll the asynchronous
+// status when Config.PollInterval is zero. AWS allows about 20 calls per
+// second across the API, so polling faster only spends that budget.
+const DefaultPollInterval = time.Second
+
+// maxPollErrors is how many retryable errors in a row a status poll
+// tolerates before Grant or Revoke gives up and returns the last one. A
+// throttled status call does not mean the change failed, so it is retried
+// within the same attempt rather than repeating the create or delete.
+const maxPollErrors = 5
+
+// Fixed credentials for the emulator, which does not check signatures.
+const (
+	emulatorAccessKeyID     = "AKIDDRAWBRIDGEEMULATOR"
+	emulatorSecretAccessKey = "drawbridge-emulator-secret"
+)
+
+var (
+	instanceARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
+	permissionSetARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
+	accountIDPattern        = regexp.MustCompile(`^\d{12}$`)
+)
+
+// Provider grants and revokes IAM Identity Center account assignments. It
+// implements drawbridge.Provider and is safe for concurrent use.
+type Provider struct {
+	client          *ssoadmin.Client
+	instanceARN     string
+	identityStoreID string
+	permissionSets  map[string]string
+	pollInterval    time.Duration
+}
+
+var _ drawbridge.Provider = (*Provider)(nil)
+
+// New validates cfg and returns a provider. Against real AWS it loads the
+// default configuration (environment, shared config files, instance roles).
+func New(ctx context.Context, cfg Config) (*Provider, error) {
+	if err := validate(&cfg); err != nil {
+		return nil, err
+	}
+	client, err := newClient(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{
+		client:          client,
+		instanceARN:     cfg.InstanceARN,
+		identityStoreID: cfg.IdentityStoreID,
+		permissionSets:  maps(cfg.PermissionSets),
+		pollInterval:    cfg.PollInterval,
+	}, nil
+}
+
+func maps(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+func validate(cfg *Config) error {
+	invalid := func(format string, args ...any) error {
+		return drawbridge.Errorf(drawbridge.EINVALID, "aws: "+format, args...)
+	}
+	if cfg.InstanceARN == "" {
+		return invalid("instance ARN is required (the IAM Identity Center instance, e.g. arn:aws:sso:::instance/ssoins-1234567890abcdef)")
+	}
+	if !instanceARNPattern.MatchString(cfg.InstanceARN) {
+		return invalid("instance ARN %q is not an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>)", cfg.InstanceARN)
+	}
+	if len(cfg.PermissionSets) == 0 {
+		return invalid("no permission sets configured: map each permission set name to its ARN")
+	}
+	for _, name := range sortedKeys(cfg.PermissionSets) {
+		arn := cfg.PermissionSets[name]
+		if strings.TrimSpace(name) == "" {
+			return invalid("a permission set has an empty name (ARN %q)", arn)
+		}
+		if !permissionSetARNPattern.MatchString(arn) {
+			return invalid("permission set %s: %q is not a permission set ARN (arn:aws:sso:::permissionSet/ssoins-…/ps-…)", name, arn)
+		}
+		if inst := cfg.InstanceARN[strings.LastIndex(cfg.InstanceARN, "/")+1:]; !strings.Contains(arn, "/"+inst+"/") {
+			return invalid("permission set %s: ARN %q belongs to another instance than %s", name, arn, cfg.InstanceARN)
+		}
+	}
+	if cfg.Endpoint != "" {
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid("endpoint %q is not an http(s) URL", cfg.Endpoint)
+		}
+		if cfg.Region == "" {
+			cfg.Region = "us-east-1"
+		}
+	}
+	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
+		return invalid("access key id and secret access key must be set together")
+	}
+	if cfg.PollInterval < 0 {
+		return invalid("poll interval %s is negative", cfg.PollInterval)
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	return nil
+}
+
+func newClient(ctx context.Context, cfg Config) (*ssoadmin.Client, error) {
+	var awsCfg awssdk.Config
+	var static awssdk.CredentialsProvider
+	if cfg.AccessKeyID != "" {
+		static = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
+	}
+	if cfg.Endpoint != "" {
+		// Built by hand rather than by LoadDefaultConfig, so that nothing
+		// from the environment or ~/.aws (a profile, a region, a credential
+		// process) leaks into a sandbox or test run.
+		if static == nil {
+			static = credentials.NewStaticCredentialsProvider(emulatorAccessKeyID, emulatorSecretAccessKey, "")
+		}
+		awsCfg = awssdk.Config{Region: cfg.Region, Credentials: static}
+	} else {
+		var opts []func(*config.LoadOptions) error
+		if cfg.Region != "" {
+			opts = append(opts, config.WithRegion(cfg.Region))
+		}
+		if static != nil {
+			opts = append(opts, config.WithCredentialsProvider(static))
+		}
+		var err error
+		awsCfg, err = config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return nil, drawbridge.Errorf(drawbridge.EINVALID, "aws: load AWS configuration: %v", err)
+		}
+		if awsCfg.Region == "" {
+			return nil, drawbridge.Errorf(drawbridge.EINVALID, "aws: region is required: set it in the provider configuration or AWS_REGION")
+		}
+	}
+	if cfg.HTTPClient != nil {
+		awsCfg.HTTPClient = cfg.HTTPClient
+	}
+	return ssoadmin.NewFromConfig(awsCfg, func(o *ssoadmin.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = awssdk.String(cfg.Endpoint)
+		}
+		o.Retryer = awssdk.NopRetryer{}
+		o.RetryMaxAttempts = 0
+	}), nil
+}
+
+// Name is the provider key in entitlements.
+func (p *Provider) Name() string { return "aws" }
+
+// PermissionSetNames returns the configured permission set names, sorted.
+func (p *Provider) PermissionSetNames() []string { return sortedKeys(p.permissionSets) }
+
+// InstanceARN is the configured IAM Identity Center instance.
+func (p *Provider) InstanceARN() string { return p.instanceARN }
+
+// IdentityStoreID is the configured Identity Store, "" when not set.
+func (p *Provider) IdentityStoreID() string { return p.identityStoreID }
+
+// PrincipalRef returns the person's Identity Store user id.
+func (p *Provider) PrincipalRef(_ context.Context, who *drawbridge.Principal) (string, error) {
+	if who == nil || who.AWSUserID == "" {
+		id := "(unknown)"
+		if who != nil {
+			id = who.ID
+		}
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s has no AWS Identity Store user id: set directory.users[].aws_user_id for them", id))
+	}
+	return who.AWSUserID, nil
+}
+
+// Exists reports whether the user assignment exists, reading every page of
+// ListAccountAssignments.
+func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, error) {
+	const op = "ListAccountAssignments"
+	psARN, err := p.check(op, a)
+	if err != nil {
+		return false, err
+	}
+	pages := ssoadmin.NewListAccountAssignmentsPaginator(p.client, &ssoadmin.ListAccountAssignmentsInput{
+		InstanceArn:      &p.instanceARN,
+		AccountId:        &a.Resource,
+		PermissionSetArn: &psARN,
+	})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return false, classify(op, a, err)
+		}
+		for _, x := range out.AccountAssignments {
+			if x.PrincipalType == "USER" && awssdk.ToString(x.PrincipalId) == a.Principal {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// check validates a and returns the permission set's ARN.
+func (p *Provider) check(op string, a drawbridge.Assignment) (string, error) {
+	if !accountIDPattern.MatchString(a.Resource) {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s %s: account id must be 12 digits", op, describe(a)))
+	}
+	if a.Principal == "" {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s %s: no principal (Identity Store user id)", op, describe(a)))
+	}
+	arn, ok := p.permissionSets[a.Role]
+	if !ok {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s %s: unknown permission set %q (configured: %s)", op, describe(a), a.Role, strings.Join(p.PermissionSetNames(), ", ")))
+	}
+	return arn, nil
+}
+
+// describe names an assignment in errors: account/permission set for user.
+func describe(a drawbridge.Assignment) string {
+	return fmt.Sprintf("%s/%s for %s", a.Resource, a.Role, a.Principal)
+}

@@ -1,0 +1,469 @@
+// Package emulator is a wire-level emulator of AWS IAM Identity Center
+// (service sso-admin) for tests, `drawbridge demo`, `drawbridge sandbox` and
+// dev mode. It speaks AWS JSON 1.1 (POST /, X-Amz-Target:
+// SWBExternalService.<Operation>) exactly as the real ssoadmin SDK client
+// expects, so Drawbridge's production AWS provider runs unchanged against it:
+// only the client's BaseEndpoint differs.
+//
+// It covers the operations Drawbridge uses: account assignments (created and
+// deleted asynchronously, polled through their status calls), listing and
+// describing permission sets, and listing instances. Tests can inject faults
+// per operation (HTTP errors or an asynchronous FAILED status), add latency,
+// seed standing access out of band and inspect what happened.
+//
+// Requests are not signature-checked: any credentials work.
+package emulator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sandbox identifiers, used by SandboxOptions and by the sandbox, demo and
+// example configuration.
+const (
+	SandboxInstanceARN     = "arn:aws:sso:::instance/ssoins-0000000000000000"
+	SandboxIdentityStoreID = "d-0000000000"
+)
+
+// Operation names, as they appear after "SWBExternalService." in X-Amz-Target.
+const (
+	OpCreateAccountAssignment                 = "CreateAccountAssignment"
+	OpDeleteAccountAssignment                 = "DeleteAccountAssignment"
+	OpDescribeAccountAssignmentCreationStatus = "DescribeAccountAssignmentCreationStatus"
+	OpDescribeAccountAssignmentDeletionStatus = "DescribeAccountAssignmentDeletionStatus"
+	OpListAccountAssignments                  = "ListAccountAssignments"
+	OpListPermissionSets                      = "ListPermissionSets"
+	OpDescribePermissionSet                   = "DescribePermissionSet"
+	OpListInstances                           = "ListInstances"
+)
+
+// Options configure a Server. The zero value works: empty identifiers and a
+// nil PermissionSets take the sandbox defaults, and a zero Delay completes
+// asynchronous operations at once.
+type Options struct {
+	InstanceARN     string
+	IdentityStoreID string
+	// PermissionSets maps a permission set name to its session duration.
+	PermissionSets map[string]time.Duration
+	// Delay is how long an asynchronous Create/DeleteAccountAssignment stays
+	// IN_PROGRESS. Zero answers SUCCEEDED (or FAILED) in the create/delete
+	// response itself.
+	Delay time.Duration
+	// RateLimit caps calls per second across all operations, like AWS's
+	// published 20 TPS; calls above it get ThrottlingException. Zero means
+	// unlimited.
+	RateLimit float64
+	// MaxInFlight caps outstanding (IN_PROGRESS) asynchronous assignment
+	// operations, like AWS's 10; further creates/deletes get
+	// ThrottlingException. Zero means unlimited.
+	MaxInFlight int
+}
+
+// SandboxOptions returns the defaults used by the sandbox, demo and example
+// configuration: the sandbox instance and identity store, three permission
+// sets and a 50 ms asynchronous delay.
+func SandboxOptions() Options {
+	return Options{
+		InstanceARN:     SandboxInstanceARN,
+		IdentityStoreID: SandboxIdentityStoreID,
+		PermissionSets: map[string]time.Duration{
+			"ReadOnlyAccess":      8 * time.Hour,
+			"PowerUserAccess":     4 * time.Hour,
+			"AdministratorAccess": time.Hour,
+		},
+		Delay: 50 * time.Millisecond,
+	}
+}
+
+// PermissionSetARN returns the stable ARN of the named permission set in the
+// sandbox instance.
+func PermissionSetARN(name string) string {
+	return permissionSetARN(SandboxInstanceARN, name)
+}
+
+// permissionSetARN derives a permission set ARN from the instance and the
+// name, so the same name always gets the same ARN across runs and machines.
+func permissionSetARN(instanceARN, name string) string {
+	instanceID := instanceARN[strings.LastIndex(instanceARN, "/")+1:]
+	sum := sha256.Sum256([]byte(name))
+	return "arn:aws:sso:::permissionSet/" + instanceID + "/ps-" + hex.EncodeToString(sum[:8])
+}
+
+// Fault is an injected failure for one operation.
+type Fault struct {
+	// Code is the error type returned as an HTTP error, e.g.
+	// "ThrottlingException", "InternalServerException" (answered with 500),
+	// "AccessDeniedException", "ConflictException", "ValidationException".
+	Code    string
+	Message string
+	// HTTPStatus overrides the status code derived from Code.
+	HTTPStatus int
+	// Times is how many calls the fault affects; zero means every call until
+	// the fault is replaced or cleared.
+	Times int
+	// AsyncFailed (Create/DeleteAccountAssignment only, and only when Code
+	// is empty) accepts the call but ends its asynchronous status FAILED with
+	// FailureReason, leaving the assignment unchanged.
+	AsyncFailed   bool
+	FailureReason string
+}
+
+// Assignment is one account assignment held in the emulator.
+type Assignment struct {
+	AccountID        string
+	PermissionSet    string // name
+	PermissionSetARN string
+	PrincipalType    string // USER or GROUP
+	PrincipalID      string
+}
+
+type assignmentKey struct {
+	accountID, permissionSetARN, principalType, principalID string
+}
+
+type permissionSet struct {
+	name, arn       string
+	sessionDuration time.Duration
+}
+
+// operation is one asynchronous create or delete.
+type operation struct {
+	requestID string
+	create    bool
+	key       assignmentKey
+	created   time.Time
+	doneAt    time.Time
+	status    string // IN_PROGRESS, SUCCEEDED, FAILED
+	failWith  string // FailureReason when the operation is to fail
+}
+
+// Server is the emulator. It is an http.Handler (use it with httptest) and
+// can listen on a loopback address itself with Start. It is safe for
+// concurrent use.
+type Server struct {
+	instanceARN     string
+	identityStoreID string
+	delay           time.Duration
+	rateLimit       float64
+	maxInFlight     int
+	created         time.Time
+
+	permissionSets []permissionSet // sorted by name
+	byName         map[string]*permissionSet
+	byARN          map[string]*permissionSet
+
+	mu          sync.Mutex
+	assignments map[assignmentKey]bool
+	operations  map[string]*operation
+	pending     []*operation // in creation order, settled in that order
+	faults      map[string]*Fault
+	calls       map[string]int
+	latency     time.Duration
+	tokens      float64
+	lastRefill  time.Time
+
+	ops map[string]handlerFunc
+
+	ln   net.Listener
+	http *http.Server
+	url  string
+}
+
+// New returns an emulator that is not listening; use it as an http.Handler
+// or call Start instead.
+func New(opts Options) *Server {
+	def := SandboxOptions()
+	if opts.InstanceARN == "" {
+		opts.InstanceARN = def.InstanceARN
+	}
+	if opts.IdentityStoreID == "" {
+		opts.IdentityStoreID = def.IdentityStoreID
+	}
+	if opts.PermissionSets == nil {
+		opts.PermissionSets = def.PermissionSets
+	}
+	s := &Server{
+		instanceARN:     opts.InstanceARN,
+		identityStoreID: opts.IdentityStoreID,
+		delay:           opts.Delay,
+		rateLimit:       opts.RateLimit,
+		maxInFlight:     opts.MaxInFlight,
+		created:         time.Now().Truncate(time.Second),
+		byName:          map[string]*permissionSet{},
+		byARN:           map[string]*permissionSet{},
+		assignments:     map[assignmentKey]bool{},
+		operations:      map[string]*operation{},
+		faults:          map[string]*Fault{},
+		calls:           map[string]int{},
+		tokens:          opts.RateLimit,
+		lastRefill:      time.Now(),
+	}
+	s.ops = s.operationTable()
+	for name, d := range opts.PermissionSets {
+		s.permissionSets = append(s.permissionSets, permissionSet{name: name, arn: permissionSetARN(opts.InstanceARN, name), sessionDuration: d})
+	}
+	sort.Slice(s.permissionSets, func(i, j int) bool { return s.permissionSets[i].name < s.permissionSets[j].name })
+	for i := range s.permissionSets {
+		ps := &s.permissionSets[i]
+		s.byName[ps.name] = ps
+		s.byARN[ps.arn] = ps
+	}
+	return s
+}
+
+// Start returns an emulator listening on addr, which must be a loopback
+// address ("127.0.0.1:0" picks a free port). The emulator accepts any
+// credentials, so it refuses to listen where other machines could reach it.
+func Start(addr string, opts Options) (*Server, error) {
+	if err := checkLoopback(addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: listen %s: %w", addr, err)
+	}
+	s := New(opts)
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.http.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Close
+	return s, nil
+}
+
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("emulator: bad listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("emulator: refusing to listen on %q: the emulator accepts any credentials, so it only listens on a loopback address such as 127.0.0.1:0", addr)
+}
+
+// URL is the base URL to use as the SDK client's BaseEndpoint; empty when
+// the server was made with New rather than Start.
+func (s *Server) URL() string { return s.url }
+
+// Close stops a server started with Start.
+func (s *Server) Close() error {
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Close()
+}
+
+// InstanceARN is the emulated instance's ARN.
+func (s *Server) InstanceARN() string { return s.instanceARN }
+
+// IdentityStoreID is the emulated instance's identity store id.
+func (s *Server) IdentityStoreID() string { return s.identityStoreID }
+
+// PermissionSetARN returns the ARN of the named permission set in this
+// server's instance, or "" when there is no such permission set.
+func (s *Server) PermissionSetARN(name string) string {
+	if ps := s.byName[name]; ps != nil {
+		return ps.arn
+	}
+	return ""
+}
+
+// PermissionSetARNs maps every permission set name to its ARN: what the AWS
+// provider's configuration needs.
+func (s *Server) PermissionSetARNs() map[string]string {
+	m := make(map[string]string, len(s.permissionSets))
+	for _, ps := range s.permissionSets {
+		m[ps.name] = ps.arn
+	}
+	return m
+}
+
+// Fail injects f into every following call of op (see Fault.Times). A Fault
+// with neither Code nor AsyncFailed clears op's fault.
+func (s *Server) Fail(op string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Code == "" && !f.AsyncFailed {
+		delete(s.faults, op)
+		return
+	}
+	s.faults[op] = &f
+}
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.faults)
+}
+
+// SetLatency delays every following response by d.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// Calls returns how many calls of op the server received, failed ones
+// included.
+func (s *Server) Calls(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// HasAssignment reports whether the user principalID holds the named
+// permission set in the account, counting asynchronous operations whose
+// delay has passed.
+func (s *Server) HasAssignment(accountID, permissionSetName, principalID string) bool {
+	ps := s.byName[permissionSetName]
+	if ps == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(time.Now())
+	return s.assignments[assignmentKey{accountID, ps.arn, "USER", principalID}]
+}
+
+// Assignments returns every assignment, sorted by account, permission set
+// name, principal type and id.
+func (s *Server) Assignments() []Assignment {
+	s.mu.Lock()
+	s.settle(time.Now())
+	out := make([]Assignment, 0, len(s.assignments))
+	for k := range s.assignments {
+		out = append(out, Assignment{
+			AccountID:        k.accountID,
+			PermissionSet:    s.byARN[k.permissionSetARN].name,
+			PermissionSetARN: k.permissionSetARN,
+			PrincipalType:    k.principalType,
+			PrincipalID:      k.principalID,
+		})
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.AccountID != b.AccountID {
+			return a.AccountID < b.AccountID
+		}
+		if a.PermissionSet != b.PermissionSet {
+			return a.PermissionSet < b.PermissionSet
+		}
+		if a.PrincipalType != b.PrincipalType {
+			return a.PrincipalType < b.PrincipalType
+		}
+		return a.PrincipalID < b.PrincipalID
+	})
+	return out
+}
+
+// AddAssignment creates a user assignment at once, out of band: standing
+// access that existed before Drawbridge.
+func (s *Server) AddAssignment(accountID, permissionSetName, principalID string) error {
+	ps := s.byName[permissionSetName]
+	if ps == nil {
+		return fmt.Errorf("emulator: no permission set %q", permissionSetName)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(time.Now())
+	s.assignments[assignmentKey{accountID, ps.arn, "USER", principalID}] = true
+	return nil
+}
+
+// RemoveAssignment deletes a user assignment at once, out of band: drift
+// made by someone outside Drawbridge.
+func (s *Server) RemoveAssignment(accountID, permissionSetName, principalID string) {
+	ps := s.byName[permissionSetName]
+	if ps == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(time.Now())
+	delete(s.assignments, assignmentKey{accountID, ps.arn, "USER", principalID})
+}
+
+// settle completes, in creation order, every pending operation whose delay
+// has passed. Completing lazily (rather than on timers) keeps the emulator
+// free of goroutines and makes the order of overlapping creates and deletes
+// the order they were made in. Callers hold s.mu.
+func (s *Server) settle(now time.Time) {
+	n := 0
+	for _, op := range s.pending {
+		if op.doneAt.After(now) {
+			s.pending[n] = op
+			n++
+			continue
+		}
+		s.complete(op)
+	}
+	clear(s.pending[n:])
+	s.pending = s.pending[:n]
+}
+
+func (s *Server) complete(op *operation) {
+	if op.failWith != "" {
+		op.status = "FAILED"
+		return
+	}
+	op.status = "SUCCEEDED"
+	if op.create {
+		s.assignments[op.key] = true
+	} else {
+		delete(s.assignments, op.key)
+	}
+}
+
+// inFlight counts operations still IN_PROGRESS. Callers hold s.mu.
+func (s *Server) inFlight() int { return len(s.pending) }
+
+// allow takes one token from the rate limiter. Callers hold s.mu.
+func (s *Server) allow(now time.Time) bool {
+	if s.rateLimit <= 0 {
+		return true
+	}
+	s.tokens += now.Sub(s.lastRefill).Seconds() * s.rateLimit
+	s.lastRefill = now
+	if burst := max(s.rateLimit, 1); s.tokens > burst {
+		s.tokens = burst
+	}
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
+}
+
+// formatDuration renders d as the ISO 8601 duration AWS uses for session
+// durations ("PT1H", "PT8H", "PT1H30M").
+func formatDuration(d time.Duration) string {
+	if d < time.Second {
+		return "PT0S"
+	}
+	var b strings.Builder
+	b.WriteString("PT")
+	h, m, sec := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	if h > 0 {
+		fmt.Fprintf(&b, "%dH", h)
+	}
+	if m > 0 {
+		fmt.Fprintf(&b, "%dM", m)
+	}
+	if sec > 0 {
+		fmt.Fprintf(&b, "%dS", sec)
+	}
+	return b.String()
+}

@@ -1,0 +1,420 @@
+package emulator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+const (
+	targetPrefix = "SWBExternalService."
+	contentType  = "application/x-amz-json-1.1"
+)
+
+// apiError is an error answered on the wire as AWS JSON 1.1 does.
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.msg }
+
+func errorf(code, format string, args ...any) *apiError {
+	return &apiError{status: statusFor(code), code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func statusFor(code string) int {
+	switch code {
+	case "InternalServerException":
+		return http.StatusInternalServerError
+	case "ServiceUnavailableException":
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+// request is the union of the input members of the emulated operations.
+type request struct {
+	InstanceArn                        *string
+	TargetId                           *string
+	TargetType                         *string
+	PermissionSetArn                   *string
+	PrincipalType                      *string
+	PrincipalId                        *string
+	AccountId                          *string
+	AccountAssignmentCreationRequestId *string
+	AccountAssignmentDeletionRequestId *string
+	MaxResults                         *int
+	NextToken                          *string
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// ServeHTTP answers one AWS JSON 1.1 call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	out, err := s.serve(r, op)
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
+	if err != nil {
+		var ae *apiError
+		if !errors.As(err, &ae) {
+			ae = errorf("InternalServerException", "%v", err)
+		}
+		w.Header().Set("X-Amzn-ErrorType", ae.code)
+		w.WriteHeader(ae.status)
+		json.NewEncoder(w).Encode(map[string]string{"__type": ae.code, "message": ae.msg}) //nolint:errcheck // the client went away
+		return
+	}
+	json.NewEncoder(w).Encode(out) //nolint:errcheck // the client went away
+}
+
+func (s *Server) serve(r *http.Request, op string) (any, error) {
+	if r.Method != http.MethodPost || r.URL.Path != "/" {
+		return nil, &apiError{status: http.StatusNotFound, code: "UnknownOperationException", msg: fmt.Sprintf("%s %s is not an operation; AWS JSON 1.1 calls are POST /", r.Method, r.URL.Path)}
+	}
+	handler := s.ops[op]
+
+	s.mu.Lock()
+	s.calls[op]++
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+
+	if handler == nil {
+		return nil, errorf("UnknownOperationException", "unknown operation %q", r.Header.Get("X-Amz-Target"))
+	}
+	var in request
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
+		return nil, errorf("SerializationException", "cannot decode request body: %v", err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if !s.allow(now) {
+		return nil, errorf("ThrottlingException", "Rate exceeded")
+	}
+	asyncFail, err := s.takeFault(op)
+	if err != nil {
+		return nil, err
+	}
+	s.settle(now)
+	if err := s.checkInstance(in.InstanceArn, op); err != nil {
+		return nil, err
+	}
+	return handler(&in, now, asyncFail)
+}
+
+type handlerFunc func(in *request, now time.Time, asyncFail string) (any, error)
+
+func (s *Server) operationTable() map[string]handlerFunc {
+	return map[string]handlerFunc{
+		OpCreateAccountAssignment: func(in *request, now time.Time, asyncFail string) (any, error) {
+			st, err := s.startOperation(in, now, true, asyncFail)
+			return map[string]any{"AccountAssignmentCreationStatus": st}, err
+		},
+		OpDeleteAccountAssignment: func(in *request, now time.Time, asyncFail string) (any, error) {
+			st, err := s.startOperation(in, now, false, asyncFail)
+			return map[string]any{"AccountAssignmentDeletionStatus": st}, err
+		},
+		OpDescribeAccountAssignmentCreationStatus: func(in *request, _ time.Time, _ string) (any, error) {
+			st, err := s.describeOperation(str(in.AccountAssignmentCreationRequestId), true)
+			return map[string]any{"AccountAssignmentCreationStatus": st}, err
+		},
+		OpDescribeAccountAssignmentDeletionStatus: func(in *request, _ time.Time, _ string) (any, error) {
+			st, err := s.describeOperation(str(in.AccountAssignmentDeletionRequestId), false)
+			return map[string]any{"AccountAssignmentDeletionStatus": st}, err
+		},
+		OpListAccountAssignments: s.listAccountAssignments,
+		OpListPermissionSets:     s.listPermissionSets,
+		OpDescribePermissionSet:  s.describePermissionSet,
+		OpListInstances:          s.listInstances,
+	}
+}
+
+// takeFault consumes op's injected fault, returning the HTTP error to answer
+// or the failure reason an asynchronous operation is to end with. Callers
+// hold s.mu.
+func (s *Server) takeFault(op string) (asyncFail string, err error) {
+	f := s.faults[op]
+	if f == nil {
+		return "", nil
+	}
+	if f.Times > 0 {
+		f.Times--
+		if f.Times == 0 {
+			delete(s.faults, op)
+		}
+	}
+	if f.Code != "" {
+		e := errorf(f.Code, "%s", f.Message)
+		if e.msg == "" {
+			e.msg = defaultMessage(f.Code)
+		}
+		if f.HTTPStatus != 0 {
+			e.status = f.HTTPStatus
+		}
+		return "", e
+	}
+	if f.FailureReason == "" {
+		return "Injected failure", nil
+	}
+	return f.FailureReason, nil
+}
+
+func defaultMessage(code string) string {
+	switch code {
+	case "ThrottlingException":
+		return "Rate exceeded"
+	case "AccessDeniedException":
+		return "User is not authorized to perform this operation"
+	case "InternalServerException":
+		return "An internal error occurred"
+	case "ConflictException":
+		return "Another operation is in progress for this resource"
+	default:
+		return "Injected fault"
+	}
+}
+
+var (
+	instanceARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
+	permissionSetARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
+	accountIDPattern        = regexp.MustCompile(`^\d{12}$`)
+)
+
+func (s *Server) checkInstance(arn *string, op string) error {
+	if op == OpListInstances {
+		return nil
+	}
+	if arn == nil || !instanceARNPattern.MatchString(*arn) {
+		return errorf("ValidationException", "1 validation error detected: Value %q at 'instanceArn' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", str(arn), instanceARNPattern)
+	}
+	if *arn != s.instanceARN {
+		return errorf("ResourceNotFoundException", "Instance %s does not exist", *arn)
+	}
+	return nil
+}
+
+func (s *Server) permissionSet(arn *string) (*permissionSet, error) {
+	if arn == nil || !permissionSetARNPattern.MatchString(*arn) {
+		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'permissionSetArn' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", str(arn), permissionSetARNPattern)
+	}
+	ps := s.byARN[*arn]
+	if ps == nil {
+		return nil, errorf("ResourceNotFoundException", "Could not find PermissionSet with id %s", *arn)
+	}
+	return ps, nil
+}
+
+// statusJSON is AccountAssignmentOperationStatus on the wire.
+type statusJSON struct {
+	Status           string
+	RequestId        string
+	FailureReason    string `json:",omitempty"`
+	TargetId         string
+	TargetType       string
+	PermissionSetArn string
+	PrincipalType    string
+	PrincipalId      string
+	CreatedDate      float64
+}
+
+func statusOf(op *operation) statusJSON {
+	st := statusJSON{
+		Status:           op.status,
+		RequestId:        op.requestID,
+		TargetId:         op.key.accountID,
+		TargetType:       "AWS_ACCOUNT",
+		PermissionSetArn: op.key.permissionSetARN,
+		PrincipalType:    op.key.principalType,
+		PrincipalId:      op.key.principalID,
+		CreatedDate:      float64(op.created.UnixMilli()) / 1000,
+	}
+	if op.status == "FAILED" {
+		st.FailureReason = op.failWith
+	}
+	return st
+}
+
+// startOperation validates a create or delete and records it. Callers hold
+// s.mu.
+func (s *Server) startOperation(in *request, now time.Time, create bool, asyncFail string) (*statusJSON, error) {
+	if !accountIDPattern.MatchString(str(in.TargetId)) {
+		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'targetId' failed to satisfy constraint: Member must satisfy regular expression pattern: \\d{12}", str(in.TargetId))
+	}
+	if str(in.TargetType) != "AWS_ACCOUNT" {
+		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'targetType' failed to satisfy constraint: Member must satisfy enum value set: [AWS_ACCOUNT]", str(in.TargetType))
+	}
+	ps, err := s.permissionSet(in.PermissionSetArn)
+	if err != nil {
+		return nil, err
+	}
+	if t := str(in.PrincipalType); t != "USER" && t != "GROUP" {
+		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'principalType' failed to satisfy constraint: Member must satisfy enum value set: [USER, GROUP]", t)
+	}
+	if id := str(in.PrincipalId); id == "" || len(id) > 47 {
+		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'principalId' failed to satisfy constraint: Member must have length between 1 and 47", id)
+	}
+	if s.maxInFlight > 0 && s.inFlight() >= s.maxInFlight {
+		return nil, errorf("ThrottlingException", "Too many outstanding account assignment operations (limit %d)", s.maxInFlight)
+	}
+	op := &operation{
+		requestID: uuid.NewString(),
+		create:    create,
+		key:       assignmentKey{str(in.TargetId), ps.arn, str(in.PrincipalType), str(in.PrincipalId)},
+		created:   now,
+		doneAt:    now.Add(s.delay),
+		status:    "IN_PROGRESS",
+		failWith:  asyncFail,
+	}
+	s.operations[op.requestID] = op
+	if s.delay <= 0 {
+		s.complete(op)
+	} else {
+		s.pending = append(s.pending, op)
+	}
+	st := statusOf(op)
+	return &st, nil
+}
+
+func (s *Server) describeOperation(id string, create bool) (*statusJSON, error) {
+	if id == "" {
+		return nil, errorf("ValidationException", "1 validation error detected: request id must not be empty")
+	}
+	op := s.operations[id]
+	if op == nil || op.create != create {
+		kind := "deletion"
+		if create {
+			kind = "creation"
+		}
+		return nil, errorf("ResourceNotFoundException", "Account assignment %s request %s does not exist", kind, id)
+	}
+	st := statusOf(op)
+	return &st, nil
+}
+
+// page validates MaxResults and NextToken (an offset, opaque to clients) and
+// returns the slice bounds and the next token.
+func page(in *request, n int) (from, to int, next *string, err error) {
+	limit := 100
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > 100 {
+			return 0, 0, nil, errorf("ValidationException", "1 validation error detected: Value %d at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100", *in.MaxResults)
+		}
+		limit = *in.MaxResults
+	}
+	if in.NextToken != nil {
+		off, cut := strings.CutPrefix(*in.NextToken, "emu-")
+		from, err = strconv.Atoi(off)
+		if !cut || err != nil || from < 0 || from > n {
+			return 0, 0, nil, errorf("ValidationException", "Invalid NextToken")
+		}
+	}
+	to = min(from+limit, n)
+	if to < n {
+		t := "emu-" + strconv.Itoa(to)
+		next = &t
+	}
+	return from, to, next, nil
+}
+
+// withNextToken adds NextToken to a list response when there is a next
+// page; AWS omits the member on the last page.
+func withNextToken(out map[string]any, next *string) map[string]any {
+	if next != nil {
+		out["NextToken"] = *next
+	}
+	return out
+}
+
+func (s *Server) listAccountAssignments(in *request, _ time.Time, _ string) (any, error) {
+	if !accountIDPattern.MatchString(str(in.AccountId)) {
+		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'accountId' failed to satisfy constraint: Member must satisfy regular expression pattern: \\d{12}", str(in.AccountId))
+	}
+	ps, err := s.permissionSet(in.PermissionSetArn)
+	if err != nil {
+		return nil, err
+	}
+	type assignmentJSON struct{ AccountId, PermissionSetArn, PrincipalType, PrincipalId string }
+	var all []assignmentJSON
+	for k := range s.assignments {
+		if k.accountID == *in.AccountId && k.permissionSetARN == ps.arn {
+			all = append(all, assignmentJSON{k.accountID, k.permissionSetARN, k.principalType, k.principalID})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].PrincipalType != all[j].PrincipalType {
+			return all[i].PrincipalType < all[j].PrincipalType
+		}
+		return all[i].PrincipalId < all[j].PrincipalId
+	})
+	from, to, next, err := page(in, len(all))
+	if err != nil {
+		return nil, err
+	}
+	return withNextToken(map[string]any{"AccountAssignments": append([]assignmentJSON{}, all[from:to]...)}, next), nil
+}
+
+func (s *Server) listPermissionSets(in *request, _ time.Time, _ string) (any, error) {
+	from, to, next, err := page(in, len(s.permissionSets))
+	if err != nil {
+		return nil, err
+	}
+	arns := []string{}
+	for _, ps := range s.permissionSets[from:to] {
+		arns = append(arns, ps.arn)
+	}
+	return withNextToken(map[string]any{"PermissionSets": arns}, next), nil
+}
+
+func (s *Server) describePermissionSet(in *request, _ time.Time, _ string) (any, error) {
+	ps, err := s.permissionSet(in.PermissionSetArn)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"PermissionSet": map[string]any{
+		"Name":             ps.name,
+		"PermissionSetArn": ps.arn,
+		"Description":      "Drawbridge emulator permission set " + ps.name,
+		"SessionDuration":  formatDuration(ps.sessionDuration),
+		"CreatedDate":      s.created.Unix(),
+	}}, nil
+}
+
+func (s *Server) listInstances(in *request, _ time.Time, _ string) (any, error) {
+	if _, _, _, err := page(in, 1); err != nil {
+		return nil, err
+	}
+	return map[string]any{"Instances": []map[string]any{{
+		"InstanceArn":     s.instanceARN,
+		"IdentityStoreId": s.identityStoreID,
+		"Name":            "drawbridge-emulator",
+		"OwnerAccountId":  "000000000000",
+		"Status":          "ACTIVE",
+		"CreatedDate":     s.created.Unix(),
+	}}}, nil
+}

@@ -1,0 +1,66 @@
+package aws
+
+import (
+	"errors"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// permanentCodes are the AWS error codes that retrying cannot fix.
+// ServiceQuotaExceededException is among them: for account assignments it
+// means a hard limit (assignments per account or permission set) was reached,
+// which no amount of waiting lifts; an operator has to act. Every other code,
+// including ones not known here, is treated as retryable, because for a
+// revocation giving up is the worse mistake.
+var permanentCodes = map[string]bool{
+	"AccessDeniedException":         true,
+	"AccessDenied":                  true,
+	"ValidationException":           true,
+	"ResourceNotFoundException":     true,
+	"ServiceQuotaExceededException": true,
+	"UnknownOperationException":     true,
+	"UnrecognizedClientException":   true,
+}
+
+// opError is a failed AWS call or asynchronous operation, named by the
+// operation and the assignment:
+//
+//	aws: DeleteAccountAssignment 123456789012/ReadOnlyAccess for 9067…: ThrottlingException: Rate exceeded
+type opError struct {
+	op  string
+	a   drawbridge.Assignment
+	msg string
+	err error
+}
+
+func (e *opError) Error() string { return "aws: " + e.op + " " + describe(e.a) + ": " + e.msg }
+func (e *opError) Unwrap() error { return e.err }
+
+// classify wraps an SDK error as an opError, marked permanent when its AWS
+// error code says retrying cannot help. Throttling, conflicts, 5xx, timeouts
+// and network errors stay plain, so the caller retries them.
+func classify(op string, a drawbridge.Assignment, err error) error {
+	e := &opError{op: op, a: a, err: err, msg: err.Error()}
+	var oe *smithy.OperationError
+	if errors.As(err, &oe) && oe.Err != nil {
+		e.msg = oe.Err.Error()
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		e.msg = apiErr.ErrorCode() + ": " + apiErr.ErrorMessage()
+		if permanentCodes[apiErr.ErrorCode()] && !serverError(err) {
+			return drawbridge.Permanent(e)
+		}
+	}
+	return e
+}
+
+// serverError reports whether err carries a 5xx response: whatever its code
+// says, the server failed, and that is worth retrying.
+func serverError(err error) bool {
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 500
+}

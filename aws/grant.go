@@ -1,0 +1,136 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// Grant creates the user assignment and returns once AWS reports it
+// SUCCEEDED. Creating an assignment that already exists succeeds.
+func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
+	const op = "CreateAccountAssignment"
+	psARN, err := p.check(op, a)
+	if err != nil {
+		return err
+	}
+	out, err := p.client.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
+		InstanceArn:      &p.instanceARN,
+		TargetId:         &a.Resource,
+		TargetType:       types.TargetTypeAwsAccount,
+		PermissionSetArn: &psARN,
+		PrincipalType:    types.PrincipalTypeUser,
+		PrincipalId:      &a.Principal,
+	})
+	if err != nil {
+		return classify(op, a, err)
+	}
+	return p.await(ctx, op, a, out.AccountAssignmentCreationStatus, "DescribeAccountAssignmentCreationStatus",
+		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
+			out, err := p.client.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
+				InstanceArn:                        &p.instanceARN,
+				AccountAssignmentCreationRequestId: id,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return out.AccountAssignmentCreationStatus, nil
+		})
+}
+
+// Revoke deletes the user assignment and returns once AWS reports it
+// SUCCEEDED. An assignment already gone is success: when the deletion ends
+// FAILED but the assignment no longer exists, Revoke returns nil.
+func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
+	const op = "DeleteAccountAssignment"
+	psARN, err := p.check(op, a)
+	if err != nil {
+		return err
+	}
+	out, err := p.client.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{
+		InstanceArn:      &p.instanceARN,
+		TargetId:         &a.Resource,
+		TargetType:       types.TargetTypeAwsAccount,
+		PermissionSetArn: &psARN,
+		PrincipalType:    types.PrincipalTypeUser,
+		PrincipalId:      &a.Principal,
+	})
+	if err != nil {
+		return classify(op, a, err)
+	}
+	err = p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, "DescribeAccountAssignmentDeletionStatus",
+		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
+			out, err := p.client.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
+				InstanceArn:                        &p.instanceARN,
+				AccountAssignmentDeletionRequestId: id,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return out.AccountAssignmentDeletionStatus, nil
+		})
+	if err != nil && drawbridge.IsPermanent(err) {
+		// A deletion of an assignment that is not there may be reported
+		// FAILED; what Revoke promises is that the access is gone.
+		if exists, xerr := p.Exists(ctx, a); xerr == nil && !exists {
+			return nil
+		}
+	}
+	return err
+}
+
+// await polls an asynchronous assignment operation until it reaches a
+// terminal status or ctx ends. FAILED is permanent: AWS looked at the request
+// and refused it, and repeating it gets the same answer.
+func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment, st *types.AccountAssignmentOperationStatus, describeOp string,
+	describeStatus func(context.Context, *string) (*types.AccountAssignmentOperationStatus, error)) error {
+	if st == nil {
+		return &opError{op: op, a: a, msg: "response has no status"}
+	}
+	requestID := st.RequestId
+	var pollErrors int
+	for {
+		switch st.Status {
+		case types.StatusValuesSucceeded:
+			return nil
+		case types.StatusValuesFailed:
+			return drawbridge.Permanent(&opError{op: op, a: a,
+				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))})
+		}
+		if err := sleep(ctx, p.pollInterval); err != nil {
+			return &opError{op: describeOp, a: a, err: err,
+				msg: fmt.Sprintf("request %s still %s: %v", awssdk.ToString(requestID), st.Status, err)}
+		}
+		next, err := describeStatus(ctx, requestID)
+		if err != nil {
+			cerr := classify(describeOp, a, err)
+			pollErrors++
+			if drawbridge.IsPermanent(cerr) || ctx.Err() != nil || pollErrors >= maxPollErrors {
+				return cerr
+			}
+			continue
+		}
+		if next == nil {
+			return &opError{op: describeOp, a: a, msg: "response has no status"}
+		}
+		pollErrors = 0
+		st = next
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
