@@ -103,15 +103,21 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 			return drawbridge.Permanent(&opError{op: op, a: a,
 				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))})
 		}
-		if err := sleep(ctx, p.pollInterval); err != nil {
+		stillRunning := func(err error) error {
 			return &opError{op: describeOp, a: a, err: err,
 				msg: fmt.Sprintf("request %s still %s: %v", awssdk.ToString(requestID), st.Status, err)}
 		}
+		if err := sleep(ctx, p.pollInterval); err != nil {
+			return stillRunning(err)
+		}
 		next, err := describeStatus(ctx, requestID)
 		if err != nil {
+			if ctx.Err() != nil {
+				return stillRunning(ctx.Err())
+			}
 			cerr := classify(describeOp, a, err)
 			pollErrors++
-			if drawbridge.IsPermanent(cerr) || ctx.Err() != nil || pollErrors >= maxPollErrors {
+			if drawbridge.IsPermanent(cerr) || pollErrors >= maxPollErrors {
 				return cerr
 			}
 			continue

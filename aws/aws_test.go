@@ -1,0 +1,337 @@
+package aws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+)
+
+const account = "123456789012"
+
+// setup starts the emulator on loopback and a provider pointed at it.
+func setup(t *testing.T, delay time.Duration) (*emulator.Server, *aws.Provider) {
+	t.Helper()
+	opts := emulator.SandboxOptions()
+	opts.Delay = delay
+	em, err := emulator.Start("127.0.0.1:0", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.Close() })
+	p, err := aws.New(context.Background(), aws.Config{
+		InstanceARN:     em.InstanceARN(),
+		IdentityStoreID: em.IdentityStoreID(),
+		PermissionSets:  em.PermissionSetARNs(),
+		Endpoint:        em.URL(),
+		PollInterval:    2 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return em, p
+}
+
+func assignment(role, user string) drawbridge.Assignment {
+	return drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: role}, Principal: user}
+}
+
+func TestGrantExistsRevoke(t *testing.T) {
+	em, p := setup(t, 10*time.Millisecond)
+	ctx := context.Background()
+	a := assignment("ReadOnlyAccess", "9067-user")
+
+	if ok, err := p.Exists(ctx, a); err != nil || ok {
+		t.Fatalf("Exists before grant = %v, %v", ok, err)
+	}
+	if err := p.Grant(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if !em.HasAssignment(account, "ReadOnlyAccess", "9067-user") {
+		t.Fatal("Grant returned before the assignment existed")
+	}
+	if em.Calls(emulator.OpDescribeAccountAssignmentCreationStatus) == 0 {
+		t.Error("Grant did not poll the creation status")
+	}
+	if ok, err := p.Exists(ctx, a); err != nil || !ok {
+		t.Fatalf("Exists after grant = %v, %v", ok, err)
+	}
+	// Idempotent, as in AWS.
+	if err := p.Grant(ctx, a); err != nil {
+		t.Fatalf("second grant: %v", err)
+	}
+	if err := p.Revoke(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if em.HasAssignment(account, "ReadOnlyAccess", "9067-user") {
+		t.Fatal("Revoke returned before the assignment was gone")
+	}
+	if ok, err := p.Exists(ctx, a); err != nil || ok {
+		t.Fatalf("Exists after revoke = %v, %v", ok, err)
+	}
+	if err := p.Revoke(ctx, a); err != nil {
+		t.Fatalf("revoking a missing assignment: %v", err)
+	}
+}
+
+func TestExistsReadsEveryPage(t *testing.T) {
+	em, p := setup(t, 0)
+	// The SDK asks for up to 100 per page; 250 others put the user on page 3.
+	for i := range 250 {
+		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := em.AddAssignment(account, "PowerUserAccess", "zz-standing"); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "zz-standing"))
+	if err != nil || !ok {
+		t.Fatalf("Exists = %v, %v; want true from the last page", ok, err)
+	}
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 3 {
+		t.Errorf("%d list calls, want 3 pages", n)
+	}
+	if ok, _ := p.Exists(context.Background(), assignment("ReadOnlyAccess", "zz-standing")); ok {
+		t.Error("Exists matched another permission set")
+	}
+}
+
+func TestAsyncFailedIsPermanent(t *testing.T) {
+	em, p := setup(t, 5*time.Millisecond)
+	em.Fail(emulator.OpCreateAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "Permission set not provisioned to account", Times: 1})
+	err := p.Grant(context.Background(), assignment("AdministratorAccess", "u1"))
+	if !drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "Permission set not provisioned to account") {
+		t.Fatalf("want a permanent error with the failure reason, got %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), "aws: CreateAccountAssignment 123456789012/AdministratorAccess for u1: ") {
+		t.Errorf("error does not name the operation and assignment: %v", err)
+	}
+	if em.HasAssignment(account, "AdministratorAccess", "u1") {
+		t.Fatal("FAILED creation left an assignment")
+	}
+}
+
+func TestRevokeFailedWhileAssignmentRemains(t *testing.T) {
+	em, p := setup(t, 0)
+	a := assignment("ReadOnlyAccess", "u2")
+	if err := em.AddAssignment(account, "ReadOnlyAccess", "u2"); err != nil {
+		t.Fatal(err)
+	}
+	em.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "boom", Times: 1})
+	if err := p.Revoke(context.Background(), a); !drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("want permanent error, got %v", err)
+	}
+	// FAILED for an assignment that is not there is still "gone".
+	em.RemoveAssignment(account, "ReadOnlyAccess", "u2")
+	em.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "not found", Times: 1})
+	if err := p.Revoke(context.Background(), a); err != nil {
+		t.Fatalf("revoke of a missing assignment that AWS reports FAILED: %v", err)
+	}
+}
+
+func TestErrorClassification(t *testing.T) {
+	cases := []struct {
+		fault     emulator.Fault
+		op        string
+		permanent bool
+	}{
+		{emulator.Fault{Code: "ThrottlingException"}, emulator.OpDeleteAccountAssignment, false},
+		{emulator.Fault{Code: "ConflictException"}, emulator.OpDeleteAccountAssignment, false},
+		{emulator.Fault{Code: "InternalServerException"}, emulator.OpCreateAccountAssignment, false},
+		{emulator.Fault{Code: "ServiceUnavailable", HTTPStatus: 503}, emulator.OpCreateAccountAssignment, false},
+		{emulator.Fault{Code: "SomethingNew"}, emulator.OpCreateAccountAssignment, false},
+		{emulator.Fault{Code: "ValidationException", HTTPStatus: 502}, emulator.OpCreateAccountAssignment, false},
+		{emulator.Fault{Code: "AccessDeniedException"}, emulator.OpDeleteAccountAssignment, true},
+		{emulator.Fault{Code: "ValidationException"}, emulator.OpCreateAccountAssignment, true},
+		{emulator.Fault{Code: "ResourceNotFoundException"}, emulator.OpListAccountAssignments, true},
+		{emulator.Fault{Code: "ServiceQuotaExceededException"}, emulator.OpCreateAccountAssignment, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.fault.Code+"/"+tc.op, func(t *testing.T) {
+			em, p := setup(t, 0)
+			em.Fail(tc.op, tc.fault)
+			a := assignment("ReadOnlyAccess", "9067")
+			var err error
+			switch tc.op {
+			case emulator.OpCreateAccountAssignment:
+				err = p.Grant(context.Background(), a)
+			case emulator.OpDeleteAccountAssignment:
+				err = p.Revoke(context.Background(), a)
+			default:
+				_, err = p.Exists(context.Background(), a)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := drawbridge.IsPermanent(err); got != tc.permanent {
+				t.Fatalf("permanent = %v, want %v: %v", got, tc.permanent, err)
+			}
+			want := fmt.Sprintf("aws: %s 123456789012/ReadOnlyAccess for 9067: %s: ", tc.op, tc.fault.Code)
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error %q, want prefix %q", err, want)
+			}
+			if n := em.Calls(tc.op); n != 1 {
+				t.Errorf("%d calls: the SDK retried on its own", n)
+			}
+		})
+	}
+}
+
+func TestThrottledPollingIsRetriedWithinTheAttempt(t *testing.T) {
+	em, p := setup(t, 5*time.Millisecond)
+	em.Fail(emulator.OpDescribeAccountAssignmentCreationStatus, emulator.Fault{Code: "ThrottlingException", Times: 2})
+	if err := p.Grant(context.Background(), assignment("ReadOnlyAccess", "u")); err != nil {
+		t.Fatalf("two throttled status calls failed the grant: %v", err)
+	}
+	if n := em.Calls(emulator.OpCreateAccountAssignment); n != 1 {
+		t.Errorf("%d creates, want 1", n)
+	}
+
+	em.Fail(emulator.OpDescribeAccountAssignmentDeletionStatus, emulator.Fault{Code: "ThrottlingException"})
+	err := p.Revoke(context.Background(), assignment("ReadOnlyAccess", "u"))
+	if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "DescribeAccountAssignmentDeletionStatus") {
+		t.Fatalf("want a retryable status error, got %v", err)
+	}
+}
+
+func TestTimeoutIsRetryable(t *testing.T) {
+	em, p := setup(t, 0)
+	em.SetLatency(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	err := p.Revoke(ctx, assignment("ReadOnlyAccess", "u"))
+	if err == nil || drawbridge.IsPermanent(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want a retryable deadline error, got %v", err)
+	}
+}
+
+func TestPollingStopsWithContext(t *testing.T) {
+	_, p := setup(t, time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	err := p.Grant(ctx, assignment("ReadOnlyAccess", "u"))
+	if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "IN_PROGRESS") {
+		t.Fatalf("want a retryable still-in-progress error, got %v", err)
+	}
+}
+
+func TestUnknownPermissionSet(t *testing.T) {
+	em, p := setup(t, 0)
+	err := p.Grant(context.Background(), assignment("DBAdmin", "u"))
+	if !drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "AdministratorAccess, PowerUserAccess, ReadOnlyAccess") {
+		t.Fatalf("want a permanent error listing the permission sets, got %v", err)
+	}
+	if em.Calls(emulator.OpCreateAccountAssignment) != 0 {
+		t.Error("called AWS for an unknown permission set")
+	}
+	if got := p.PermissionSetNames(); strings.Join(got, ",") != "AdministratorAccess,PowerUserAccess,ReadOnlyAccess" {
+		t.Errorf("PermissionSetNames = %v", got)
+	}
+}
+
+func TestPrincipalRef(t *testing.T) {
+	_, p := setup(t, 0)
+	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", AWSUserID: "9067-abc"})
+	if err != nil || id != "9067-abc" {
+		t.Fatalf("PrincipalRef = %q, %v", id, err)
+	}
+	_, err = p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "bob@example.com"})
+	if drawbridge.ErrorCode(err) != drawbridge.EINVALID || !drawbridge.IsPermanent(err) ||
+		!strings.Contains(err.Error(), "bob@example.com") || !strings.Contains(err.Error(), "directory.users[].aws_user_id") {
+		t.Fatalf("PrincipalRef without an AWS user id: %v", err)
+	}
+	if p.Name() != "aws" {
+		t.Errorf("Name = %q", p.Name())
+	}
+}
+
+func TestConcurrentGrants(t *testing.T) {
+	em, p := setup(t, 2*time.Millisecond)
+	var wg sync.WaitGroup
+	for i := range 25 {
+		wg.Go(func() {
+			a := assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))
+			if err := p.Grant(context.Background(), a); err != nil {
+				t.Error(err)
+			}
+			if ok, err := p.Exists(context.Background(), a); err != nil || !ok {
+				t.Errorf("Exists(%s) = %v, %v", a.Principal, ok, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(em.Assignments()); n != 25 {
+		t.Fatalf("%d assignments, want 25", n)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	good := func() aws.Config {
+		return aws.Config{
+			InstanceARN:    emulator.SandboxInstanceARN,
+			PermissionSets: map[string]string{"ReadOnlyAccess": emulator.PermissionSetARN("ReadOnlyAccess")},
+			Endpoint:       "http://127.0.0.1:1",
+		}
+	}
+	cases := []struct {
+		name string
+		edit func(*aws.Config)
+		want string
+	}{
+		{"no instance", func(c *aws.Config) { c.InstanceARN = "" }, "instance ARN is required"},
+		{"bad instance", func(c *aws.Config) { c.InstanceARN = "arn:aws:iam::123:role/x" }, "not an IAM Identity Center instance ARN"},
+		{"no permission sets", func(c *aws.Config) { c.PermissionSets = nil }, "no permission sets"},
+		{"bad permission set", func(c *aws.Config) { c.PermissionSets = map[string]string{"ReadOnlyAccess": "ps-1"} }, "permission set ReadOnlyAccess"},
+		{"other instance's permission set", func(c *aws.Config) {
+			c.PermissionSets = map[string]string{"X": "arn:aws:sso:::permissionSet/ssoins-1111111111111111/ps-0123456789abcdef"}
+		}, "another instance"},
+		{"bad endpoint", func(c *aws.Config) { c.Endpoint = "127.0.0.1:1" }, "not an http(s) URL"},
+		{"half credentials", func(c *aws.Config) { c.AccessKeyID = "AKID" }, "set together"},
+		{"negative poll", func(c *aws.Config) { c.PollInterval = -time.Second }, "negative"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := good()
+			tc.edit(&cfg)
+			_, err := aws.New(context.Background(), cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || drawbridge.ErrorCode(err) != drawbridge.EINVALID {
+				t.Fatalf("New: %v; want an EINVALID error containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := aws.New(context.Background(), good()); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+}
+
+// The emulator is also an http.Handler, so httptest servers work as well.
+func TestWithHTTPTest(t *testing.T) {
+	em := emulator.New(emulator.Options{})
+	srv := httptest.NewServer(em)
+	defer srv.Close()
+	p, err := aws.New(context.Background(), aws.Config{
+		InstanceARN:    em.InstanceARN(),
+		PermissionSets: em.PermissionSetARNs(),
+		Endpoint:       srv.URL,
+		HTTPClient:     srv.Client(),
+		PollInterval:   time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Grant(context.Background(), assignment("PowerUserAccess", "u")); err != nil {
+		t.Fatal(err)
+	}
+	if !em.HasAssignment(account, "PowerUserAccess", "u") {
+		t.Fatal("no assignment")
+	}
+}
