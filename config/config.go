@@ -104,6 +104,9 @@ type Expiry struct {
 // Duration is a time.Duration written as "90s", "2h" or "7d" in YAML.
 type Duration time.Duration
 
+// Std returns the time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
 // UnmarshalYAML parses Go duration syntax plus a "d" (day) suffix.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDuration(n.Value)
@@ -282,13 +285,8 @@ var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 func (c *Config) validate(file string) error {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, file+": "+fmt.Sprintf(format, args...)) }
-	switch c.Store.Driver {
-	case "sqlite", "postgres":
-	default:
-		add("store.driver %q is not supported: use sqlite or postgres", c.Store.Driver)
-	}
-	if c.Store.Driver == "postgres" && c.Store.DSN == "" {
-		add("store.dsn is required for postgres (e.g. postgres://drawbridge@db/drawbridge)")
+	if c.Store.Driver != "sqlite" {
+		add("store.driver %q is not supported: this release stores in sqlite (PostgreSQL support is on the roadmap)", c.Store.Driver)
 	}
 	seen := map[string]bool{}
 	for i, u := range c.Directory.Users {

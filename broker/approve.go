@@ -1,0 +1,155 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// Approve records approver's approval of a pending request. When the
+// rule's quorum of distinct approvers is reached the request is APPROVED
+// and provisioned. Approvers are checked against the policy in force now,
+// and are never the requester.
+func (b *Broker) Approve(ctx context.Context, id, approver, comment string, actor Actor) (*drawbridge.Request, error) {
+	return b.review(ctx, id, approver, comment, true, actor)
+}
+
+// Deny records an approver's denial: one denial ends the request.
+func (b *Broker) Deny(ctx context.Context, id, approver, comment string, actor Actor) (*drawbridge.Request, error) {
+	return b.review(ctx, id, approver, comment, false, actor)
+}
+
+func (b *Broker) review(ctx context.Context, id, approverName, comment string, approve bool, actor Actor) (*drawbridge.Request, error) {
+	approver, err := b.Directory.Resolve(ctx, approverName)
+	if err != nil {
+		return nil, err
+	}
+	actor = actor.as(approver.ID)
+	if !actor.Admin && actor.Principal != approver.ID {
+		return nil, drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not review on behalf of %s", actor.Principal, approver.ID)
+	}
+	verb := "approve"
+	if !approve {
+		verb = "deny"
+	}
+	var out *drawbridge.Request
+	err = retryConflict(ctx, func() error {
+		r, err := b.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.State != drawbridge.StatePendingApproval {
+			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s is %s: only PENDING_APPROVAL requests can be reviewed", r.ID, r.State)
+		}
+		if approver.ID == r.Requester {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s cannot %s their own request %s: someone else must review it", approver.ID, verb, r.ID)
+		}
+		rule, ok := b.Policy().Rule(r.Decision.Rule)
+		if !ok {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "rule %q that required approval of %s is no longer in the policy in force, so nobody is an eligible approver; cancel it and submit again", r.Decision.Rule, r.ID)
+		}
+		if !rule.IsApprover(approver) {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s is not an approver for rule %q (approvers: %s)", approver.ID, rule.Name, joinApprovers(rule.Approvers))
+		}
+		for _, a := range r.Approvals {
+			if drawbridge.CanonicalPrincipalID(a.Approver) == approver.ID {
+				return drawbridge.Errorf(drawbridge.ECONFLICT, "%s has already reviewed %s; quorum counts distinct people", approver.ID, r.ID)
+			}
+		}
+		now := b.now()
+		a := drawbridge.Approval{Approver: approver.ID, Approved: approve, Comment: comment, At: now}
+		if actor.Principal != approver.ID {
+			a.By = actor.Principal
+		}
+		r.Approvals = append(r.Approvals, a)
+		details := map[string]string{"approver": approver.ID, "approved": fmt.Sprint(approve), "comment": comment,
+			"rule": rule.Name, "policy_sha256": b.Policy().SHA256()}
+		if a.By != "" {
+			details["on_behalf_of"] = approver.ID
+		}
+		events := []drawbridge.AuditEvent{b.event(actor, drawbridge.ActionApprovalRecorded, r, details)}
+		required := r.Decision.ApprovalsRequired
+		if required < 1 {
+			required = 1
+		}
+		switch {
+		case !approve:
+			ev, err := b.transition(r, drawbridge.EventDeny, actor, map[string]string{"reason": "denied by " + approver.ID})
+			if err != nil {
+				return err
+			}
+			r.EndedAt = now
+			r.EndReason = "denied by " + approver.ID
+			if comment != "" {
+				r.EndReason += ": " + comment
+			}
+			events = append(events, ev)
+		case r.DistinctApprovers() >= required:
+			ev, err := b.transition(r, drawbridge.EventApprove, actor, map[string]string{
+				"approvals": fmt.Sprint(r.DistinctApprovers()), "required": fmt.Sprint(required)})
+			if err != nil {
+				return err
+			}
+			r.NextAttemptAt = now.Add(b.ProvisionLease)
+			events = append(events, ev)
+		}
+		if err := b.Store.UpdateRequest(ctx, r, events...); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.changed()
+	if out.State == drawbridge.StateApproved {
+		return b.provision(ctx, out)
+	}
+	return out, nil
+}
+
+func joinApprovers(as []string) string {
+	s := ""
+	for i, a := range as {
+		if i > 0 {
+			s += ", "
+		}
+		s += a
+	}
+	return s
+}
+
+// Cancel withdraws a pending request. Only its requester (or an admin)
+// may cancel it.
+func (b *Broker) Cancel(ctx context.Context, id string, actor Actor) (*drawbridge.Request, error) {
+	var out *drawbridge.Request
+	err := retryConflict(ctx, func() error {
+		r, err := b.get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !actor.Admin && actor.Principal != r.Requester {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "only the requester %s can cancel %s", r.Requester, r.ID)
+		}
+		if r.State != drawbridge.StatePendingApproval {
+			if r.State == drawbridge.StateActive {
+				return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s is ACTIVE: use revoke to end an active grant", r.ID)
+			}
+			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s is %s: only PENDING_APPROVAL requests can be cancelled", r.ID, r.State)
+		}
+		ev, err := b.transition(r, drawbridge.EventCancel, actor, map[string]string{"reason": "cancelled by " + actor.Principal})
+		if err != nil {
+			return err
+		}
+		r.EndedAt = b.now()
+		r.EndReason = "cancelled by " + actor.Principal
+		if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+			return err
+		}
+		out = r
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,182 @@
+// Package broker holds Drawbridge's use cases — submit, approve, deny,
+// cancel, extend, revoke, provision, and the time-based steps the expiry
+// engine fires — in one service shared by every channel (CLI, HTTP, Slack).
+// It depends only on the domain's interfaces and the pure policy package:
+// every state change goes through drawbridge.Transition and is written in
+// the same transaction as the audit event that records it.
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/clock"
+	"github.com/drawbridge-jit/drawbridge/policy"
+)
+
+// Actor is who performs an action and through what.
+type Actor struct {
+	// Principal is the acting person's canonical id, or "system:…" for
+	// the expiry engine.
+	Principal string
+	// Admin may act on behalf of others (operator mode, admin tokens).
+	Admin bool
+	// OSUser is the operating-system user in local (operator) mode.
+	OSUser  string
+	Channel drawbridge.Channel
+}
+
+// as returns the actor acting as person: in operator mode (Admin with no
+// principal of its own) the positional name given on the command line is
+// who acts, and the OS user is recorded beside it.
+func (a Actor) as(person string) Actor {
+	if a.Principal == "" {
+		a.Principal = person
+	}
+	return a
+}
+
+// System is the actor of time-based transitions.
+var System = Actor{Principal: "system:expiry"}
+
+// Broker is the use-case service.
+type Broker struct {
+	Store     drawbridge.Store
+	Directory drawbridge.Directory
+	Catalog   drawbridge.Catalog
+	Providers map[string]drawbridge.Provider
+	Clock     clock.Clock
+	Logger    *slog.Logger
+
+	// OnChange, when set, is called after a change that may move the next
+	// due time (activation, a new pending request), so the expiry engine
+	// re-reads it instead of sleeping past it.
+	OnChange func()
+
+	// ProvisionLease is how long a claimed provisioning or revocation is
+	// left to the process that claimed it before another may resume it.
+	ProvisionLease time.Duration
+	// MaxProvisionAttempts bounds retries of a provisioning that keeps
+	// failing with retryable errors before the request is FAILED.
+	MaxProvisionAttempts int
+	// RetryBase and RetryCap shape the capped exponential backoff.
+	RetryBase, RetryCap time.Duration
+
+	policy atomic.Pointer[policy.Policy]
+}
+
+// New returns a broker with defaults filled in.
+func New(store drawbridge.Store, dir drawbridge.Directory, cat drawbridge.Catalog, providers map[string]drawbridge.Provider, pol *policy.Policy, clk clock.Clock, logger *slog.Logger) *Broker {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Broker{
+		Store: store, Directory: dir, Catalog: cat, Providers: providers, Clock: clk, Logger: logger,
+		ProvisionLease: 30 * time.Second, MaxProvisionAttempts: 6,
+		RetryBase: time.Second, RetryCap: 5 * time.Minute,
+	}
+	b.policy.Store(pol)
+	return b
+}
+
+// Policy returns the policy in force.
+func (b *Broker) Policy() *policy.Policy { return b.policy.Load() }
+
+// SetPolicy replaces the policy in force (reload). Requests already decided
+// keep their decision; approvals are checked against the policy in force
+// when they are given.
+func (b *Broker) SetPolicy(p *policy.Policy) { b.policy.Store(p) }
+
+func (b *Broker) changed() {
+	if b.OnChange != nil {
+		b.OnChange()
+	}
+}
+
+// backoff returns the capped exponential delay before attempt n+1, with
+// jitter so that many failing grants do not retry in lockstep.
+func (b *Broker) backoff(attempts int) time.Duration {
+	d := b.RetryBase
+	for i := 1; i < attempts && d < b.RetryCap; i++ {
+		d *= 2
+	}
+	if d > b.RetryCap {
+		d = b.RetryCap
+	}
+	half := d / 2
+	return half + time.Duration(rand.Int64N(int64(half)+1))
+}
+
+func (b *Broker) now() time.Time { return b.Clock.Now().UTC() }
+
+// event builds an audit event for r.
+func (b *Broker) event(actor Actor, action string, r *drawbridge.Request, details map[string]string) drawbridge.AuditEvent {
+	if details == nil {
+		details = map[string]string{}
+	}
+	if actor.OSUser != "" {
+		details["os_user"] = actor.OSUser
+	}
+	if actor.Channel != "" {
+		details["channel"] = string(actor.Channel)
+	}
+	return drawbridge.AuditEvent{Time: b.now(), Actor: actor.Principal, Action: action, RequestID: r.ID, Details: details}
+}
+
+// transition moves r by ev, checked by the state machine, and returns the
+// audit event recording it.
+func (b *Broker) transition(r *drawbridge.Request, ev drawbridge.Event, actor Actor, details map[string]string) (drawbridge.AuditEvent, error) {
+	from := r.State
+	to, err := drawbridge.Transition(from, ev)
+	if err != nil {
+		return drawbridge.AuditEvent{}, fmt.Errorf("%s: %w", r.ID, err)
+	}
+	r.State = to
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["from"] = string(from)
+	details["to"] = string(to)
+	return b.event(actor, string(ev), r, details), nil
+}
+
+// get loads a request, with a validation error for a malformed id.
+func (b *Broker) get(ctx context.Context, id string) (*drawbridge.Request, error) {
+	if !drawbridge.ValidRequestID(id) {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "%q is not a request id (they look like req_0193…, 36 characters)", id)
+	}
+	return b.Store.GetRequest(ctx, id)
+}
+
+// Get returns a request.
+func (b *Broker) Get(ctx context.Context, id string) (*drawbridge.Request, error) {
+	return b.get(ctx, id)
+}
+
+// List returns requests matching f.
+func (b *Broker) List(ctx context.Context, f drawbridge.RequestFilter) ([]*drawbridge.Request, error) {
+	return b.Store.ListRequests(ctx, f)
+}
+
+// retryConflict runs fn again when it lost an optimistic-concurrency race
+// (fn must re-read what it changes), a bounded number of times.
+func retryConflict(ctx context.Context, fn func() error) error {
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = fn(); !drawbridge.IsStale(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return err
+}

@@ -1,0 +1,72 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// Step is what a time-based step did (or, in a dry run, would do).
+type Step struct {
+	Request *drawbridge.Request
+	Action  string // "expire", "retry revocation", "resume provisioning", "cancel (approval timeout)"
+	Err     error
+}
+
+// DueAction names what HandleDue will do with r.
+func DueAction(r *drawbridge.Request) string {
+	switch r.State {
+	case drawbridge.StatePendingApproval:
+		return "cancel (approval timeout)"
+	case drawbridge.StateActive:
+		return "expire"
+	case drawbridge.StateRevoking:
+		return "retry revocation"
+	case drawbridge.StateApproved, drawbridge.StateProvisioning:
+		return "resume provisioning"
+	}
+	return "nothing"
+}
+
+// HandleDue performs the time-based step r is due for. It first claims r by
+// writing the step (or a lease) under optimistic concurrency, so that when
+// several processes run expiry engines only one does the work; a lost claim
+// returns a stale error the caller may ignore.
+func (b *Broker) HandleDue(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
+	now := b.now()
+	due := r.DueAt()
+	if due.IsZero() || due.After(now) {
+		return r, nil
+	}
+	switch r.State {
+	case drawbridge.StatePendingApproval:
+		reason := fmt.Sprintf("approval window of %s elapsed", r.Decision.ApprovalTimeout)
+		ev, err := b.transition(r, drawbridge.EventCancel, System, map[string]string{"reason": reason})
+		if err != nil {
+			return nil, err
+		}
+		r.EndedAt = now
+		r.EndReason = reason
+		return r, b.Store.UpdateRequest(ctx, r, ev)
+	case drawbridge.StateActive:
+		return b.expire(ctx, r)
+	case drawbridge.StateRevoking:
+		if err := b.claim(ctx, r); err != nil {
+			return nil, err
+		}
+		return b.revoke(ctx, r)
+	case drawbridge.StateApproved, drawbridge.StateProvisioning:
+		if err := b.claim(ctx, r); err != nil {
+			return nil, err
+		}
+		return b.provision(ctx, r)
+	}
+	return r, nil
+}
+
+// claim pushes r's next attempt out by the lease, under version check.
+func (b *Broker) claim(ctx context.Context, r *drawbridge.Request) error {
+	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
+	return b.Store.UpdateRequest(ctx, r)
+}

@@ -1,0 +1,138 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// provision takes an APPROVED (or interrupted PROVISIONING) request to
+// ACTIVE through its provider. Retryable failures leave it PROVISIONING
+// with a next attempt time the expiry engine honours; permanent failures,
+// or too many attempts, end it FAILED with the reason.
+func (b *Broker) provision(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
+	prov := b.Providers[r.Provider]
+	if prov == nil {
+		return b.failProvisioning(ctx, r, fmt.Errorf("provider %q is not configured", r.Provider))
+	}
+	now := b.now()
+	if r.State == drawbridge.StateApproved {
+		requester, err := b.Directory.Resolve(ctx, r.Requester)
+		if err != nil {
+			return b.failProvisioning(ctx, r, err)
+		}
+		ref, err := prov.PrincipalRef(ctx, requester)
+		if err != nil {
+			return b.failProvisioning(ctx, r, err)
+		}
+		a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: ref}
+		standing, err := b.standing(ctx, prov, a, r.ID)
+		if err != nil {
+			return b.retryProvisioning(ctx, r, err)
+		}
+		r.ProviderRef = ref
+		r.PreexistingAccess = standing
+		r.NextAttemptAt = now.Add(b.ProvisionLease)
+		ev, err := b.transition(r, drawbridge.EventProvision, System, map[string]string{
+			"principal_ref": ref, "preexisting_access": fmt.Sprint(standing)})
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+			return nil, err
+		}
+	}
+	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
+	if err := prov.Grant(ctx, a); err != nil {
+		if drawbridge.IsPermanent(err) {
+			return b.failProvisioning(ctx, r, err)
+		}
+		return b.retryProvisioning(ctx, r, err)
+	}
+	now = b.now()
+	r.ActivatedAt = now
+	r.ExpiresAt = now.Add(r.Duration)
+	if r.Extends != "" {
+		// An extension continues from the later of now and the grant it
+		// extends, so extending never shortens access.
+		if orig, err := b.Store.GetRequest(ctx, r.Extends); err == nil && orig.ExpiresAt.After(now) {
+			r.ExpiresAt = orig.ExpiresAt.Add(r.Duration)
+		}
+	}
+	r.LastError = ""
+	r.NextAttemptAt = now
+	r.RevokeAttempts = 0
+	ev, err := b.transition(r, drawbridge.EventActivate, System, map[string]string{
+		"expires_at": r.ExpiresAt.Format("2006-01-02T15:04:05.000Z07:00")})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+		return nil, err
+	}
+	b.Logger.Info("grant active", "request", r.ID, "entitlement", r.Entitlement.String(), "expires_at", r.ExpiresAt)
+	b.changed()
+	return r, nil
+}
+
+// standing reports whether the assignment exists outside Drawbridge: it
+// exists in the provider and no other live Drawbridge grant created it.
+// Standing access is never deleted on revocation.
+func (b *Broker) standing(ctx context.Context, prov drawbridge.Provider, a drawbridge.Assignment, self string) (bool, error) {
+	live, err := b.Store.LiveGrants(ctx, a.Entitlement, a.Principal)
+	if err != nil {
+		return false, err
+	}
+	for _, g := range live {
+		if g.ID != self {
+			return g.PreexistingAccess, nil
+		}
+	}
+	exists, err := prov.Exists(ctx, a)
+	if err != nil {
+		return false, fmt.Errorf("check existing %s: %w", a.Entitlement, err)
+	}
+	return exists, nil
+}
+
+func (b *Broker) retryProvisioning(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
+	r.RevokeAttempts++ // counts provisioning attempts while provisioning; reset on activation
+	if r.RevokeAttempts >= b.MaxProvisionAttempts {
+		return b.failProvisioning(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.RevokeAttempts, cause))
+	}
+	r.LastError = cause.Error()
+	r.NextAttemptAt = b.now().Add(b.backoff(r.RevokeAttempts))
+	ev := b.event(System, drawbridge.ActionProvisionAttemptFailed, r, map[string]string{
+		"error": cause.Error(), "attempt": fmt.Sprint(r.RevokeAttempts), "next_attempt_at": r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")})
+	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+		return nil, err
+	}
+	b.Logger.Warn("provisioning failed, will retry", "request", r.ID, "error", cause, "attempt", r.RevokeAttempts)
+	b.changed()
+	return r, nil
+}
+
+func (b *Broker) failProvisioning(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
+	if r.State == drawbridge.StateApproved {
+		ev, err := b.transition(r, drawbridge.EventProvision, System, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+			return nil, err
+		}
+	}
+	r.LastError = cause.Error()
+	r.EndedAt = b.now()
+	r.EndReason = "provisioning failed"
+	ev, err := b.transition(r, drawbridge.EventFail, System, map[string]string{"error": cause.Error()})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+		return nil, err
+	}
+	b.Logger.Error("provisioning failed", "request", r.ID, "error", cause)
+	return r, nil
+}

@@ -1,0 +1,139 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/policy"
+)
+
+// SubmitInput is one ask.
+type SubmitInput struct {
+	// Requester names the person asking (email or Slack id). In remote and
+	// Slack channels the channel fills it from the authenticated identity.
+	Requester   string
+	Entitlement drawbridge.Entitlement
+	Duration    time.Duration
+	Reason      string
+	Ticket      string
+	// Extends is the id of an ACTIVE request this one extends.
+	Extends string
+}
+
+// MaxDuration bounds any request regardless of policy: a typo of hours
+// for minutes should not become a year of admin access.
+const MaxDuration = 7 * 24 * time.Hour
+
+// Submit records a request, decides it by policy and, when allowed,
+// provisions it before returning. A DENIED request is recorded and
+// returned without error: auditors want to see those attempts.
+func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*drawbridge.Request, error) {
+	if in.Duration <= 0 {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "duration must be positive (got %s); hours accept decimals, e.g. 0.5", in.Duration)
+	}
+	if in.Duration > MaxDuration {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "duration %s is longer than Drawbridge's hard limit of %s", in.Duration, MaxDuration)
+	}
+	if in.Entitlement.Provider == "" {
+		in.Entitlement.Provider = "aws"
+	}
+	if err := b.Catalog.Check(in.Entitlement); err != nil {
+		return nil, err
+	}
+	if _, ok := b.Providers[in.Entitlement.Provider]; !ok {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "provider %q is not configured", in.Entitlement.Provider)
+	}
+	requester, err := b.Directory.Resolve(ctx, in.Requester)
+	if err != nil {
+		return nil, err
+	}
+	actor = actor.as(requester.ID)
+	if !actor.Admin && actor.Principal != requester.ID {
+		return nil, drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not submit a request on behalf of %s", actor.Principal, requester.ID)
+	}
+	if in.Extends != "" {
+		orig, err := b.get(ctx, in.Extends)
+		if err != nil {
+			return nil, err
+		}
+		if orig.State != drawbridge.StateActive {
+			return nil, drawbridge.Errorf(drawbridge.ECONFLICT, "request %s is %s: only an ACTIVE grant can be extended", orig.ID, orig.State)
+		}
+		if orig.Requester != requester.ID || orig.Entitlement != in.Entitlement {
+			return nil, drawbridge.Errorf(drawbridge.EINVALID, "an extension must be for the same person and entitlement as %s", orig.ID)
+		}
+	}
+
+	now := b.now()
+	pol := b.Policy()
+	ous, tags := b.Catalog.ResourceAttrs(in.Entitlement)
+	dec := pol.Evaluate(&policy.Input{
+		Requester: requester, Entitlement: in.Entitlement, Duration: in.Duration,
+		Reason: in.Reason, Ticket: in.Ticket, Now: now, OUs: ous, Tags: tags,
+	})
+	r := &drawbridge.Request{
+		ID: drawbridge.NewRequestID(), Requester: requester.ID, Entitlement: in.Entitlement,
+		Duration: in.Duration, Reason: in.Reason, Ticket: in.Ticket, Channel: actor.Channel,
+		State: drawbridge.StateNew, Decision: dec, Extends: in.Extends, CreatedAt: now, DecidedAt: now,
+	}
+	submitted := b.event(actor, "submit", r, map[string]string{
+		"requester": r.Requester, "entitlement": r.Entitlement.String(), "duration": r.Duration.String(),
+		"reason": r.Reason, "ticket": r.Ticket, "extends": r.Extends,
+	})
+	if actor.Principal != r.Requester && actor.Principal != "" {
+		submitted.Details["on_behalf_of"] = r.Requester
+	}
+	var ev drawbridge.Event
+	switch dec.Effect {
+	case drawbridge.EffectAllow:
+		ev = drawbridge.EventAllow
+	case drawbridge.EffectRequireApproval:
+		ev = drawbridge.EventRequireApproval
+		r.ApprovalDeadline = now.Add(dec.ApprovalTimeout)
+	default:
+		ev = drawbridge.EventDeny
+		r.EndedAt = now
+	}
+	decided, err := b.transition(r, ev, actor, map[string]string{
+		"rule": dec.Rule, "policy_sha256": dec.PolicySHA, "reason": dec.Reason,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.State == drawbridge.StateApproved {
+		// Claim provisioning for this process; if it dies the expiry
+		// engine resumes once the lease is up.
+		r.NextAttemptAt = now.Add(b.ProvisionLease)
+	}
+	if err := b.Store.CreateRequest(ctx, r, submitted, decided); err != nil {
+		return nil, fmt.Errorf("submit: %w", err)
+	}
+	b.Logger.Info("request decided", "request", r.ID, "state", r.State, "rule", dec.Rule, "requester", r.Requester, "entitlement", r.Entitlement.String())
+	b.changed()
+	if r.State == drawbridge.StateApproved {
+		return b.provision(ctx, r)
+	}
+	return r, nil
+}
+
+// Extend submits a request for the same entitlement linked to the ACTIVE
+// request id; policy decides it like any other. While both are ACTIVE they
+// share the provider assignment, so access lasts until the later expiry.
+func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor Actor) (*drawbridge.Request, error) {
+	orig, err := b.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		reason = orig.Reason
+	}
+	if ticket == "" {
+		ticket = orig.Ticket
+	}
+	return b.Submit(ctx, SubmitInput{
+		Requester: orig.Requester, Entitlement: orig.Entitlement, Duration: d,
+		Reason: reason, Ticket: ticket, Extends: orig.ID,
+	}, actor)
+}

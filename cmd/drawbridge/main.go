@@ -1,0 +1,135 @@
+// Command drawbridge is the Drawbridge just-in-time access broker: the
+// server, the operator tools and the lifecycle CLI in one binary. This
+// package is the only place that knows every concrete type: it turns flags
+// and drawbridge.yaml into a wired broker.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the CLI contract.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+	exitDenied  = 3
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	configPath string
+	output     string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI and returns its exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "error:", drawbridgeMessage(err))
+	return exitCode(err)
+}
+
+func drawbridgeMessage(err error) string {
+	var e *drawbridge.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func exitCode(err error) int {
+	var x *exitError
+	if errors.As(err, &x) {
+		return x.code
+	}
+	switch drawbridge.ErrorCode(err) {
+	case drawbridge.EINVALID:
+		return exitUsage
+	}
+	var flagErr *flagError
+	if errors.As(err, &flagErr) {
+		return exitUsage
+	}
+	return exitRuntime
+}
+
+// flagError wraps cobra's flag parsing errors so they exit 2.
+type flagError struct{ err error }
+
+func (e *flagError) Error() string { return e.err.Error() }
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "drawbridge",
+		Short:         "Just-in-time privileged access: request, approve, provision, revoke on time, audit",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &flagError{fmt.Errorf("%v (see '%s --help')", err, c.CommandPath())}
+	})
+	root.PersistentFlags().StringVar(&g.configPath, "config", "", "config file (env DRAWBRIDGE_CONFIG; default ./drawbridge.yaml when present)")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if g.output != "table" && g.output != "json" {
+			return usageError("--output must be table or json, not %q", g.output)
+		}
+		return nil
+	}
+	root.AddCommand(
+		requestCmd(g), statusCmd(g), listCmd(g), approveCmd(g, true), approveCmd(g, false),
+		cancelCmd(g), revokeCmd(g), extendCmd(g), janitorCmd(g), policyCmd(g), auditCmd(g),
+		versionCmd(g), demoCmd(g), sandboxCmd(g),
+	)
+	return root
+}
+
+// argsError makes cobra's positional-argument checks exit 2.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s takes %d argument(s), got %d: usage: %s", c.Name(), n, len(args), c.UseLine())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/drawbridge-jit/drawbridge/audit"
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/spf13/cobra"
+)
+
+func janitorCmd(g *globals) *cobra.Command {
+	var dryRun, follow bool
+	c := &cobra.Command{
+		Use:   "janitor [--dry-run] [--follow]",
+		Short: "Run the expiry engine: one pass (cron) or --follow until interrupted",
+		Long: `janitor performs every time-based step that is due: expired grants are revoked
+(and confirmed by the provider), failed revocations retried, pending requests past
+their approval window cancelled, interrupted provisioning resumed. With --follow it
+keeps running, waking at the next expiry rather than on a fixed period.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if dryRun && follow {
+				return usageError("--dry-run and --follow cannot be combined")
+			}
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if follow {
+				a.engine.OnStep = func(s broker.Step) { g.printStep(s, false) }
+				fmt.Fprintf(g.stderr, "janitor: following %s; Ctrl-C to stop\n", a.cfg.Store.DSN)
+				return a.engine.Run(c.Context())
+			}
+			steps, err := a.engine.RunOnce(c.Context(), dryRun)
+			if err != nil {
+				return err
+			}
+			if len(steps) == 0 {
+				fmt.Fprintln(g.stdout, "janitor: nothing due")
+			}
+			failed := 0
+			for _, s := range steps {
+				g.printStep(s, dryRun)
+				if s.Err != nil {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("janitor: %d of %d steps failed", failed, len(steps))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "only print what is due")
+	c.Flags().BoolVar(&follow, "follow", false, "keep running until interrupted")
+	return c
+}
+
+func (g *globals) printStep(s broker.Step, dryRun bool) {
+	r := s.Request
+	prefix := ""
+	if dryRun {
+		prefix = "would "
+	}
+	line := fmt.Sprintf("%s%s %s %s %s/%s", prefix, s.Action, r.ID, r.Requester, r.Resource, r.Role)
+	if !dryRun {
+		line += " -> " + string(r.State)
+		if r.State == "REVOKING" && r.LastError != "" {
+			line += " (retrying: " + r.LastError + ")"
+		}
+	}
+	if s.Err != nil {
+		line += " error: " + s.Err.Error()
+	}
+	fmt.Fprintln(g.stdout, line)
+}
+
+func auditCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "audit", Short: "Verify or export the tamper-evident audit trail"}
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit hash chain; names the first edited, deleted or reordered event",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			res, err := audit.Verify(c.Context(), a.store.ScanAudit)
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				if err := writeJSON(g.stdout, res); err != nil {
+					return err
+				}
+			}
+			if !res.OK {
+				return fmt.Errorf("audit chain broken at event %d: %s", res.FirstBadSeq, res.Reason)
+			}
+			if g.output != "json" {
+				fmt.Fprintf(g.stdout, "audit chain OK: %d events, last seq %d, last hash %s\n", res.Events, res.LastSeq, res.LastHash)
+			}
+			return nil
+		},
+	}
+	var format, out string
+	export := &cobra.Command{
+		Use:   "export [--format csv|jsonl] [--out FILE]",
+		Short: "Stream every audit event (CSV cells are neutralised against formula injection)",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			var w audit.Writer
+			dst := g.stdout
+			if out != "" && out != "-" {
+				f, err := os.Create(out)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				dst = f
+			}
+			switch format {
+			case "csv":
+				w = audit.NewCSVWriter(dst)
+			case "jsonl":
+				w = audit.NewJSONLWriter(dst)
+			default:
+				return usageError("--format must be csv or jsonl, not %q", format)
+			}
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return audit.Export(c.Context(), w, a.store.ScanAudit)
+		},
+	}
+	export.Flags().StringVar(&format, "format", "csv", "csv or jsonl")
+	export.Flags().StringVar(&out, "out", "", "write to FILE instead of standard output")
+	c.AddCommand(verify, export)
+	return c
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func versionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  exactArgs(0),
+		RunE: func(*cobra.Command, []string) error {
+			v := version
+			if v == "" {
+				v = "dev"
+				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+					v = bi.Main.Version
+				}
+			}
+			_, err := fmt.Fprintf(g.stdout, "drawbridge %s %s\n", v, runtime.Version())
+			return err
+		},
+	}
+}

@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/catalog"
+	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/spf13/cobra"
+)
+
+// parseHours reads the hours argument users know ("0.5", "0.02" ≈ 72 s).
+func parseHours(s string) (time.Duration, error) {
+	h, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(h) || math.IsInf(h, 0) {
+		return 0, usageError("hours %q is not a number: give hours as a decimal, e.g. 0.5 or 2", s)
+	}
+	if h <= 0 {
+		return 0, usageError("hours must be positive, got %s", s)
+	}
+	if h > broker.MaxDuration.Hours() {
+		return 0, usageError("hours %s is more than the limit of %.0f", s, broker.MaxDuration.Hours())
+	}
+	return time.Duration(h * float64(time.Hour)).Round(time.Millisecond), nil
+}
+
+func requestCmd(g *globals) *cobra.Command {
+	var in struct {
+		requester, account, permSet, reason, ticket, duration, hours, provider string
+	}
+	c := &cobra.Command{
+		Use:   "request <requester> <account-id> <permission-set> <hours> [ticket]",
+		Short: "Ask for an entitlement for a bounded time (also with --flags)",
+		Example: `  drawbridge request U12345678 123456789012 ReadOnlyAccess 0.5
+  drawbridge request alice@example.com 111122223333 AdministratorAccess 1 INC-12345 --reason "incident"
+  drawbridge request --requester alice@example.com --account 123456789012 --permission-set ReadOnlyAccess --duration 30m`,
+		RunE: func(c *cobra.Command, args []string) error {
+			switch len(args) {
+			case 0:
+			case 4, 5, 6:
+				in.requester, in.account, in.permSet, in.hours = args[0], args[1], args[2], args[3]
+				if len(args) == 5 {
+					in.ticket = args[4]
+				}
+				if len(args) == 6 {
+					if args[4] != "ticket" {
+						return usageError("unexpected %q: the optional ticket is written as [ticket] <ticket-id>", args[4])
+					}
+					in.ticket = args[5]
+				}
+			default:
+				return usageError("request takes <requester> <account-id> <permission-set> <hours> [ticket], got %d argument(s)", len(args))
+			}
+			if in.requester == "" || in.account == "" || in.permSet == "" {
+				return usageError("missing requester, account id or permission set: usage: %s", c.UseLine())
+			}
+			if in.provider == "aws" && !catalog.ValidAccountID(in.account) {
+				return usageError("account id %q is malformed: it must be 12 digits, e.g. 123456789012", in.account)
+			}
+			var d time.Duration
+			var err error
+			switch {
+			case in.hours != "" && in.duration != "":
+				return usageError("give either <hours> or --duration, not both")
+			case in.hours != "":
+				d, err = parseHours(in.hours)
+			case in.duration != "":
+				d, err = config.ParseDuration(in.duration)
+				if err != nil {
+					err = usageError("--duration: %v", err)
+				} else if d <= 0 {
+					err = usageError("--duration must be positive, got %s", in.duration)
+				}
+			default:
+				err = usageError("missing duration: give <hours> or --duration")
+			}
+			if err != nil {
+				return err
+			}
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			r, err := a.broker.Submit(c.Context(), broker.SubmitInput{
+				Requester: in.requester, Entitlement: drawbridge.Entitlement{Provider: in.provider, Resource: in.account, Role: in.permSet},
+				Duration: d, Reason: in.reason, Ticket: in.ticket,
+			}, operator())
+			if err != nil {
+				return err
+			}
+			return g.printResult(r)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&in.requester, "requester", "", "who asks (email or Slack user id)")
+	f.StringVar(&in.account, "account", "", "AWS account id (12 digits)")
+	f.StringVar(&in.permSet, "permission-set", "", "permission set name")
+	f.StringVar(&in.duration, "duration", "", "how long, e.g. 30m, 2h (instead of <hours>)")
+	f.StringVar(&in.reason, "reason", "", "why you need it")
+	f.StringVar(&in.ticket, "ticket", "", "ticket id, e.g. INC-12345")
+	f.StringVar(&in.provider, "provider", "aws", "provider of the entitlement")
+	return c
+}
+
+// printResult prints a request after a lifecycle command, and turns a
+// DENIED outcome into exit code 3 (the request is recorded).
+func (g *globals) printResult(r *drawbridge.Request) error {
+	if err := g.printRequest(r); err != nil {
+		return err
+	}
+	if r.State == drawbridge.StateDenied {
+		return &exitError{code: exitDenied, err: fmt.Errorf("request %s DENIED: %s", r.ID, deniedReason(r))}
+	}
+	return nil
+}
+
+func deniedReason(r *drawbridge.Request) string {
+	if r.EndReason != "" {
+		return r.EndReason
+	}
+	return r.Decision.Reason
+}
+
+func (g *globals) printRequest(r *drawbridge.Request) error {
+	if g.output == "json" {
+		return writeJSON(g.stdout, r)
+	}
+	return writeStatus(g.stdout, r)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// writeStatus prints one request as aligned "field: value" lines.
+func writeStatus(w io.Writer, r *drawbridge.Request) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) {
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+	}
+	row("id", r.ID)
+	row("state", string(r.State))
+	row("requester", r.Requester)
+	row("entitlement", fmt.Sprintf("%s account %s, %s", r.Provider, r.Resource, r.Role))
+	row("duration", r.Duration.String())
+	row("reason", r.Reason)
+	row("ticket", r.Ticket)
+	rule := r.Decision.Rule
+	if rule != "" && len(r.Decision.PolicySHA) >= 12 {
+		rule += " (policy " + r.Decision.PolicySHA[:12] + ")"
+	}
+	row("rule", rule)
+	row("decision", r.Decision.Reason)
+	if r.Extends != "" {
+		row("extends", r.Extends)
+	}
+	var aps []string
+	for _, a := range r.Approvals {
+		verb := "approved"
+		if !a.Approved {
+			verb = "denied"
+		}
+		s := fmt.Sprintf("%s %s at %s", a.Approver, verb, fmtTime(a.At))
+		if a.By != "" {
+			s += " (recorded by " + a.By + ")"
+		}
+		aps = append(aps, s)
+	}
+	if r.State == drawbridge.StatePendingApproval {
+		aps = append(aps, fmt.Sprintf("%d of %d needed, until %s", r.DistinctApprovers(), max(r.Decision.ApprovalsRequired, 1), fmtTime(r.ApprovalDeadline)))
+	}
+	row("approvals", strings.Join(aps, "; "))
+	row("created", fmtTime(r.CreatedAt))
+	row("activated", fmtTime(r.ActivatedAt))
+	row("expires", fmtTime(r.ExpiresAt))
+	row("ended", fmtTime(r.EndedAt))
+	if r.EndReason != "" {
+		row("end reason", r.EndReason)
+	}
+	if r.RevokeAttempts > 0 {
+		row("attempts", strconv.Itoa(r.RevokeAttempts))
+	}
+	row("last error", r.LastError)
+	return tw.Flush()
+}
+
+func statusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status <request-id>",
+		Short: "Show one request",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			r, err := a.broker.Get(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.printRequest(r)
+		},
+	}
+}
+
+func listCmd(g *globals) *cobra.Command {
+	var state, requester, account, permSet string
+	var limit int
+	c := &cobra.Command{
+		Use:   "list [--state S] [--requester P]",
+		Short: "List requests, newest first",
+		Args:  exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			f := drawbridge.RequestFilter{Requester: requester, Resource: account, Role: permSet, Limit: limit}
+			if state != "" {
+				for _, s := range strings.Split(state, ",") {
+					st, err := drawbridge.ParseState(strings.ToUpper(strings.TrimSpace(s)))
+					if err != nil {
+						return usageError("--state: %s", drawbridge.ErrorMessage(err))
+					}
+					f.States = append(f.States, st)
+				}
+			}
+			if limit < 1 || limit > 1000 {
+				return usageError("--limit must be between 1 and 1000")
+			}
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if requester != "" {
+				p, err := a.broker.Directory.Resolve(c.Context(), requester)
+				if err != nil {
+					return err
+				}
+				f.Requester = p.ID
+			}
+			rs, err := a.broker.List(c.Context(), f)
+			if err != nil {
+				return err
+			}
+			return g.printList(rs)
+		},
+	}
+	c.Flags().StringVar(&state, "state", "", "only these states (comma-separated), e.g. ACTIVE,REVOKING")
+	c.Flags().StringVar(&requester, "requester", "", "only this requester (email or Slack id)")
+	c.Flags().StringVar(&account, "account", "", "only this account id")
+	c.Flags().StringVar(&permSet, "permission-set", "", "only this permission set")
+	c.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	return c
+}
+
+func (g *globals) printList(rs []*drawbridge.Request) error {
+	if g.output == "json" {
+		if rs == nil {
+			rs = []*drawbridge.Request{}
+		}
+		return writeJSON(g.stdout, rs)
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tREQUESTER\tACCOUNT\tPERMISSION SET\tCREATED\tEXPIRES")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, r.Requester, r.Resource, r.Role, fmtTime(r.CreatedAt), fmtTime(r.ExpiresAt))
+	}
+	return tw.Flush()
+}
+
+func approveCmd(g *globals, approve bool) *cobra.Command {
+	var reason string
+	name, short := "approve", "Approve a pending request as <approver>"
+	if !approve {
+		name, short = "deny", "Deny a pending request as <approver>"
+	}
+	c := &cobra.Command{
+		Use:   name + " <request-id> <approver>",
+		Short: short,
+		Args:  exactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+				if approve {
+					return b.Approve(c.Context(), args[0], args[1], reason, operator())
+				}
+				return b.Deny(c.Context(), args[0], args[1], reason, operator())
+			})
+		},
+	}
+	c.Flags().StringVar(&reason, "reason", "", "comment recorded with the review")
+	return c
+}
+
+// withBroker opens the app, runs one lifecycle call and prints its result.
+func (g *globals) withBroker(ctx context.Context, fn func(*broker.Broker) (*drawbridge.Request, error)) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	r, err := fn(a.broker)
+	if err != nil {
+		return err
+	}
+	return g.printResult(r)
+}
+
+// operatorAs is the operator actor acting under its own name (cancel and
+// revoke name no person on the command line).
+func operatorAs() broker.Actor {
+	a := operator()
+	a.Principal = "operator:" + a.OSUser
+	return a
+}
+
+func cancelCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel <request-id>",
+		Short: "Withdraw a pending request",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+				return b.Cancel(c.Context(), args[0], operatorAs())
+			})
+		},
+	}
+}
+
+func revokeCmd(g *globals) *cobra.Command {
+	var reason string
+	c := &cobra.Command{
+		Use:   "revoke <request-id> [--reason R]",
+		Short: "End an active grant now (the provider confirms the removal)",
+		Args:  exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+				return b.Revoke(c.Context(), args[0], reason, operatorAs())
+			})
+		},
+	}
+	c.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit trail)")
+	return c
+}
+
+func extendCmd(g *globals) *cobra.Command {
+	var reason, ticket string
+	c := &cobra.Command{
+		Use:   "extend <request-id> <hours>",
+		Short: "Ask for more time on an active grant (a linked request, decided by policy)",
+		Args:  exactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			d, err := parseHours(args[1])
+			if err != nil {
+				return err
+			}
+			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+				return b.Extend(c.Context(), args[0], d, reason, ticket, operator())
+			})
+		},
+	}
+	c.Flags().StringVar(&reason, "reason", "", "why (defaults to the original reason)")
+	c.Flags().StringVar(&ticket, "ticket", "", "ticket id (defaults to the original ticket)")
+	return c
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/user"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/catalog"
+	"github.com/drawbridge-jit/drawbridge/clock"
+	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/directory"
+	"github.com/drawbridge-jit/drawbridge/expiry"
+	"github.com/drawbridge-jit/drawbridge/policy"
+	"github.com/drawbridge-jit/drawbridge/sqlite"
+)
+
+// loadConfig finds the config: --config, then DRAWBRIDGE_CONFIG, then
+// ./drawbridge.yaml.
+func (g *globals) loadConfig() (*config.Config, error) {
+	path := g.configPath
+	if path == "" {
+		path = os.Getenv("DRAWBRIDGE_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat(config.DefaultFile); err == nil {
+			path = config.DefaultFile
+		}
+	}
+	if path == "" {
+		return nil, &exitError{code: exitUsage, err: errors.New("no config: pass --config FILE, set DRAWBRIDGE_CONFIG, or run in a directory with drawbridge.yaml (examples/drawbridge.yaml is a starting point; 'drawbridge demo' needs none)")}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &exitError{code: exitUsage, err: fmt.Errorf("config file %s does not exist", path)}
+		}
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	return cfg, nil
+}
+
+// app is a wired Drawbridge.
+type app struct {
+	cfg    *config.Config
+	store  drawbridge.Store
+	broker *broker.Broker
+	engine *expiry.Engine
+	logger *slog.Logger
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// wireOptions lets demo and tests swap the clock and logger.
+type wireOptions struct {
+	clock  clock.Clock
+	logger *slog.Logger
+}
+
+// openApp wires every part from cfg: store, policy, directory, catalog,
+// providers, broker and expiry engine.
+func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, error) {
+	if opt.clock == nil {
+		opt.clock = clock.Real{}
+	}
+	if opt.logger == nil {
+		opt.logger = slog.New(slog.DiscardHandler)
+	}
+	pol, err := policy.Load(cfg.Policy.File)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	providers := map[string]drawbridge.Provider{}
+	if a := cfg.Providers.AWS; a != nil {
+		p, err := aws.New(ctx, aws.Config{
+			Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
+			PermissionSets: a.PermissionSets, Endpoint: a.Endpoint,
+			AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey,
+			PollInterval: a.PollInterval.Std(),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("providers.aws: %w", err)
+		}
+		providers["aws"] = p
+	}
+	if len(providers) == 0 {
+		return nil, errors.New("no provider configured: add providers.aws to the config")
+	}
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := broker.New(store, directoryFrom(cfg), catalogFrom(cfg), providers, pol, opt.clock, opt.logger)
+	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
+	b.OnChange = eng.Kick
+	return &app{cfg: cfg, store: store, broker: b, engine: eng, logger: opt.logger}, nil
+}
+
+// directoryFrom builds the static directory of cfg.
+func directoryFrom(cfg *config.Config) *directory.Static {
+	var users []directory.User
+	for _, u := range cfg.Directory.Users {
+		users = append(users, directory.User{Email: u.Email, Name: u.Name, SlackID: u.SlackID, AWSUserID: u.AWSUserID, Groups: u.Groups})
+	}
+	return directory.NewStatic(users)
+}
+
+// catalogFrom builds the catalog of requestable entitlements of cfg.
+func catalogFrom(cfg *config.Config) *catalog.Static {
+	var accounts []catalog.Account
+	for _, a := range cfg.Accounts {
+		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, OUs: a.OUs, Tags: a.Tags})
+	}
+	roles := map[string][]string{}
+	if a := cfg.Providers.AWS; a != nil {
+		for name := range a.PermissionSets {
+			roles["aws"] = append(roles["aws"], name)
+		}
+	}
+	return catalog.NewStatic(accounts, roles)
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (drawbridge.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite":
+		s, err := sqlite.Open(ctx, cfg.Store.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", cfg.Store.DSN, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("store.driver %q is not supported by this build", cfg.Store.Driver)
+}
+
+// open loads the config and wires the app.
+func (g *globals) open(ctx context.Context) (*app, error) {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, cfg, wireOptions{})
+}
+
+// operator is the actor of local (operator) mode: trusted as an admin, the
+// positional name says who acts, and the OS user is recorded beside it.
+func operator() broker.Actor {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return broker.Actor{Admin: true, OSUser: name, Channel: drawbridge.ChannelCLI}
+}

@@ -1,0 +1,171 @@
+// Package expiry is the engine that owns every time-based transition:
+// grant expiry, revocation retries, approval timeouts and the resumption of
+// provisioning interrupted by a crash. It sleeps until the earliest due time
+// in the store (not a fixed polling period), wakes early when the broker
+// reports a change, and re-reads at least every MaxSleep so that writes by
+// other processes are seen.
+package expiry
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/clock"
+)
+
+// Engine runs the broker's due steps.
+type Engine struct {
+	Broker   *broker.Broker
+	Store    drawbridge.Store
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	MaxSleep time.Duration // upper bound on one sleep
+	Workers  int           // steps run concurrently
+	Batch    int           // due requests read per query
+
+	// OnStep, when set, is called after every step (metrics, tests).
+	OnStep func(broker.Step)
+
+	kick chan struct{}
+	once sync.Once
+}
+
+// New returns an engine with defaults.
+func New(b *broker.Broker, maxSleep time.Duration, workers int) *Engine {
+	e := &Engine{Broker: b, Store: b.Store, Clock: b.Clock, Logger: b.Logger, MaxSleep: maxSleep, Workers: workers}
+	e.init()
+	return e
+}
+
+func (e *Engine) init() {
+	e.once.Do(func() {
+		e.kick = make(chan struct{}, 1)
+		if e.MaxSleep <= 0 {
+			e.MaxSleep = 2 * time.Second
+		}
+		if e.Workers <= 0 {
+			e.Workers = 10
+		}
+		if e.Batch <= 0 {
+			e.Batch = 500
+		}
+		if e.Logger == nil {
+			e.Logger = slog.New(slog.DiscardHandler)
+		}
+		if e.Clock == nil {
+			e.Clock = clock.Real{}
+		}
+	})
+}
+
+// Kick makes a sleeping engine re-read the next due time now.
+func (e *Engine) Kick() {
+	e.init()
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes due steps until ctx is done.
+func (e *Engine) Run(ctx context.Context) error {
+	e.init()
+	for {
+		if _, err := e.RunOnce(ctx, false); err != nil && ctx.Err() == nil {
+			e.Logger.Error("expiry pass failed", "error", err)
+		}
+		wait := e.MaxSleep
+		if next, ok, err := e.Store.NextDue(ctx); err == nil && ok {
+			if d := next.Sub(e.Clock.Now()); d < wait {
+				wait = d
+			}
+		} else if err != nil && ctx.Err() == nil {
+			e.Logger.Error("reading next due time failed", "error", err)
+		}
+		if wait < 0 {
+			wait = 0
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.kick:
+		case <-e.Clock.After(wait):
+		}
+	}
+}
+
+// RunOnce performs every step due now (one janitor pass) and returns what
+// it did. With dryRun it only reports what is due.
+func (e *Engine) RunOnce(ctx context.Context, dryRun bool) ([]broker.Step, error) {
+	e.init()
+	var all []broker.Step
+	seen := map[string]bool{}
+	for pass := 0; pass < 100; pass++ { // bounded: each pass handles a batch
+		now := e.Clock.Now()
+		due, err := e.Store.DueRequests(ctx, now, e.Batch)
+		if err != nil {
+			return all, err
+		}
+		var todo []*drawbridge.Request
+		for _, r := range due {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				todo = append(todo, r)
+			}
+		}
+		if len(todo) == 0 {
+			return all, nil
+		}
+		if dryRun {
+			for _, r := range todo {
+				all = append(all, broker.Step{Request: r, Action: broker.DueAction(r)})
+			}
+			if len(due) < e.Batch {
+				return all, nil
+			}
+			continue
+		}
+		all = append(all, e.runSteps(ctx, todo)...)
+		if ctx.Err() != nil {
+			return all, ctx.Err()
+		}
+	}
+	return all, nil
+}
+
+func (e *Engine) runSteps(ctx context.Context, todo []*drawbridge.Request) []broker.Step {
+	steps := make([]broker.Step, len(todo))
+	sem := make(chan struct{}, e.Workers)
+	var wg sync.WaitGroup
+	for i, r := range todo {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			action := broker.DueAction(r)
+			out, err := e.Broker.HandleDue(ctx, r)
+			if drawbridge.IsStale(err) {
+				// Another process claimed it first: not ours to report.
+				steps[i] = broker.Step{Request: r, Action: "skipped (handled by another process)"}
+				return
+			}
+			if out == nil {
+				out = r
+			}
+			s := broker.Step{Request: out, Action: action, Err: err}
+			if err != nil {
+				e.Logger.Error("expiry step failed", "request", r.ID, "action", action, "error", err)
+			}
+			steps[i] = s
+			if e.OnStep != nil {
+				e.OnStep(s)
+			}
+		}()
+	}
+	wg.Wait()
+	return steps
+}
