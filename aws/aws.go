@@ -18,6 +18,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -104,17 +105,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		client:          client,
 		instanceARN:     cfg.InstanceARN,
 		identityStoreID: cfg.IdentityStoreID,
-		permissionSets:  maps(cfg.PermissionSets),
+		permissionSets:  maps.Clone(cfg.PermissionSets),
 		pollInterval:    cfg.PollInterval,
 	}, nil
-}
-
-func maps(m map[string]string) map[string]string {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 func validate(cfg *Config) error {
@@ -259,14 +252,7 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 }
 
 // sortedKeys returns m's keys in order.
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 // check validates a and returns the permission set's ARN.
 func (p *Provider) check(op string, a drawbridge.Assignment) (string, error) {

@@ -335,3 +335,23 @@ func TestWithHTTPTest(t *testing.T) {
 		t.Fatal("no assignment")
 	}
 }
+
+func TestNewAgainstAWSNeedsARegion(t *testing.T) {
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	cfg := aws.Config{
+		InstanceARN:    emulator.SandboxInstanceARN,
+		PermissionSets: map[string]string{"ReadOnlyAccess": emulator.PermissionSetARN("ReadOnlyAccess")},
+	}
+	_, err := aws.New(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "region is required") {
+		t.Fatalf("New without a region: %v", err)
+	}
+	cfg.Region = "eu-west-1"
+	if _, err := aws.New(context.Background(), cfg); err != nil {
+		t.Fatalf("New with a region: %v", err)
+	}
+}

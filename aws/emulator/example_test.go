@@ -1,0 +1,47 @@
+package emulator_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+)
+
+// The production AWS provider runs unchanged against the emulator: only the
+// endpoint differs.
+func Example() {
+	em, err := emulator.Start("127.0.0.1:0", emulator.SandboxOptions())
+	if err != nil {
+		panic(err)
+	}
+	defer em.Close()
+
+	p, err := aws.New(context.Background(), aws.Config{
+		InstanceARN:     em.InstanceARN(),
+		IdentityStoreID: em.IdentityStoreID(),
+		PermissionSets:  em.PermissionSetARNs(),
+		Endpoint:        em.URL(),
+		PollInterval:    10 * time.Millisecond,
+	})
+	if err != nil {
+		panic(err)
+	}
+	a := drawbridge.Assignment{
+		Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "ReadOnlyAccess"},
+		Principal:   "9067-alice",
+	}
+	if err := p.Grant(context.Background(), a); err != nil {
+		panic(err)
+	}
+	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067-alice"))
+	if err := p.Revoke(context.Background(), a); err != nil {
+		panic(err)
+	}
+	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067-alice"))
+	// Output:
+	// true
+	// false
+}
