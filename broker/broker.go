@@ -64,6 +64,9 @@ type Broker struct {
 	// MaxProvisionAttempts bounds retries of a provisioning that keeps
 	// failing with retryable errors before the request is FAILED.
 	MaxProvisionAttempts int
+	// ProviderTimeout bounds one provider call, status polling included,
+	// so a provider that never answers becomes a retryable failure.
+	ProviderTimeout time.Duration
 	// RetryBase and RetryCap shape the capped exponential backoff.
 	RetryBase, RetryCap time.Duration
 
@@ -81,7 +84,7 @@ func New(store drawbridge.Store, dir drawbridge.Directory, cat drawbridge.Catalo
 	b := &Broker{
 		Store: store, Directory: dir, Catalog: cat, Providers: providers, Clock: clk, Logger: logger,
 		ProvisionLease: 30 * time.Second, MaxProvisionAttempts: 6,
-		RetryBase: time.Second, RetryCap: 5 * time.Minute,
+		RetryBase: time.Second, RetryCap: 5 * time.Minute, ProviderTimeout: 2 * time.Minute,
 	}
 	b.policy.Store(pol)
 	return b
@@ -146,6 +149,11 @@ func (b *Broker) transition(r *drawbridge.Request, ev drawbridge.Event, actor Ac
 	details["from"] = string(from)
 	details["to"] = string(to)
 	return b.event(actor, string(ev), r, details), nil
+}
+
+// providerCtx bounds one provider call.
+func (b *Broker) providerCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, b.ProviderTimeout)
 }
 
 // get loads a request, with a validation error for a malformed id.

@@ -44,7 +44,10 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request) (*drawbri
 		}
 	}
 	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
-	if err := prov.Grant(ctx, a); err != nil {
+	callCtx, cancel := b.providerCtx(ctx)
+	err := prov.Grant(callCtx, a)
+	cancel()
+	if err != nil {
 		if drawbridge.IsPermanent(err) {
 			return b.failProvisioning(ctx, r, err)
 		}
@@ -89,7 +92,9 @@ func (b *Broker) standing(ctx context.Context, prov drawbridge.Provider, a drawb
 			return g.PreexistingAccess, nil
 		}
 	}
-	exists, err := prov.Exists(ctx, a)
+	callCtx, cancel := b.providerCtx(ctx)
+	defer cancel()
+	exists, err := prov.Exists(callCtx, a)
 	if err != nil {
 		return false, fmt.Errorf("check existing %s: %w", a.Entitlement, err)
 	}

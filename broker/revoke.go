@@ -86,7 +86,9 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request) (*drawbridge
 		if err == nil && shared != "" {
 			details["provider"] = "kept: still needed by " + shared
 		} else if err == nil {
-			err = prov.Revoke(ctx, drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef})
+			callCtx, cancel := b.providerCtx(ctx)
+			err = prov.Revoke(callCtx, drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef})
+			cancel()
 			if err == nil {
 				details["provider"] = "assignment deleted and deletion confirmed"
 			}
