@@ -1,0 +1,344 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// requestColumns is the column list of every request query, in the order
+// scanRequest reads and requestArgs writes them.
+const requestColumns = `id, requester, provider, resource, role, duration_ns, reason, ticket, channel, state,
+	effect, rule, policy_sha256, decision_reason, approvals_required, approval_timeout_ns, approvals, extends,
+	created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at, next_attempt_at, due_at,
+	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version`
+
+const (
+	defaultListLimit = 100
+	maxListLimit     = 1000
+)
+
+// CreateRequest inserts r with version 1 and appends events in the same
+// transaction. An event without a RequestID is recorded against r.
+func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
+	if err := validateRequest(r); err != nil {
+		return err
+	}
+	args, err := requestArgs(r, 1)
+	if err != nil {
+		return err
+	}
+	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
+			VALUES (`+placeholders(len(args))+`)
+			ON CONFLICT (id) DO NOTHING`, args...)
+		if err != nil {
+			return fmt.Errorf("create request %s: %w", r.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("create request %s: %w", r.ID, err)
+		} else if n == 0 {
+			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already exists", r.ID)
+		}
+		return db.appendAudit(ctx, tx, r.ID, events)
+	})
+	if err != nil {
+		return err
+	}
+	r.Version = 1
+	return nil
+}
+
+// UpdateRequest writes r if the stored version is still r.Version, and
+// appends events in the same transaction. A lost race is
+// drawbridge.StaleError (ECONFLICT) and writes nothing, events included.
+func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
+	if err := validateRequest(r); err != nil {
+		return err
+	}
+	args, err := requestArgs(r, r.Version+1)
+	if err != nil {
+		return err
+	}
+	// args[0] is the id; every other column is SET, and the WHERE clause
+	// takes the id and the version the caller read.
+	cols := strings.Split(requestColumns, ",")[1:]
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = strings.TrimSpace(c) + " = ?"
+	}
+	query := `UPDATE requests SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`
+	args = append(args[1:], r.ID, r.Version)
+
+	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("update request %s: %w", r.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("update request %s: %w", r.ID, err)
+		}
+		if n == 0 {
+			var v int
+			err := tx.QueryRowContext(ctx, `SELECT version FROM requests WHERE id = ?`, r.ID).Scan(&v)
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound(r.ID)
+			} else if err != nil {
+				return fmt.Errorf("update request %s: %w", r.ID, err)
+			}
+			return drawbridge.StaleError(r.ID, r.Version)
+		}
+		return db.appendAudit(ctx, tx, r.ID, events)
+	})
+	if err != nil {
+		return err
+	}
+	r.Version++
+	return nil
+}
+
+// GetRequest returns the request with id, or ENOTFOUND.
+func (db *DB) GetRequest(ctx context.Context, id string) (*drawbridge.Request, error) {
+	r, err := scanRequest(db.read.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	} else if err != nil {
+		return nil, fmt.Errorf("get request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// ListRequests returns the requests f selects, newest first. Every value
+// of f is a bound parameter; only the shape of the query depends on which
+// fields are set.
+func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*drawbridge.Request, error) {
+	// A non-nil empty scope means the caller may see nothing at all.
+	if f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
+		return []*drawbridge.Request{}, nil
+	}
+	var where []string
+	var args []any
+	in := func(col string, vals []string) {
+		where = append(where, col+" IN ("+placeholders(len(vals))+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	eq := func(col, val string) {
+		if val != "" {
+			where = append(where, col+" = ?")
+			args = append(args, val)
+		}
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, s := range f.States {
+			states[i] = string(s)
+		}
+		in("state", states)
+	}
+	eq("requester", f.Requester)
+	eq("provider", f.Provider)
+	eq("resource", f.Resource)
+	eq("role", f.Role)
+	if f.Resources != nil {
+		in("resource", f.Resources)
+	}
+	if f.Roles != nil {
+		in("role", f.Roles)
+	}
+	if !f.CreatedFrom.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, f.CreatedFrom.UnixNano())
+	}
+	if !f.CreatedTo.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, f.CreatedTo.UnixNano())
+	}
+	if f.Cursor != "" {
+		where = append(where, "id < ?")
+		args = append(args, f.Cursor)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	limit = min(limit, maxListLimit)
+
+	query := `SELECT ` + requestColumns + ` FROM requests`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, limit)
+	return db.queryRequests(ctx, "list requests", query, args...)
+}
+
+// DueRequests returns up to limit (default 100) requests whose due time is
+// at or before now, earliest first.
+func (db *DB) DueRequests(ctx context.Context, now time.Time, limit int) ([]*drawbridge.Request, error) {
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	return db.queryRequests(ctx, "due requests", `SELECT `+requestColumns+` FROM requests
+		WHERE due_at IS NOT NULL AND due_at <= ?
+		ORDER BY due_at, id LIMIT ?`, now.UnixNano(), limit)
+}
+
+// NextDue returns the earliest due time of any request.
+func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var n sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT due_at FROM requests
+		WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1`).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	} else if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due request: %w", err)
+	}
+	return fromNanos(n), true, nil
+}
+
+// LiveGrants returns the requests in PROVISIONING, ACTIVE or REVOKING for
+// entitlement e and provider principal principalRef (Request.ProviderRef),
+// oldest first.
+func (db *DB) LiveGrants(ctx context.Context, e drawbridge.Entitlement, principalRef string) ([]*drawbridge.Request, error) {
+	return db.queryRequests(ctx, "live grants", `SELECT `+requestColumns+` FROM requests
+		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ?
+		AND state IN (?, ?, ?)
+		ORDER BY id`,
+		e.Provider, e.Resource, e.Role, principalRef,
+		string(drawbridge.StateProvisioning), string(drawbridge.StateActive), string(drawbridge.StateRevoking))
+}
+
+func (db *DB) queryRequests(ctx context.Context, what, query string, args ...any) ([]*drawbridge.Request, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []*drawbridge.Request{}
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+func notFound(id string) error {
+	return drawbridge.Errorf(drawbridge.ENOTFOUND, "request %s not found", id)
+}
+
+// validateRequest refuses what the schema cannot hold faithfully.
+func validateRequest(r *drawbridge.Request) error {
+	if r.ID == "" {
+		return drawbridge.Errorf(drawbridge.EINVALID, "request has no id")
+	}
+	if r.CreatedAt.IsZero() {
+		return drawbridge.Errorf(drawbridge.EINVALID, "request %s has no created_at", r.ID)
+	}
+	if _, err := drawbridge.ParseState(string(r.State)); err != nil {
+		return drawbridge.Errorf(drawbridge.EINVALID, "request %s: cannot store state %q", r.ID, r.State)
+	}
+	for name, t := range map[string]time.Time{
+		"created_at": r.CreatedAt, "decided_at": r.DecidedAt, "approval_deadline": r.ApprovalDeadline,
+		"activated_at": r.ActivatedAt, "expires_at": r.ExpiresAt, "ended_at": r.EndedAt,
+		"next_attempt_at": r.NextAttemptAt,
+	} {
+		if err := checkTime(name, t); err != nil {
+			return drawbridge.Errorf(drawbridge.EINVALID, "request %s: %s", r.ID, drawbridge.ErrorMessage(err))
+		}
+	}
+	for _, a := range r.Approvals {
+		if err := checkTime("approval time", a.At); err != nil {
+			return drawbridge.Errorf(drawbridge.EINVALID, "request %s: %s", r.ID, drawbridge.ErrorMessage(err))
+		}
+	}
+	return nil
+}
+
+// requestArgs returns r's column values in requestColumns order, with the
+// given version.
+func requestArgs(r *drawbridge.Request, version int) ([]any, error) {
+	approvals := r.Approvals
+	if approvals == nil {
+		approvals = []drawbridge.Approval{}
+	}
+	aj, err := json.Marshal(approvals)
+	if err != nil {
+		return nil, fmt.Errorf("request %s: encode approvals: %w", r.ID, err)
+	}
+	var extends sql.NullString
+	if r.Extends != "" {
+		extends = sql.NullString{String: r.Extends, Valid: true}
+	}
+	d := r.Decision
+	return []any{
+		r.ID, r.Requester, r.Provider, r.Resource, r.Role, int64(r.Duration), r.Reason, r.Ticket, string(r.Channel), string(r.State),
+		string(d.Effect), d.Rule, d.PolicySHA, d.Reason, d.ApprovalsRequired, int64(d.ApprovalTimeout), string(aj), extends,
+		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
+		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
+		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version,
+	}, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRequest(s scanner) (*drawbridge.Request, error) {
+	var (
+		r                                     drawbridge.Request
+		duration, timeout                     int64
+		channel, state, effect, approvals     string
+		extends                               sql.NullString
+		created, decided, deadline, activated sql.NullInt64
+		expires, ended, nextAttempt, due      sql.NullInt64
+	)
+	err := s.Scan(
+		&r.ID, &r.Requester, &r.Provider, &r.Resource, &r.Role, &duration, &r.Reason, &r.Ticket, &channel, &state,
+		&effect, &r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &r.Decision.ApprovalsRequired, &timeout, &approvals, &extends,
+		&created, &decided, &deadline, &activated, &expires, &ended, &nextAttempt, &due,
+		&r.ProviderRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version,
+	)
+	if err != nil {
+		return nil, err
+	}
+	r.Duration = time.Duration(duration)
+	r.Channel = drawbridge.Channel(channel)
+	r.State = drawbridge.State(state)
+	r.Decision.Effect = drawbridge.Effect(effect)
+	r.Decision.ApprovalTimeout = time.Duration(timeout)
+	r.Extends = extends.String
+	r.CreatedAt, r.DecidedAt, r.ApprovalDeadline = fromNanos(created), fromNanos(decided), fromNanos(deadline)
+	r.ActivatedAt, r.ExpiresAt, r.EndedAt = fromNanos(activated), fromNanos(expires), fromNanos(ended)
+	r.NextAttemptAt = fromNanos(nextAttempt)
+	if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
+		return nil, fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
+	}
+	if len(r.Approvals) == 0 {
+		r.Approvals = nil
+	}
+	for i := range r.Approvals {
+		r.Approvals[i].At = r.Approvals[i].At.UTC()
+	}
+	return &r, nil
+}
+
+// placeholders returns "?, ?, …" for n parameters.
+func placeholders(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

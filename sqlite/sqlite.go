@@ -1,0 +1,215 @@
+// Package sqlite is Drawbridge's embedded store: drawbridge.Store on a
+// single SQLite file (pure Go, modernc.org/sqlite), the default for one
+// server and for local CLI use. Requests and their audit events are written
+// in one transaction; the audit chain is sealed with package audit.
+//
+// Writes go through a pool of one connection whose transactions begin
+// IMMEDIATE, so writers in this process queue in Go and writers in other
+// processes (a CLI next to the server) wait on SQLite's busy timeout instead
+// of failing with SQLITE_BUSY. Reads use a separate pool of read-only
+// connections, which WAL lets run alongside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// busyTimeout is how long a writer waits for another process's write
+// transaction before giving up with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// DB is a Drawbridge store on one SQLite file. It implements
+// drawbridge.Store and is safe for concurrent use.
+type DB struct {
+	path  string
+	write *sql.DB // one connection, IMMEDIATE transactions
+	read  *sql.DB // read-only connections
+	now   func() time.Time
+}
+
+var _ drawbridge.Store = (*DB)(nil)
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithNow sets the clock used to stamp audit events that arrive without a
+// time (default time.Now); pass a fake clock's Now in tests.
+func WithNow(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// Open opens (creating if needed) the SQLite database at path and brings
+// its schema up to date. Two DBs may be open on one file, in one process or
+// several: migrations and writes serialise on SQLite's write lock.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		// Two pools on ":memory:" would be two different databases.
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "sqlite: need a file path, got %q", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	db := &DB{path: abs, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+
+	// synchronous=FULL: a commit is on disk before it is acknowledged. With
+	// NORMAL, a power cut could lose the record of a grant the provider
+	// already made; the broker writes before it calls a provider, so it
+	// needs the write to stick.
+	db.write, err = sql.Open("sqlite", dsn(abs,
+		"_pragma=busy_timeout("+fmt.Sprint(busyTimeout.Milliseconds())+")",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(FULL)",
+		"_pragma=foreign_keys(1)",
+		"_txlock=immediate",
+	))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxIdleTime(0)
+	db.write.SetConnMaxLifetime(0)
+	if err := db.migrate(ctx); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", abs, err)
+	}
+
+	// Readers are opened after the writer switched the file to WAL (a
+	// persistent setting), and query_only makes a write through them an
+	// error rather than a second, unserialised writer.
+	db.read, err = sql.Open("sqlite", dsn(abs,
+		"_pragma=busy_timeout("+fmt.Sprint(busyTimeout.Milliseconds())+")",
+		"_pragma=foreign_keys(1)",
+		"_pragma=query_only(1)",
+	))
+	if err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	if err := db.read.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	return db, nil
+}
+
+// dsn builds a file: URI, so that a path containing '?', '#' or '%' is
+// escaped instead of being read as parameters.
+func dsn(abs string, params ...string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: strings.Join(params, "&")}
+	if !strings.HasPrefix(u.Path, "/") {
+		u.Path = "/" + u.Path // Windows: file:///C:/...
+	}
+	return u.String()
+}
+
+// migrate applies the embedded migrations with a goose Provider of its own
+// (no package globals, so several stores can open in one process).
+func (db *DB) migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.write, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	// Provider.Close would close db.write; there is nothing else to release.
+	_, err = p.Up(ctx)
+	if err != nil {
+		// Another process may have applied the same migration between our
+		// version check and our IMMEDIATE transaction (goose has no SQLite
+		// locker): the schema is then current, which a second Up confirms.
+		if _, err2 := p.Up(ctx); err2 == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// inWriteTx runs fn in a write transaction and commits if fn returns nil.
+func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Times are stored as unix nanoseconds, which cover 1678 to 2262.
+var (
+	minTime = time.Unix(0, -1<<63).UTC()
+	maxTime = time.Unix(0, 1<<63-1).UTC()
+)
+
+// nanos is the column value of t: NULL when zero.
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+// checkTime rejects a time that unix nanoseconds cannot hold, which would
+// otherwise wrap around silently.
+func checkTime(name string, t time.Time) error {
+	if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+		return drawbridge.Errorf(drawbridge.EINVALID, "%s %s is out of range (years 1678 to 2262)", name, t.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// fromNanos is the time of a column value: zero when NULL, else UTC.
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
