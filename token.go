@@ -1,0 +1,181 @@
+package drawbridge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Role is what an API token may do. Roles add up: a token may hold several.
+type Role string
+
+const (
+	// RoleRequester creates requests and acts on its own ones (list, get,
+	// cancel, revoke, extend).
+	RoleRequester Role = "requester"
+	// RoleApprover is a requester that also sees pending requests and
+	// approves or denies them (policy still decides who is an eligible
+	// approver for which rule).
+	RoleApprover Role = "approver"
+	// RoleAuditor reads everything in its scope, changes nothing: GET /v1
+	// and the read-only /api.
+	RoleAuditor Role = "auditor"
+	// RoleAdmin may do everything, on behalf of others too.
+	RoleAdmin Role = "admin"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleRequester, RoleApprover, RoleAuditor, RoleAdmin}
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == strings.ToLower(strings.TrimSpace(s)) {
+			return r, nil
+		}
+	}
+	return "", Errorf(EINVALID, "unknown role %q (valid: requester, approver, auditor, admin)", s)
+}
+
+// Wildcard in a token scope means "every account" or "every permission
+// set". It is refused unless the operator allows wildcard scopes.
+const Wildcard = "*"
+
+// TokenSecretPrefix starts every token secret, so that a leaked secret is
+// recognisable by secret scanners and in logs.
+const TokenSecretPrefix = "dbt_"
+
+// Token is an API bearer token: a principal, its roles, and an attribute
+// scope (ABAC) restricting which accounts and permission sets it can see
+// and act on. Only the SHA-256 of the secret is stored; the secret is
+// shown once, when the token is created.
+type Token struct {
+	ID        string `json:"id"`
+	Principal string `json:"principal"`
+	Roles     []Role `json:"roles"`
+	// Accounts and PermissionSets scope the token. Empty means unscoped
+	// on that attribute (only for requesters and admins, see Validate);
+	// ["*"] means every value and needs api.allow_wildcard_scopes.
+	Accounts       []string  `json:"accounts"`
+	PermissionSets []string  `json:"permission_sets"`
+	Description    string    `json:"description,omitempty"`
+	Hash           string    `json:"-"`
+	CreatedAt      time.Time `json:"created_at"`
+	ExpiresAt      time.Time `json:"expires_at,omitzero"`
+	RevokedAt      time.Time `json:"revoked_at,omitzero"`
+}
+
+// Has reports whether t holds role r. An admin holds every role, and an
+// approver is also a requester.
+func (t *Token) Has(r Role) bool {
+	if slices.Contains(t.Roles, RoleAdmin) {
+		return true
+	}
+	if r == RoleRequester && slices.Contains(t.Roles, RoleApprover) {
+		return true
+	}
+	return slices.Contains(t.Roles, r)
+}
+
+// Admin reports whether t is an admin token.
+func (t *Token) Admin() bool { return slices.Contains(t.Roles, RoleAdmin) }
+
+// Active reports whether t may be used at now: not revoked, not expired.
+func (t *Token) Active(now time.Time) bool {
+	return t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
+}
+
+// Wildcard reports whether either scope of t is the wildcard.
+func (t *Token) Wildcard() bool {
+	return slices.Contains(t.Accounts, Wildcard) || slices.Contains(t.PermissionSets, Wildcard)
+}
+
+// ScopeFilter returns the resource and role scope of t as a RequestFilter
+// applies it inside the query: nil means unrestricted on that attribute.
+func (t *Token) ScopeFilter() (resources, roles []string) {
+	if t.Admin() {
+		return nil, nil
+	}
+	if len(t.Accounts) > 0 && !slices.Contains(t.Accounts, Wildcard) {
+		resources = t.Accounts
+	}
+	if len(t.PermissionSets) > 0 && !slices.Contains(t.PermissionSets, Wildcard) {
+		roles = t.PermissionSets
+	}
+	return resources, roles
+}
+
+// InScope reports whether t may see a request for entitlement e.
+func (t *Token) InScope(e Entitlement) bool {
+	res, roles := t.ScopeFilter()
+	return (res == nil || slices.Contains(res, e.Resource)) && (roles == nil || slices.Contains(roles, e.Role))
+}
+
+// Validate checks a token before it is stored. Auditors and approvers see
+// other people's requests, so they must carry an explicit scope for both
+// attributes (the wildcard counts, when allowWildcard); admins see
+// everything and take no scope.
+func (t *Token) Validate(allowWildcard bool) error {
+	if !strings.Contains(t.Principal, "@") {
+		return Errorf(EINVALID, "principal %q is not an email address", t.Principal)
+	}
+	if len(t.Roles) == 0 {
+		return Errorf(EINVALID, "a token needs at least one role (requester, approver, auditor, admin)")
+	}
+	if t.Wildcard() && !allowWildcard {
+		return Errorf(EINVALID, "wildcard scope %q is refused: list the accounts and permission sets, or set api.allow_wildcard_scopes: true", Wildcard)
+	}
+	scoped := len(t.Accounts) > 0 || len(t.PermissionSets) > 0
+	if t.Admin() && scoped {
+		return Errorf(EINVALID, "an admin token sees everything: it takes no --accounts or --permission-sets")
+	}
+	if !t.Admin() && (t.Has(RoleAuditor) || t.Has(RoleApprover)) && (len(t.Accounts) == 0 || len(t.PermissionSets) == 0) {
+		return Errorf(EINVALID, "auditor and approver tokens see other people's requests: give --accounts and --permission-sets (or %q for all, with api.allow_wildcard_scopes: true)", Wildcard)
+	}
+	return nil
+}
+
+// NewTokenSecret returns a new random secret: the prefix and 32 random
+// bytes in lower-case base32.
+func NewTokenSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	return TokenSecretPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// HashTokenSecret is the stored form of a secret (hex SHA-256). Secrets are
+// 256-bit random values, so a plain hash cannot be brute-forced and lets
+// the store look a token up by an index.
+func HashTokenSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenStore persists API tokens (hashes only).
+type TokenStore interface {
+	// CreateToken inserts t (ECONFLICT if its id or hash exists).
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenByHash returns the token with that secret hash, or ENOTFOUND.
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	// ListTokens returns every token, newest first.
+	ListTokens(ctx context.Context) ([]*Token, error)
+	// RevokeToken marks the token revoked at at (ENOTFOUND if unknown).
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
+
+// RequestCount is the number of requests in one state through one channel;
+// Failing counts those with failed revocation attempts.
+type RequestCount struct {
+	State   State
+	Channel Channel
+	N       int
+	Failing int
+}
