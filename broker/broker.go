@@ -159,7 +159,8 @@ func (b *Broker) providerCtx(ctx context.Context) (context.Context, context.Canc
 // get loads a request, with a validation error for a malformed id.
 func (b *Broker) get(ctx context.Context, id string) (*drawbridge.Request, error) {
 	if !drawbridge.ValidRequestID(id) {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "%q is not a request id (they look like req_0193…, 36 characters)", id)
+		// Reported as not found (exit 1), like any id that names nothing.
+		return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "request %q not found: request ids look like req_ followed by 32 hex digits", id)
 	}
 	return b.Store.GetRequest(ctx, id)
 }

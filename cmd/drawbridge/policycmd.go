@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -130,8 +131,12 @@ func policyCmd(g *globals) *cobra.Command {
 			if g.output == "json" {
 				return writeJSON(g.stdout, ex)
 			}
-			fmt.Fprint(g.stdout, ex.String())
-			return nil
+			out := ex.String()
+			if !strings.HasSuffix(out, "\n") {
+				out += "\n"
+			}
+			_, err = fmt.Fprint(g.stdout, out)
+			return err
 		},
 	}
 	explain.Flags().StringVar(&reason, "reason", "", "reason given with the request")
