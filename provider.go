@@ -57,3 +57,15 @@ type Catalog interface {
 	// ResourceAttrs returns the resource's OU path (innermost last) and tags.
 	ResourceAttrs(e Entitlement) (ous []string, tags map[string]string)
 }
+
+// AssignmentLister is implemented by providers that can list the
+// assignments of the roles Drawbridge manages, for drift reconciliation.
+type AssignmentLister interface {
+	ListAssignments(ctx context.Context, resources []string) ([]Assignment, error)
+}
+
+// ResourceLister is implemented by catalogs that know every requestable
+// resource (the accounts reconciliation looks at).
+type ResourceLister interface {
+	Resources() []string
+}

@@ -100,3 +100,6 @@ func (s *Static) describeAccounts() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Resources lists the configured account ids in config order.
+func (s *Static) Resources() []string { return append([]string(nil), s.order...) }
