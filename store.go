@@ -10,15 +10,18 @@ import (
 // requests whose resource and role are in them are visible, applied inside
 // the query.
 type RequestFilter struct {
-	States      []State
-	Requester   string
-	Provider    string
-	Resource    string
-	Role        string
-	Resources   []string
-	Roles       []string
-	CreatedFrom time.Time // inclusive
-	CreatedTo   time.Time // exclusive
+	States    []State
+	Requester string
+	Provider  string
+	Resource  string
+	Role      string
+	Resources []string
+	Roles     []string
+	// PreexistingOnly keeps only grants that found the assignment already
+	// in place (recorded standing access).
+	PreexistingOnly bool
+	CreatedFrom     time.Time // inclusive
+	CreatedTo       time.Time // exclusive
 	// Cursor is the id of the last request of the previous page; results
 	// are ordered newest first (ids are time-sortable).
 	Cursor string

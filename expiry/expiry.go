@@ -30,6 +30,11 @@ type Engine struct {
 	// OnStep, when set, is called after every step (metrics, tests).
 	OnStep func(broker.Step)
 
+	// Reconcile, when set, runs every ReconcileEvery from Run's loop
+	// (drift reconciliation against the providers).
+	Reconcile      func(ctx context.Context)
+	ReconcileEvery time.Duration
+
 	kick chan struct{}
 	once sync.Once
 }
@@ -74,9 +79,14 @@ func (e *Engine) Kick() {
 // Run processes due steps until ctx is done.
 func (e *Engine) Run(ctx context.Context) error {
 	e.init()
+	var nextReconcile time.Time
 	for {
 		if _, err := e.RunOnce(ctx, false); err != nil && ctx.Err() == nil {
 			e.Logger.Error("expiry pass failed", "error", err)
+		}
+		if e.Reconcile != nil && e.ReconcileEvery > 0 && !e.Clock.Now().Before(nextReconcile) {
+			e.Reconcile(ctx)
+			nextReconcile = e.Clock.Now().Add(e.ReconcileEvery)
 		}
 		wait := e.MaxSleep
 		if next, ok, err := e.Store.NextDue(ctx); err == nil && ok {
