@@ -11,7 +11,10 @@ import (
 	"github.com/drawbridge-jit/drawbridge/audit"
 )
 
-const auditColumns = `seq, time, actor, action, request_id, details, prev_hash, hash`
+const (
+	auditColumns   = `seq, time, actor, action, request_id, details, prev_hash, hash`
+	insertAuditSQL = `INSERT INTO audit_events (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+)
 
 // AppendAudit appends events that record something other than a change of
 // a request, in one transaction.
@@ -35,11 +38,12 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, requestID string, eve
 	}
 	var seq int64
 	prev := audit.GenesisHash
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	err := tx.StmtContext(ctx, db.stmts.chainHead).QueryRowContext(ctx).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("append audit: read chain head: %w", err)
 	}
 	now := db.now()
+	insert := tx.StmtContext(ctx, db.stmts.insertAudit)
 	for _, ev := range events {
 		seq++
 		ev.Seq = seq
@@ -60,8 +64,7 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, requestID string, eve
 			}
 		}
 		audit.Seal(prev, &ev)
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_events (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Action, ev.RequestID, string(details), ev.PrevHash, ev.Hash)
+		_, err := insert.ExecContext(ctx, ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Action, ev.RequestID, string(details), ev.PrevHash, ev.Hash)
 		if err != nil {
 			return fmt.Errorf("append audit event %d (%s): %w", ev.Seq, ev.Action, err)
 		}

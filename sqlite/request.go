@@ -19,6 +19,21 @@ const requestColumns = `id, requester, provider, resource, role, duration_ns, re
 	created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at, next_attempt_at, due_at,
 	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version`
 
+// insertRequestSQL and updateRequestSQL write every column; the update
+// takes the id and the version the caller read last.
+var (
+	insertRequestSQL = `INSERT INTO requests (` + requestColumns + `) VALUES (` +
+		placeholders(strings.Count(requestColumns, ",")+1) + `) ON CONFLICT (id) DO NOTHING`
+	updateRequestSQL = func() string {
+		cols := strings.Split(requestColumns, ",")[1:]
+		set := make([]string, len(cols))
+		for i, c := range cols {
+			set[i] = strings.TrimSpace(c) + " = ?"
+		}
+		return `UPDATE requests SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`
+	}()
+)
+
 const (
 	defaultListLimit = 100
 	maxListLimit     = 1000
@@ -35,9 +50,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		return err
 	}
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
-			VALUES (`+placeholders(len(args))+`)
-			ON CONFLICT (id) DO NOTHING`, args...)
+		res, err := tx.StmtContext(ctx, db.stmts.insertRequest).ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("create request %s: %w", r.ID, err)
 		}
@@ -66,18 +79,12 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
-	// args[0] is the id; every other column is SET, and the WHERE clause
+	// args[0] is the id: every other column is SET, then the WHERE clause
 	// takes the id and the version the caller read.
-	cols := strings.Split(requestColumns, ",")[1:]
-	set := make([]string, len(cols))
-	for i, c := range cols {
-		set[i] = strings.TrimSpace(c) + " = ?"
-	}
-	query := `UPDATE requests SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND version = ?`
 	args = append(args[1:], r.ID, r.Version)
 
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
+		res, err := tx.StmtContext(ctx, db.stmts.updateRequest).ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("update request %s: %w", r.ID, err)
 		}
@@ -87,7 +94,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 		}
 		if n == 0 {
 			var v int
-			err := tx.QueryRowContext(ctx, `SELECT version FROM requests WHERE id = ?`, r.ID).Scan(&v)
+			err := tx.StmtContext(ctx, db.stmts.requestVersion).QueryRowContext(ctx, r.ID).Scan(&v)
 			if errors.Is(err, sql.ErrNoRows) {
 				return notFound(r.ID)
 			} else if err != nil {
@@ -106,7 +113,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 
 // GetRequest returns the request with id, or ENOTFOUND.
 func (db *DB) GetRequest(ctx context.Context, id string) (*drawbridge.Request, error) {
-	r, err := scanRequest(db.read.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
+	r, err := scanRequest(db.stmts.getRequest.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	} else if err != nil {

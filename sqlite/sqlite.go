@@ -43,6 +43,39 @@ type DB struct {
 	write *sql.DB // one connection, IMMEDIATE transactions
 	read  *sql.DB // read-only connections
 	now   func() time.Time
+	stmts statements
+}
+
+// statements are the hot queries, prepared once. The write pool has one
+// connection that lives as long as the DB, so tx.StmtContext always finds
+// the statement already prepared on it; preparing a 33-column INSERT costs
+// about as much as running it.
+type statements struct {
+	insertRequest, updateRequest, requestVersion *sql.Stmt // write pool
+	chainHead, insertAudit                       *sql.Stmt // write pool
+	getRequest                                   *sql.Stmt // read pool
+}
+
+func (db *DB) prepare(ctx context.Context) error {
+	for _, s := range []struct {
+		stmt  **sql.Stmt
+		pool  *sql.DB
+		query string
+	}{
+		{&db.stmts.insertRequest, db.write, insertRequestSQL},
+		{&db.stmts.updateRequest, db.write, updateRequestSQL},
+		{&db.stmts.requestVersion, db.write, `SELECT version FROM requests WHERE id = ?`},
+		{&db.stmts.chainHead, db.write, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`},
+		{&db.stmts.insertAudit, db.write, insertAuditSQL},
+		{&db.stmts.getRequest, db.read, `SELECT ` + requestColumns + ` FROM requests WHERE id = ?`},
+	} {
+		stmt, err := s.pool.PrepareContext(ctx, s.query)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", s.query, err)
+		}
+		*s.stmt = stmt
+	}
+	return nil
 }
 
 var _ drawbridge.Store = (*DB)(nil)
@@ -111,7 +144,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
-	if err := db.read.PingContext(ctx); err != nil {
+	if err := db.prepare(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
@@ -140,16 +173,18 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	// Provider.Close would close db.write; there is nothing else to release.
-	_, err = p.Up(ctx)
-	if err != nil {
-		// Another process may have applied the same migration between our
-		// version check and our IMMEDIATE transaction (goose has no SQLite
-		// locker): the schema is then current, which a second Up confirms.
-		if _, err2 := p.Up(ctx); err2 == nil {
-			return nil
+	//
+	// goose has no SQLite locker, so another process may apply a migration
+	// between our version check and our IMMEDIATE transaction; ours then
+	// fails ("table already exists") and rolls back. Running Up again sees
+	// that version applied and carries on from there, so a few attempts
+	// settle any race while a real error still fails every attempt.
+	for attempt := 1; ; attempt++ {
+		_, err = p.Up(ctx)
+		if err == nil || attempt == 5 || ctx.Err() != nil {
+			return err
 		}
 	}
-	return err
 }
 
 // Path returns the absolute path of the database file.
@@ -158,6 +193,12 @@ func (db *DB) Path() string { return db.path }
 // Close closes both connection pools.
 func (db *DB) Close() error {
 	var errs []error
+	for _, st := range []*sql.Stmt{db.stmts.insertRequest, db.stmts.updateRequest, db.stmts.requestVersion,
+		db.stmts.chainHead, db.stmts.insertAudit, db.stmts.getRequest} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
