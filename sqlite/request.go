@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	sqlitedriver "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/drawbridge-jit/drawbridge"
 )
 
@@ -51,7 +54,9 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 	}
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, db.stmts.insertRequest).ExecContext(ctx, args...)
-		if err != nil {
+		if isForeignKeyError(err) {
+			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)
+		} else if err != nil {
 			return fmt.Errorf("create request %s: %w", r.ID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
@@ -85,7 +90,9 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, db.stmts.updateRequest).ExecContext(ctx, args...)
-		if err != nil {
+		if isForeignKeyError(err) {
+			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)
+		} else if err != nil {
 			return fmt.Errorf("update request %s: %w", r.ID, err)
 		}
 		n, err := res.RowsAffected()
@@ -242,6 +249,13 @@ func (db *DB) queryRequests(ctx context.Context, what, query string, args ...any
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
+}
+
+// isForeignKeyError reports whether err is SQLite refusing a reference to
+// a row that does not exist (requests.extends).
+func isForeignKeyError(err error) bool {
+	var e *sqlitedriver.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
 func notFound(id string) error {

@@ -197,6 +197,10 @@ func TestCreateRequestChecks(t *testing.T) {
 	bad.ExpiresAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
 	mustCode(t, db.CreateRequest(ctx, bad), drawbridge.EINVALID)
 
+	bad = newRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
+	bad.Extends = drawbridge.NewRequestID()
+	mustCode(t, db.CreateRequest(ctx, bad), drawbridge.EINVALID)
+
 	// A rejected create writes no audit event.
 	if evs, err := db.RequestEvents(ctx, r.ID); err != nil || len(evs) != 1 {
 		t.Fatalf("events of %s: %d, %v; want only its submit event", r.ID, len(evs), err)
