@@ -1,0 +1,269 @@
+package http
+
+import (
+	"encoding/csv"
+	"math"
+	nethttp "net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/audit"
+)
+
+// The read-only audit API keeps the paths and filter names existing
+// scripts use (GET /api/requests?status=…, /api/exports.csv). It has no
+// write method at all: the mux answers anything else with 404.
+
+func (s *Server) auditFilter(r *nethttp.Request, t *drawbridge.Token) (drawbridge.RequestFilter, error) {
+	f, primary, err := s.parseFilter(r.Context(), r.URL.Query())
+	if err != nil {
+		return f, err
+	}
+	if len(primary) == 0 {
+		return f, drawbridge.Errorf(drawbridge.EINVALID, "%s needs one primary filter: one of %s (from, to, limit and cursor narrow it further)",
+			r.URL.Path, strings.Join(primaryFilters, ", "))
+	}
+	scope(&f, t)
+	return f, nil
+}
+
+func (s *Server) auditList(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	f, err := s.auditFilter(r, t)
+	if err != nil {
+		return err
+	}
+	return s.writePage(w, r, f)
+}
+
+// AuditRequest is a request with its audit trail.
+type AuditRequest struct {
+	Request *drawbridge.Request     `json:"request"`
+	Events  []drawbridge.AuditEvent `json:"events"`
+}
+
+func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	req, err := s.load(r, t)
+	if err != nil {
+		return err
+	}
+	evs, err := s.Store.RequestEvents(r.Context(), req.ID)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []drawbridge.AuditEvent{}
+	}
+	writeJSON(w, 200, AuditRequest{Request: req, Events: evs})
+	return nil
+}
+
+// ExportHeader is the header row of /api/exports.csv.
+var ExportHeader = []string{"id", "state", "requester", "provider", "account_id", "permission_set_name",
+	"duration_seconds", "reason", "ticket", "channel", "rule", "policy_sha256", "decision_reason",
+	"approvers", "created_at", "decided_at", "activated_at", "expires_at", "ended_at", "end_reason", "last_error"}
+
+const exportPage = 500
+
+// auditExport streams the matching requests as CSV, a page at a time, so
+// memory stays flat however many rows match. limit, when given, caps the
+// number of rows. Every cell goes through audit.SafeCell: requesters
+// write reasons and tickets, auditors open the file in a spreadsheet.
+func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	f, err := s.auditFilter(r, t)
+	if err != nil {
+		return err
+	}
+	total := math.MaxInt
+	if r.URL.Query().Get("limit") != "" {
+		total = f.Limit
+	}
+	f.Limit = min(exportPage, total)
+	// The first page is read before anything is written, so that a store
+	// failure is still an error response rather than a truncated file.
+	page, err := s.Store.ListRequests(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="drawbridge-requests.csv"`)
+	w.WriteHeader(200)
+	cw := csv.NewWriter(w)
+	row := make([]string, len(ExportHeader))
+	if err := cw.Write(ExportHeader); err != nil {
+		return nil
+	}
+	written := 0
+	for {
+		for _, req := range page {
+			exportRow(row, req)
+			if err := cw.Write(row); err != nil {
+				return nil // the client went away
+			}
+			written++
+		}
+		cw.Flush()
+		if fl, ok := w.(nethttp.Flusher); ok {
+			fl.Flush()
+		}
+		if len(page) < f.Limit || written >= total {
+			return nil
+		}
+		f.Cursor = page[len(page)-1].ID
+		f.Limit = min(exportPage, total-written)
+		if page, err = s.Store.ListRequests(r.Context(), f); err != nil {
+			// Headers are gone: log, and end the body short (the
+			// client sees a truncated transfer).
+			s.Logger.Error("export failed mid-stream", "error", err, "rows", written)
+			panic(nethttp.ErrAbortHandler)
+		}
+	}
+}
+
+func exportRow(row []string, r *drawbridge.Request) {
+	var approvers []string
+	for _, a := range r.Approvals {
+		v := "approved"
+		if !a.Approved {
+			v = "denied"
+		}
+		approvers = append(approvers, a.Approver+" "+v)
+	}
+	vals := []string{r.ID, string(r.State), r.Requester, r.Provider, r.Resource, r.Role,
+		strconv.FormatInt(r.DurationSeconds(), 10), r.Reason, r.Ticket, string(r.Channel), r.Decision.Rule,
+		r.Decision.PolicySHA, r.Decision.Reason, strings.Join(approvers, "; "), rfc3339(r.CreatedAt),
+		rfc3339(r.DecidedAt), rfc3339(r.ActivatedAt), rfc3339(r.ExpiresAt), rfc3339(r.EndedAt), r.EndReason, r.LastError}
+	for i, v := range vals {
+		row[i] = audit.SafeCell(v)
+	}
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// Summary is a distribution in seconds.
+type Summary struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+// AuditMetrics is GET /api/metrics: figures over the requests the token
+// may see, created in [from, to).
+type AuditMetrics struct {
+	From                   *time.Time     `json:"from"`
+	To                     *time.Time     `json:"to"`
+	Total                  int            `json:"total"`
+	ByState                map[string]int `json:"by_state"`
+	ApprovalLatencySeconds Summary        `json:"approval_latency_seconds"`
+	RevocationLagSeconds   Summary        `json:"revocation_lag_seconds"`
+	Failures               struct {
+		Failed            int `json:"failed"`
+		RevokingWithError int `json:"revoking_with_errors"`
+	} `json:"failures"`
+}
+
+// auditMetrics computes the figures from the store, reading the scoped
+// requests page by page (only the durations are kept).
+func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "from" && k != "to" {
+			return drawbridge.Errorf(drawbridge.EINVALID, "unknown query parameter %q (accepted: from, to)", k)
+		}
+	}
+	var f drawbridge.RequestFilter
+	var err error
+	if f.CreatedFrom, err = parseTime("from", q.Get("from")); err != nil {
+		return err
+	}
+	if f.CreatedTo, err = parseTime("to", q.Get("to")); err != nil {
+		return err
+	}
+	scope(&f, t)
+	f.Limit = exportPage
+	m := AuditMetrics{ByState: map[string]int{}}
+	for _, st := range drawbridge.States {
+		m.ByState[string(st)] = 0
+	}
+	var approval, lag []float64
+	for {
+		page, err := s.Store.ListRequests(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		for _, req := range page {
+			m.Total++
+			m.ByState[string(req.State)]++
+			switch req.State {
+			case drawbridge.StateFailed:
+				m.Failures.Failed++
+			case drawbridge.StateRevoking:
+				if req.RevokeAttempts > 0 {
+					m.Failures.RevokingWithError++
+				}
+			case drawbridge.StateExpired:
+				if !req.ExpiresAt.IsZero() && !req.EndedAt.IsZero() {
+					lag = append(lag, max(0, req.EndedAt.Sub(req.ExpiresAt).Seconds()))
+				}
+			}
+			if at := approvedAt(req); !at.IsZero() {
+				approval = append(approval, at.Sub(req.CreatedAt).Seconds())
+			}
+		}
+		if len(page) < f.Limit {
+			break
+		}
+		f.Cursor = page[len(page)-1].ID
+	}
+	m.From, m.To = timeOrNil(f.CreatedFrom), timeOrNil(f.CreatedTo)
+	m.ApprovalLatencySeconds = summarize(approval)
+	m.RevocationLagSeconds = summarize(lag)
+	writeJSON(w, 200, m)
+	return nil
+}
+
+// approvedAt is when a request that needed approval got its last
+// approval, zero if it never was approved.
+func approvedAt(r *drawbridge.Request) time.Time {
+	if r.Decision.Effect != drawbridge.EffectRequireApproval || r.State == drawbridge.StatePendingApproval ||
+		r.State == drawbridge.StateDenied || r.State == drawbridge.StateCancelled {
+		return time.Time{}
+	}
+	var at time.Time
+	for _, a := range r.Approvals {
+		if a.Approved && a.At.After(at) {
+			at = a.At
+		}
+	}
+	return at
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func summarize(xs []float64) Summary {
+	if len(xs) == 0 {
+		return Summary{}
+	}
+	slices.Sort(xs)
+	q := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(xs)))) - 1
+		return round3(xs[max(0, min(i, len(xs)-1))])
+	}
+	return Summary{Count: len(xs), P50: q(0.5), P90: q(0.9), P99: q(0.99), Max: round3(xs[len(xs)-1])}
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

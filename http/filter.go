@@ -1,0 +1,203 @@
+package http
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/catalog"
+)
+
+// Every query parameter is validated before it reaches the store, so a bad
+// value is a 400 that says what is accepted, never a 500, and the store
+// only ever sees values of the expected shape (as bound parameters).
+var (
+	permissionSetName = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
+	slackUserID       = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+)
+
+const (
+	defaultLimit = 100
+	maxLimit     = 500
+)
+
+// primaryFilters are the filters /api/requests and /api/exports.csv need
+// one of, so that an audit query is always selective.
+var primaryFilters = []string{"status", "account_id", "permission_set_name", "requester", "requester_slack_user_id"}
+
+// listParams are the accepted query parameters of the list endpoints.
+var listParams = map[string]bool{
+	"status": true, "state": true, "account_id": true, "permission_set_name": true, "requester": true,
+	"requester_slack_user_id": true, "from": true, "to": true, "limit": true, "cursor": true,
+}
+
+// parseFilter reads the list query parameters into a filter (scope not
+// applied yet). It reports which primary filters were given.
+func (s *Server) parseFilter(ctx context.Context, q url.Values) (drawbridge.RequestFilter, []string, error) {
+	var f drawbridge.RequestFilter
+	var primary []string
+	for k, v := range q {
+		if !listParams[k] {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "unknown query parameter %q (accepted: status, account_id, permission_set_name, requester, requester_slack_user_id, from, to, limit, cursor)", k)
+		}
+		if len(v) > 1 {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "query parameter %q is given %d times: give it once (status takes a comma-separated list)", k, len(v))
+		}
+	}
+	status := q.Get("status")
+	if status == "" {
+		status = q.Get("state")
+	}
+	if status != "" {
+		for _, x := range strings.Split(status, ",") {
+			st, err := drawbridge.ParseState(strings.ToUpper(strings.TrimSpace(x)))
+			if err != nil {
+				return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "status: %s", drawbridge.ErrorMessage(err))
+			}
+			f.States = append(f.States, st)
+		}
+		primary = append(primary, "status")
+	}
+	if v := q.Get("account_id"); v != "" {
+		if !catalog.ValidAccountID(v) {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "account_id %q is malformed: it must be 12 digits, e.g. 123456789012", v)
+		}
+		f.Resource = v
+		primary = append(primary, "account_id")
+	}
+	if v := q.Get("permission_set_name"); v != "" {
+		if !permissionSetName.MatchString(v) {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "permission_set_name %q is malformed: 1 to 32 letters, digits or +=,.@_-", v)
+		}
+		f.Role = v
+		primary = append(primary, "permission_set_name")
+	}
+	if v := q.Get("requester"); v != "" {
+		if len(v) > 320 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' }) {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "requester is malformed: give an email or a Slack user id")
+		}
+		id, err := s.principalID(ctx, v)
+		if err != nil {
+			return f, nil, err
+		}
+		f.Requester = id
+		primary = append(primary, "requester")
+	}
+	if v := q.Get("requester_slack_user_id"); v != "" {
+		if !slackUserID.MatchString(v) {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "requester_slack_user_id %q is malformed: Slack user ids look like U12345678", v)
+		}
+		if f.Requester != "" {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "give requester or requester_slack_user_id, not both")
+		}
+		id, err := s.principalID(ctx, v)
+		if err != nil {
+			return f, nil, err
+		}
+		f.Requester = id
+		primary = append(primary, "requester_slack_user_id")
+	}
+	var err error
+	if f.CreatedFrom, err = parseTime("from", q.Get("from")); err != nil {
+		return f, nil, err
+	}
+	if f.CreatedTo, err = parseTime("to", q.Get("to")); err != nil {
+		return f, nil, err
+	}
+	if !f.CreatedFrom.IsZero() && !f.CreatedTo.IsZero() && !f.CreatedFrom.Before(f.CreatedTo) {
+		return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "from must be before to")
+	}
+	f.Limit = defaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "limit %q must be a whole number from 1 to %d", v, maxLimit)
+		}
+		f.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		if !drawbridge.ValidRequestID(v) {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "cursor %q is not valid: pass the next_cursor of the previous page", v)
+		}
+		f.Cursor = v
+	}
+	return f, primary, nil
+}
+
+// principalID is the canonical id of who, as the store records requesters.
+// A person the directory does not know keeps a form that matches nobody,
+// so filtering on them finds nothing rather than failing.
+func (s *Server) principalID(ctx context.Context, who string) (string, error) {
+	if s.Broker != nil && s.Broker.Directory != nil {
+		p, err := s.Broker.Directory.Resolve(ctx, who)
+		if err == nil {
+			return p.ID, nil
+		}
+		if drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND {
+			return "", err
+		}
+	}
+	if strings.Contains(who, "@") {
+		return drawbridge.CanonicalPrincipalID(who), nil
+	}
+	return "slack:" + who, nil
+}
+
+func parseTime(name, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			if t.Year() < 1900 || t.Year() > 2200 {
+				break
+			}
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, drawbridge.Errorf(drawbridge.EINVALID, "%s %q must be an RFC 3339 time (2026-01-02T15:04:05Z) or a date (2026-01-02) between 1900 and 2200", name, v)
+}
+
+// scope applies t's attribute scope inside the query: the store only
+// returns requests the token may see, so pages, counts and cursors never
+// reveal anything outside it.
+func scope(f *drawbridge.RequestFilter, t *drawbridge.Token) {
+	f.Resources, f.Roles = t.ScopeFilter()
+	if f.Resources != nil {
+		f.Resources = slices.Clone(f.Resources)
+	}
+	if f.Roles != nil {
+		f.Roles = slices.Clone(f.Roles)
+	}
+}
+
+// visible reports whether t may see r: within its scope, and for
+// requesters their own requests, for approvers also what awaits review or
+// what they reviewed.
+func visible(t *drawbridge.Token, r *drawbridge.Request) bool {
+	if t.Admin() {
+		return true
+	}
+	if !t.InScope(r.Entitlement) {
+		return false
+	}
+	if t.Has(drawbridge.RoleAuditor) || r.Requester == t.Principal {
+		return true
+	}
+	if t.Has(drawbridge.RoleApprover) {
+		if r.State == drawbridge.StatePendingApproval {
+			return true
+		}
+		for _, a := range r.Approvals {
+			if drawbridge.CanonicalPrincipalID(a.Approver) == t.Principal {
+				return true
+			}
+		}
+	}
+	return false
+}

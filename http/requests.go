@@ -1,0 +1,287 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	nethttp "net/http"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/broker"
+)
+
+// CreateRequest is the body of POST /v1/requests. Resource and role take
+// the AWS names as aliases (account_id, permission_set). The duration is
+// duration_seconds or a duration string ("30m", "2h").
+type CreateRequest struct {
+	// Requester defaults to the token's principal; naming someone else
+	// needs an admin token and is recorded as on-behalf-of.
+	Requester       string `json:"requester,omitempty"`
+	Provider        string `json:"provider,omitempty"`
+	Resource        string `json:"resource,omitempty"`
+	Role            string `json:"role,omitempty"`
+	AccountID       string `json:"account_id,omitempty"`
+	PermissionSet   string `json:"permission_set,omitempty"`
+	DurationSeconds int64  `json:"duration_seconds,omitempty"`
+	Duration        string `json:"duration,omitempty"`
+	Reason          string `json:"reason,omitempty"`
+	Ticket          string `json:"ticket,omitempty"`
+}
+
+// ReviewRequest is the body of approve and deny.
+type ReviewRequest struct {
+	// Approver defaults to the token's principal; naming someone else
+	// needs an admin token.
+	Approver string `json:"approver,omitempty"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+// RevokeRequest is the body of revoke (and optionally cancel).
+type RevokeRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// ExtendRequest is the body of extend.
+type ExtendRequest struct {
+	DurationSeconds int64  `json:"duration_seconds,omitempty"`
+	Duration        string `json:"duration,omitempty"`
+	Reason          string `json:"reason,omitempty"`
+	Ticket          string `json:"ticket,omitempty"`
+}
+
+// RequestList is a page of requests; NextCursor is empty on the last page.
+type RequestList struct {
+	Requests   []*drawbridge.Request `json:"requests"`
+	NextCursor string                `json:"next_cursor,omitempty"`
+}
+
+const maxBody = 64 << 10
+
+// decode reads a JSON body strictly: unknown fields are an error, so a
+// typo is not silently ignored. An empty body is the zero value.
+func decode(r *nethttp.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return drawbridge.Errorf(drawbridge.EINVALID, "request body: %v", err)
+	}
+	return nil
+}
+
+func durationOf(seconds int64, s string) (time.Duration, error) {
+	switch {
+	case seconds != 0 && s != "":
+		return 0, drawbridge.Errorf(drawbridge.EINVALID, "give duration_seconds or duration, not both")
+	case s != "":
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, drawbridge.Errorf(drawbridge.EINVALID, "duration %q: use e.g. 30m or 2h", s)
+		}
+		return d, nil
+	case seconds < 0 || seconds > int64(broker.MaxDuration/time.Second):
+		return 0, drawbridge.Errorf(drawbridge.EINVALID, "duration_seconds must be between 1 and %d", int64(broker.MaxDuration/time.Second))
+	}
+	return time.Duration(seconds) * time.Second, nil
+}
+
+func actor(t *drawbridge.Token) broker.Actor {
+	return broker.Actor{Principal: t.Principal, Admin: t.Admin(), Channel: drawbridge.ChannelAPI}
+}
+
+func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	var in CreateRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	e := drawbridge.Entitlement{Provider: in.Provider, Resource: in.Resource, Role: in.Role}
+	if e.Provider == "" {
+		e.Provider = "aws"
+	}
+	for _, alias := range []struct {
+		dst            *string
+		v, name, canon string
+	}{
+		{&e.Resource, in.AccountID, "account_id", "resource"}, {&e.Role, in.PermissionSet, "permission_set", "role"},
+	} {
+		if alias.v != "" && *alias.dst != "" && *alias.dst != alias.v {
+			return drawbridge.Errorf(drawbridge.EINVALID, "%s and %s disagree: give one", alias.name, alias.canon)
+		}
+		if alias.v != "" {
+			*alias.dst = alias.v
+		}
+	}
+	if e.Resource == "" || e.Role == "" {
+		return drawbridge.Errorf(drawbridge.EINVALID, "the body needs account_id (or resource) and permission_set (or role)")
+	}
+	d, err := durationOf(in.DurationSeconds, in.Duration)
+	if err != nil {
+		return err
+	}
+	if in.Requester == "" {
+		in.Requester = t.Principal
+	}
+	if !t.InScope(e) {
+		return drawbridge.Errorf(drawbridge.EFORBIDDEN, "token %s is not scoped to %s", t.ID, e)
+	}
+	if !t.Admin() {
+		p, err := s.principalID(r.Context(), in.Requester)
+		if err != nil {
+			return err
+		}
+		if p != t.Principal {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not submit a request on behalf of %s: only admin tokens may", t.Principal, in.Requester)
+		}
+	}
+	req, err := s.Broker.Submit(r.Context(), broker.SubmitInput{
+		Requester: in.Requester, Entitlement: e, Duration: d, Reason: in.Reason, Ticket: in.Ticket,
+	}, actor(t))
+	if err != nil {
+		return err
+	}
+	// A DENIED request is recorded, so it is created: 201 with its state.
+	writeJSON(w, nethttp.StatusCreated, req)
+	return nil
+}
+
+func (s *Server) listRequests(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	f, _, err := s.parseFilter(r.Context(), r.URL.Query())
+	if err != nil {
+		return err
+	}
+	scope(&f, t)
+	switch {
+	case t.Admin() || t.Has(drawbridge.RoleAuditor):
+	case t.Has(drawbridge.RoleApprover) && len(f.States) == 1 && f.States[0] == drawbridge.StatePendingApproval:
+		// Approvers see the queue of pending requests in their scope.
+	default:
+		if f.Requester != "" && f.Requester != t.Principal {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "a %s token lists only its own requests (approvers also status=PENDING_APPROVAL)", joinRoles(t.Roles))
+		}
+		f.Requester = t.Principal
+	}
+	return s.writePage(w, r, f)
+}
+
+func (s *Server) writePage(w nethttp.ResponseWriter, r *nethttp.Request, f drawbridge.RequestFilter) error {
+	rs, err := s.Store.ListRequests(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	page := RequestList{Requests: rs}
+	if len(rs) == f.Limit && len(rs) > 0 {
+		page.NextCursor = rs[len(rs)-1].ID
+	}
+	writeJSON(w, 200, page)
+	return nil
+}
+
+// load returns the request named in the path if t may see it. A request
+// outside the token's view is "not found", so ids cannot be probed.
+func (s *Server) load(r *nethttp.Request, t *drawbridge.Token) (*drawbridge.Request, error) {
+	id := r.PathValue("id")
+	req, err := s.Broker.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !visible(t, req) {
+		return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "request %s not found", id)
+	}
+	return req, nil
+}
+
+func (s *Server) getRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	req, err := s.load(r, t)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, req)
+	return nil
+}
+
+func (s *Server) review(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token, approve bool) error {
+	var in ReviewRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	req, err := s.load(r, t)
+	if err != nil {
+		return err
+	}
+	if in.Approver == "" {
+		in.Approver = t.Principal
+	}
+	do := s.Broker.Deny
+	if approve {
+		do = s.Broker.Approve
+	}
+	out, err := do(r.Context(), req.ID, in.Approver, in.Comment, actor(t))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) approve(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	return s.review(w, r, t, true)
+}
+
+func (s *Server) deny(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	return s.review(w, r, t, false)
+}
+
+func (s *Server) cancel(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	var in RevokeRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	req, err := s.load(r, t)
+	if err != nil {
+		return err
+	}
+	out, err := s.Broker.Cancel(r.Context(), req.ID, actor(t))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) revoke(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	var in RevokeRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	req, err := s.load(r, t)
+	if err != nil {
+		return err
+	}
+	out, err := s.Broker.Revoke(r.Context(), req.ID, in.Reason, actor(t))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, out)
+	return nil
+}
+
+func (s *Server) extend(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+	var in ExtendRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	d, err := durationOf(in.DurationSeconds, in.Duration)
+	if err != nil {
+		return err
+	}
+	req, err := s.load(r, t)
+	if err != nil {
+		return err
+	}
+	out, err := s.Broker.Extend(r.Context(), req.ID, d, in.Reason, in.Ticket, actor(t))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, nethttp.StatusCreated, out)
+	return nil
+}
