@@ -168,6 +168,9 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	if f.Roles != nil {
 		in("role", f.Roles)
 	}
+	if f.PreexistingOnly {
+		where = append(where, "preexisting_access")
+	}
 	if !f.CreatedFrom.IsZero() {
 		where = append(where, "created_at >= ?")
 		args = append(args, f.CreatedFrom.UnixNano())
