@@ -584,4 +584,3 @@ func TestConcurrentApprovalsProvisionOnce(t *testing.T) {
 		t.Errorf("state %s", r.State)
 	}
 }
-

@@ -1,0 +1,249 @@
+// Package metrics exposes Drawbridge's Prometheus metrics (prefix
+// drawbridge_) on a private registry. It observes the rest of the program
+// from the outside — a store decorator reads the audit events the broker
+// writes, a provider decorator times provider calls, and callbacks take the
+// expiry engine's steps and policy reloads — so the broker never imports
+// Prometheus.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	nethttp "net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/broker"
+)
+
+// Counter reads request counts from the store at scrape time.
+type Counter interface {
+	CountRequests(ctx context.Context) ([]drawbridge.RequestCount, error)
+}
+
+// Metrics holds every collector.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	decisions         *prometheus.CounterVec
+	transitions       *prometheus.CounterVec
+	revocationLag     prometheus.Histogram
+	revokeFailures    prometheus.Counter
+	provisionFailures prometheus.Counter
+	providerLatency   *prometheus.HistogramVec
+	providerErrors    *prometheus.CounterVec
+	engineSteps       *prometheus.CounterVec
+	engineErrors      prometheus.Counter
+	reloads           prometheus.Counter
+	reloadFailures    prometheus.Counter
+	policyLoaded      prometheus.Gauge
+}
+
+// New registers every collector on a new registry; counts, when non-nil,
+// supplies the request gauges.
+func New(counts Counter, logger *slog.Logger) *Metrics {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	reg := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{Registry: reg}
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_decisions_total",
+		Help: "Policy decisions at submission, by rule and effect."}, []string{"rule", "effect"})
+	m.transitions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_transitions_total",
+		Help: "Request state transitions, by target state."}, []string{"state"})
+	m.revocationLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "drawbridge_revocation_lag_seconds",
+		Help:    "Time from a grant's expires_at to the provider confirming its removal.",
+		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900}})
+	m.revokeFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_revocation_attempt_failures_total",
+		Help: "Revocation attempts that failed and will be retried."})
+	m.provisionFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_provision_attempt_failures_total",
+		Help: "Provisioning attempts that failed and will be retried."})
+	m.providerLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "drawbridge_provider_call_duration_seconds",
+		Help: "Provider call latency, by provider and operation.", Buckets: prometheus.DefBuckets}, []string{"provider", "op"})
+	m.providerErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_provider_call_errors_total",
+		Help: "Provider calls that returned an error, by provider and operation."}, []string{"provider", "op"})
+	m.engineSteps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_expiry_steps_total",
+		Help: "Time-based steps the expiry engine ran, by action."}, []string{"action"})
+	m.engineErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_expiry_errors_total",
+		Help: "Expiry engine steps that ended in an error."})
+	m.reloads = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_policy_reloads_total",
+		Help: "Successful policy reloads."})
+	m.reloadFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_policy_reload_failures_total",
+		Help: "Policy reloads refused (the last good policy stays in force)."})
+	m.policyLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "drawbridge_policy_last_reload_success_timestamp_seconds",
+		Help: "When the policy in force was loaded."})
+	for _, c := range []prometheus.Collector{m.decisions, m.transitions, m.revocationLag, m.revokeFailures,
+		m.provisionFailures, m.providerLatency, m.providerErrors, m.engineSteps, m.engineErrors, m.reloads,
+		m.reloadFailures, m.policyLoaded,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	if counts != nil {
+		f(&requestCollector{counts: counts, logger: logger})
+	}
+	m.policyLoaded.SetToCurrentTime()
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() nethttp.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// OnStep observes one expiry engine step (expiry.Engine.OnStep).
+func (m *Metrics) OnStep(s broker.Step) {
+	m.engineSteps.WithLabelValues(s.Action).Inc()
+	if s.Err != nil {
+		m.engineErrors.Inc()
+	}
+}
+
+// PolicyReload records the outcome of a policy reload.
+func (m *Metrics) PolicyReload(err error) {
+	if err != nil {
+		m.reloadFailures.Inc()
+		return
+	}
+	m.reloads.Inc()
+	m.policyLoaded.SetToCurrentTime()
+}
+
+// observe reads the audit events a committed write recorded.
+func (m *Metrics) observe(events []drawbridge.AuditEvent) {
+	for _, ev := range events {
+		if to := ev.Details["to"]; to != "" {
+			m.transitions.WithLabelValues(to).Inc()
+			if ev.Details["from"] == string(drawbridge.StateNew) {
+				m.decisions.WithLabelValues(ev.Details["rule"], ev.Action).Inc()
+			}
+		}
+		switch ev.Action {
+		case string(drawbridge.EventConfirmExpired):
+			if ms, err := strconv.ParseInt(ev.Details["lag_ms"], 10, 64); err == nil {
+				m.revocationLag.Observe(max(0, float64(ms)/1000))
+			}
+		case drawbridge.ActionRevokeAttemptFailed:
+			m.revokeFailures.Inc()
+		case drawbridge.ActionProvisionAttemptFailed:
+			m.provisionFailures.Inc()
+		}
+	}
+}
+
+// Store returns s with every committed write observed.
+func (m *Metrics) Store(s drawbridge.Store) drawbridge.Store { return &store{Store: s, m: m} }
+
+type store struct {
+	drawbridge.Store
+	m *Metrics
+}
+
+func (s *store) CreateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
+	err := s.Store.CreateRequest(ctx, r, events...)
+	if err == nil {
+		s.m.observe(events)
+	}
+	return err
+}
+
+func (s *store) UpdateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
+	err := s.Store.UpdateRequest(ctx, r, events...)
+	if err == nil {
+		s.m.observe(events)
+	}
+	return err
+}
+
+func (s *store) AppendAudit(ctx context.Context, events ...drawbridge.AuditEvent) error {
+	err := s.Store.AppendAudit(ctx, events...)
+	if err == nil {
+		s.m.observe(events)
+	}
+	return err
+}
+
+// Provider returns p with every call timed and its errors counted.
+func (m *Metrics) Provider(p drawbridge.Provider) drawbridge.Provider {
+	return &provider{Provider: p, m: m}
+}
+
+type provider struct {
+	drawbridge.Provider
+	m *Metrics
+}
+
+func (p *provider) time(op string, start time.Time, err error) {
+	p.m.providerLatency.WithLabelValues(p.Name(), op).Observe(time.Since(start).Seconds())
+	if err != nil {
+		p.m.providerErrors.WithLabelValues(p.Name(), op).Inc()
+	}
+}
+
+func (p *provider) PrincipalRef(ctx context.Context, who *drawbridge.Principal) (ref string, err error) {
+	defer func(t time.Time) { p.time("principal_ref", t, err) }(time.Now())
+	return p.Provider.PrincipalRef(ctx, who)
+}
+
+func (p *provider) Exists(ctx context.Context, a drawbridge.Assignment) (ok bool, err error) {
+	defer func(t time.Time) { p.time("exists", t, err) }(time.Now())
+	return p.Provider.Exists(ctx, a)
+}
+
+func (p *provider) Grant(ctx context.Context, a drawbridge.Assignment) (err error) {
+	defer func(t time.Time) { p.time("grant", t, err) }(time.Now())
+	return p.Provider.Grant(ctx, a)
+}
+
+func (p *provider) Revoke(ctx context.Context, a drawbridge.Assignment) (err error) {
+	defer func(t time.Time) { p.time("revoke", t, err) }(time.Now())
+	return p.Provider.Revoke(ctx, a)
+}
+
+// requestCollector reports the request gauges from one aggregate query per
+// scrape, so they are right after a restart and across replicas.
+type requestCollector struct {
+	counts Counter
+	logger *slog.Logger
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("drawbridge_requests", "Requests by current state and channel.", []string{"state", "channel"}, nil)
+	pendingDesc  = prometheus.NewDesc("drawbridge_revocations_pending", "Grants being revoked (REVOKING).", nil, nil)
+	failingDesc  = prometheus.NewDesc("drawbridge_revocations_failing", "Grants REVOKING after at least one failed attempt.", nil, nil)
+	scrapeDesc   = prometheus.NewDesc("drawbridge_store_up", "Whether the store answered the last scrape.", nil, nil)
+)
+
+func (c *requestCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- pendingDesc
+	ch <- failingDesc
+	ch <- scrapeDesc
+}
+
+func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	counts, err := c.counts.CountRequests(ctx)
+	if err != nil {
+		c.logger.Error("metrics: counting requests failed", "error", err)
+		ch <- prometheus.MustNewConstMetric(scrapeDesc, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeDesc, prometheus.GaugeValue, 1)
+	var pending, failing int
+	for _, n := range counts {
+		ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.GaugeValue, float64(n.N), string(n.State), string(n.Channel))
+		if n.State == drawbridge.StateRevoking {
+			pending += n.N
+			failing += n.Failing
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(failingDesc, prometheus.GaugeValue, float64(failing))
+}
