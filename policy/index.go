@@ -1,101 +1,269 @@
 package policy
 
-// index maps what a request names to the rules that could match it, so that
-// a decision looks at a handful of rules instead of all of them.
+import (
+	"math/bits"
+	"slices"
+)
+
+// index answers "which rule is the first to match this request" without
+// looking at every rule.
 //
-// Rules are keyed by provider and role (or "*" for rules that accept any
-// role) and, for the resource, either by the exact id they list ("exact") or
-// under no resource at all ("indirect") when they select by "*", OU or tag:
-// those depend on the request's OUs and tags, so they are checked rule by
-// rule. Every list holds ascending rule positions; a lookup merges at most
-// four lists in position order, which preserves "first match wins" exactly.
+// The first level is keyed by (provider, role): each key holds a roleIndex
+// over only the rules that name that role or accept any role, in file
+// order, and the key (provider, "*") holds the rules that accept any role,
+// for roles no rule names. Inside a roleIndex, every value a rule can name
+// (exact resource, OU, tag, user, group) has a bitset over those rules, and
+// so do "any resource" and "any requester". A decision looks up the bitsets
+// for the request's values and, 64 rules at a time, ORs them per dimension
+// and ANDs the dimensions; the lowest set bit is the first rule in file
+// order whose match holds, so "first match wins" is exact by construction.
+//
+// Memory: per role, one bit per rule of that role for every value those
+// rules name (a 1,000-rule policy: tens of KB).
 type index struct {
-	exact    map[string][]int32 // provider \0 resource \0 role
-	indirect map[string][]int32 // provider \0 role
+	byRole map[string]*roleIndex // provider NUL role; role "*" = any-role rules only
 }
 
-// Keys use NUL as separator. Validation keeps NUL out of every provider,
-// resource and role in the policy, so a request whose fields contain NUL
-// builds a key with more separators than any stored key and finds nothing.
+type roleIndex struct {
+	// rules maps a bit to the rule's position in the policy.
+	rules        []int32
+	words        int
+	exact        map[string]bitset
+	ou           map[string]bitset
+	tagKeys      []tagIndex
+	anyResource  bitset
+	user         map[string]bitset
+	group        map[string]bitset
+	anyRequester bitset
+}
+
+// tagIndex is keyed by tag key first: a policy names few tag keys, so
+// looking each up in the request's tags beats ranging over the request's
+// tag map (which is slower than a handful of lookups).
+type tagIndex struct {
+	key  string
+	vals map[string]bitset
+}
+
+type bitset []uint64
+
+// Keys use NUL as separator. Validation keeps NUL out of every provider and
+// role in the policy, so a request whose fields contain NUL builds a key
+// with more separators than any stored key and finds nothing.
 const sep = 0
 
 const anyRole = "*"
 
 func buildIndex(rules []*Rule) index {
-	ix := index{exact: map[string][]int32{}, indirect: map[string][]int32{}}
+	members := map[string][]*Rule{}
+	// Any-role rules join every role of their provider, so each roleIndex
+	// is complete on its own; collect the role keys first.
 	for _, r := range rules {
-		roles := r.Roles
-		if r.anyRole {
-			roles = []string{anyRole}
+		members[r.Provider+"\x00"+anyRole] = nil
+		for role := range r.roles {
+			members[r.Provider+"\x00"+role] = nil
 		}
-		for _, role := range roles {
-			for res := range r.exact {
-				k := r.Provider + "\x00" + res + "\x00" + role
-				ix.exact[k] = append(ix.exact[k], int32(r.pos))
+	}
+	for _, r := range rules {
+		for key := range members {
+			provider, role := splitKey(key)
+			if provider != r.Provider {
+				continue
 			}
-			if r.anyResource || len(r.ous) > 0 || len(r.tags) > 0 {
-				k := r.Provider + "\x00" + role
-				ix.indirect[k] = append(ix.indirect[k], int32(r.pos))
+			if r.anyRole || (role != anyRole && r.matchesRole(role)) {
+				members[key] = append(members[key], r)
 			}
 		}
+	}
+	ix := index{byRole: map[string]*roleIndex{}}
+	for key, rs := range members {
+		if len(rs) == 0 {
+			continue
+		}
+		slices.SortFunc(rs, func(a, b *Rule) int { return a.pos - b.pos })
+		ix.byRole[key] = newRoleIndex(rs)
 	}
 	return ix
 }
 
-type cursor struct {
-	list []int32
-	// exact is true when being in the list already proves the resource
-	// matched; otherwise the rule's "*", OU and tag selectors decide.
-	exact bool
+func splitKey(key string) (provider, role string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == sep {
+			return key[:i], key[i+1:]
+		}
+	}
+	return key, ""
+}
+
+func newRoleIndex(rs []*Rule) *roleIndex {
+	words := (len(rs) + 63) / 64
+	ri := &roleIndex{
+		words:        words,
+		exact:        map[string]bitset{},
+		ou:           map[string]bitset{},
+		anyResource:  make(bitset, words),
+		user:         map[string]bitset{},
+		group:        map[string]bitset{},
+		anyRequester: make(bitset, words),
+	}
+	set := func(m map[string]bitset, key string, bit int) {
+		b := m[key]
+		if b == nil {
+			b = make(bitset, words)
+			m[key] = b
+		}
+		b[bit/64] |= 1 << (bit % 64)
+	}
+	tags := map[string]map[string]bitset{}
+	for bit, r := range rs {
+		ri.rules = append(ri.rules, int32(r.pos))
+		if r.anyResource {
+			ri.anyResource[bit/64] |= 1 << (bit % 64)
+		}
+		for res := range r.exact {
+			set(ri.exact, res, bit)
+		}
+		for _, ou := range r.ous {
+			set(ri.ou, ou, bit)
+		}
+		for _, t := range r.tags {
+			if tags[t.key] == nil {
+				tags[t.key] = map[string]bitset{}
+			}
+			set(tags[t.key], t.value, bit)
+		}
+		if r.anyRequester {
+			ri.anyRequester[bit/64] |= 1 << (bit % 64)
+		}
+		for _, u := range r.users.items() {
+			set(ri.user, u, bit)
+		}
+		for _, g := range r.groups.items() {
+			set(ri.group, g, bit)
+		}
+	}
+	for k, vals := range tags {
+		ri.tagKeys = append(ri.tagKeys, tagIndex{key: k, vals: vals})
+	}
+	slices.SortFunc(ri.tagKeys, func(a, b tagIndex) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return 0
+	})
+	return ri
+}
+
+// maxSets bounds the bitsets one dimension collects on the stack; a request
+// with more (an account in many OUs the policy names, a requester in many
+// groups it names) folds the rest into one heap bitset.
+const maxSets = 12
+
+// sets collects the bitsets of one dimension for one request.
+type sets struct {
+	n     int
+	s     [maxSets]bitset
+	extra bitset
+}
+
+func (ss *sets) add(b bitset) {
+	if b == nil {
+		return
+	}
+	if ss.n < maxSets {
+		ss.s[ss.n] = b
+		ss.n++
+		return
+	}
+	if ss.extra == nil {
+		ss.extra = make(bitset, len(b))
+	}
+	for i, w := range b {
+		ss.extra[i] |= w
+	}
+}
+
+func (ss *sets) word(w int) uint64 {
+	var x uint64
+	for _, b := range ss.s[:ss.n] {
+		x |= b[w]
+	}
+	if ss.extra != nil {
+		x |= ss.extra[w]
+	}
+	return x
 }
 
 // first returns the position of the first rule whose match holds, or -1.
-func (ix *index) first(rules []*Rule, in *Input, act *activation) int {
+func (ix *index) first(rules []*Rule, in *Input) int {
 	e := &in.Entitlement
 	// A stack buffer: map lookups keyed by string(bytes) do not allocate.
-	var buf [192]byte
+	var buf [128]byte
 	k := append(buf[:0], e.Provider...)
 	k = append(k, sep)
 	n := len(k)
 	k = append(k, e.Role...)
-	var cur [4]cursor
-	cur[2] = cursor{list: ix.indirect[string(k)]}
-	k = append(k[:n], anyRole...)
-	cur[3] = cursor{list: ix.indirect[string(k)]}
-	k = append(k[:n], e.Resource...)
-	k = append(k, sep)
-	n = len(k)
-	k = append(k, e.Role...)
-	cur[0] = cursor{list: ix.exact[string(k)], exact: true}
-	k = append(k[:n], anyRole...)
-	cur[1] = cursor{list: ix.exact[string(k)], exact: true}
-
-	for {
-		best := int32(-1)
-		for i := range cur {
-			if l := cur[i].list; len(l) > 0 && (best < 0 || l[0] < best) {
-				best = l[0]
-			}
-		}
-		if best < 0 {
+	ri := ix.byRole[string(k)]
+	if ri == nil {
+		k = append(k[:n], anyRole...)
+		if ri = ix.byRole[string(k)]; ri == nil {
 			return -1
 		}
-		// The same rule can head several lists (it names this account and
-		// an OU, say); consume it from all of them and remember whether any
-		// of them was an exact-resource list.
-		resourceOK := false
-		for i := range cur {
-			if l := cur[i].list; len(l) > 0 && l[0] == best {
-				resourceOK = resourceOK || cur[i].exact
-				cur[i].list = l[1:]
-			}
-		}
-		r := rules[best]
-		if !resourceOK && !r.matchesIndirectResource(in) {
-			continue
-		}
-		if r.matchesRequester(in.Requester) && r.conditionHolds(act) {
-			return int(best)
+	}
+
+	var res sets
+	if len(ri.exact) > 0 {
+		res.add(ri.exact[e.Resource])
+	}
+	if len(ri.ou) > 0 {
+		for _, ou := range in.OUs {
+			res.add(ri.ou[ou])
 		}
 	}
+	if len(in.Tags) > 0 {
+		for i := range ri.tagKeys {
+			if v, ok := in.Tags[ri.tagKeys[i].key]; ok {
+				res.add(ri.tagKeys[i].vals[v])
+			}
+		}
+	}
+
+	var who sets
+	if len(ri.user) > 0 {
+		who.add(ri.user[in.Requester.ID])
+	}
+	if len(ri.group) > 0 {
+		for _, g := range in.Requester.Groups {
+			who.add(ri.group[g])
+		}
+	}
+
+	var act *activation
+	for w := range ri.words {
+		m := ri.anyResource[w] | res.word(w)
+		if m == 0 {
+			continue
+		}
+		m &= ri.anyRequester[w] | who.word(w)
+		for m != 0 {
+			pos := int(ri.rules[w*64+bits.TrailingZeros64(m)])
+			m &= m - 1
+			r := rules[pos]
+			if r.prg == nil {
+				return pos
+			}
+			// Built only when a candidate has a condition, so rules
+			// without one decide without allocating.
+			if act == nil {
+				act = &activation{in: in}
+			}
+			if r.conditionHolds(act) {
+				return pos
+			}
+		}
+	}
+	return -1
 }

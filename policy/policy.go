@@ -113,7 +113,10 @@ type tagSelector struct{ key, value string }
 // Input is everything a decision depends on. The broker fills OUs and Tags
 // from the accounts catalog so that the policy itself stays pure.
 type Input struct {
-	// Requester's ID is the canonical (lower-cased) email.
+	// Requester's ID must be the canonical (lower-cased) email, as the
+	// directory returns it: Evaluate compares it as is, so a non-canonical
+	// id matches no "user:" entry (fail closed) rather than paying to
+	// lower-case it on every decision.
 	Requester   *drawbridge.Principal
 	Entitlement drawbridge.Entitlement
 	Duration    time.Duration
@@ -158,9 +161,7 @@ func (p *Policy) Evaluate(in *Input) drawbridge.Decision {
 	if reason := invalidInput(in); reason != "" {
 		return p.deny("", reason)
 	}
-	var act activation
-	act.in = in
-	i := p.idx.first(p.rules, in, &act)
+	i := p.idx.first(p.rules, in)
 	if i < 0 {
 		return p.noMatch
 	}
@@ -236,7 +237,7 @@ func (r *Rule) matchesRequester(who *drawbridge.Principal) bool {
 	if r.anyRequester {
 		return true
 	}
-	if r.users.len() > 0 && r.users.has(drawbridge.CanonicalPrincipalID(who.ID)) {
+	if r.users.len() > 0 && r.users.has(who.ID) {
 		return true
 	}
 	if r.groups.len() > 0 {
@@ -392,6 +393,17 @@ func (s stringSet) has(x string) bool {
 		}
 	}
 	return false
+}
+
+func (s stringSet) items() []string {
+	if s.m == nil {
+		return s.list
+	}
+	out := make([]string, 0, len(s.m))
+	for x := range s.m {
+		out = append(out, x)
+	}
+	return out
 }
 
 func (s stringSet) len() int {
