@@ -1,15 +1,22 @@
 // Package emulator is a wire-level emulator of AWS IAM Identity Center
-// (service sso-admin) for tests, `drawbridge demo`, `drawbridge sandbox` and
-// dev mode. It speaks AWS JSON 1.1 (POST /, X-Amz-Target:
-// SWBExternalService.<Operation>) exactly as the real ssoadmin SDK client
-// expects, so Drawbridge's production AWS provider runs unchanged against it:
-// only the client's BaseEndpoint differs.
+// (service sso-admin), its Identity Store and the read side of AWS
+// Organizations, for tests, `drawbridge demo`, `drawbridge sandbox` and dev
+// mode. It speaks AWS JSON 1.1 (POST /, X-Amz-Target:
+// SWBExternalService.<Operation>, AWSIdentityStore.<Operation> or
+// AWSOrganizationsV20161128.<Operation>) exactly as the real ssoadmin,
+// identitystore and organizations SDK clients expect, so Drawbridge's
+// production AWS code runs unchanged against it: only the clients'
+// BaseEndpoint differs, and one server answers all three services.
 //
 // It covers the operations Drawbridge uses: account assignments (created and
-// deleted asynchronously, polled through their status calls), listing and
-// describing permission sets, and listing instances. Tests can inject faults
-// per operation (HTTP errors or an asynchronous FAILED status), add latency,
-// seed standing access out of band and inspect what happened.
+// deleted asynchronously, polled through their status calls, with
+// ConflictException while another operation on the same assignment is in
+// progress), listing and describing permission sets, listing instances;
+// users, groups and memberships (AddUser, AddGroup, AddMembership); the
+// organisation tree of OUs and accounts with tags (AddOU, AddAccount). Tests
+// can enforce Identity Center's quotas, inject faults per operation (Fail, or
+// a Script consumed in order), add latency, seed standing access out of band
+// and inspect what happened.
 //
 // Requests are not signature-checked: any credentials work.
 package emulator
@@ -45,6 +52,23 @@ const (
 	OpListInstances                           = "ListInstances"
 )
 
+// Identity Store and Organizations operations, named by their whole
+// X-Amz-Target so that they never collide with an Identity Center
+// operation of the same name.
+const (
+	OpGetUserId                     = identityStorePrefix + "GetUserId"
+	OpDescribeUser                  = identityStorePrefix + "DescribeUser"
+	OpGetGroupId                    = identityStorePrefix + "GetGroupId"
+	OpDescribeGroup                 = identityStorePrefix + "DescribeGroup"
+	OpListGroupMembershipsForMember = identityStorePrefix + "ListGroupMembershipsForMember"
+
+	OpListRoots             = organizationsPrefix + "ListRoots"
+	OpListParents           = organizationsPrefix + "ListParents"
+	OpListAccountsForParent = organizationsPrefix + "ListAccountsForParent"
+	OpDescribeAccount       = organizationsPrefix + "DescribeAccount"
+	OpListTagsForResource   = organizationsPrefix + "ListTagsForResource"
+)
+
 // Options configure a Server. The zero value works: empty identifiers and a
 // nil PermissionSets take the sandbox defaults, and a zero Delay completes
 // asynchronous operations at once.
@@ -66,6 +90,10 @@ type Options struct {
 	// ThrottlingException. Zero means unlimited.
 	MaxInFlight int
 }
+
+// SandboxRootID is the id of the emulated organisation's root, the parent
+// of OUs and accounts added without one.
+const SandboxRootID = "r-0000"
 
 // SandboxOptions returns the defaults used by the sandbox, demo and example
 // configuration: the sandbox instance and identity store, three permission
@@ -97,7 +125,8 @@ func permissionSetARN(instanceARN, name string) string {
 	return "arn:aws:sso:::permissionSet/" + instanceID + "/ps-" + hex.EncodeToString(sum[:8])
 }
 
-// Fault is an injected failure for one operation.
+// Fault is an injected failure for one operation. In a Script, a Fault with
+// neither Code nor AsyncFailed is a pass: that call is answered normally.
 type Fault struct {
 	// Code is the error type returned as an HTTP error, e.g.
 	// "ThrottlingException", "InternalServerException" (answered with 500),
@@ -107,7 +136,7 @@ type Fault struct {
 	// HTTPStatus overrides the status code derived from Code.
 	HTTPStatus int
 	// Times is how many calls the fault affects; zero means every call until
-	// the fault is replaced or cleared.
+	// the fault is replaced or cleared (with Fail) or one call (in a Script).
 	Times int
 	// AsyncFailed (Create/DeleteAccountAssignment only, and only when Code
 	// is empty) accepts the call but ends its asynchronous status FAILED with
@@ -163,12 +192,23 @@ type Server struct {
 	mu          sync.Mutex
 	assignments map[assignmentKey]bool
 	operations  map[string]*operation
-	pending     []*operation // in creation order, settled in that order
-	faults      map[string]*Fault
+	pending     []*operation          // in creation order, settled in that order
+	busy        map[assignmentKey]int // IN_PROGRESS operations per assignment
+	faults      map[string][]*Fault   // per operation, consumed from the front
 	calls       map[string]int
 	latency     time.Duration
 	tokens      float64
 	lastRefill  time.Time
+
+	// Identity Store
+	users       map[string]*user  // by user id
+	groups      map[string]*group // by group id
+	memberships []membership      // in the order added
+
+	// Organizations: parents maps each OU and account to its parent id.
+	parents  map[string]string
+	ous      map[string]bool
+	accounts map[string]*orgAccount
 
 	ops map[string]handlerFunc
 
@@ -201,7 +241,13 @@ func New(opts Options) *Server {
 		byARN:           map[string]*permissionSet{},
 		assignments:     map[assignmentKey]bool{},
 		operations:      map[string]*operation{},
-		faults:          map[string]*Fault{},
+		busy:            map[assignmentKey]int{},
+		faults:          map[string][]*Fault{},
+		users:           map[string]*user{},
+		groups:          map[string]*group{},
+		parents:         map[string]string{},
+		ous:             map[string]bool{},
+		accounts:        map[string]*orgAccount{},
 		calls:           map[string]int{},
 		tokens:          opts.RateLimit,
 		lastRefill:      time.Now(),
@@ -289,8 +335,9 @@ func (s *Server) PermissionSetARNs() map[string]string {
 	return m
 }
 
-// Fail injects f into every following call of op (see Fault.Times). A Fault
-// with neither Code nor AsyncFailed clears op's fault.
+// Fail injects f into every following call of op (see Fault.Times),
+// replacing op's fault script. A Fault with neither Code nor AsyncFailed
+// clears op's faults.
 func (s *Server) Fail(op string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -298,7 +345,29 @@ func (s *Server) Fail(op string, f Fault) {
 		delete(s.faults, op)
 		return
 	}
-	s.faults[op] = &f
+	s.faults[op] = []*Fault{&f}
+}
+
+// Script replaces op's faults with a sequence consumed in order, one call
+// per entry (or Times calls), after which op answers normally again. A
+// Fault with neither Code nor AsyncFailed lets one call through, so
+// Script(op, Fault{}, Fault{Code: "ThrottlingException"}) throttles the
+// second call only. No faults clears op's script.
+func (s *Server) Script(op string, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(faults) == 0 {
+		delete(s.faults, op)
+		return
+	}
+	script := make([]*Fault, len(faults))
+	for i, f := range faults {
+		if f.Times <= 0 {
+			f.Times = 1
+		}
+		script[i] = &f
+	}
+	s.faults[op] = script
 }
 
 // ClearFaults removes every injected fault.
@@ -409,6 +478,9 @@ func (s *Server) settle(now time.Time) {
 			continue
 		}
 		s.complete(op)
+		if s.busy[op.key]--; s.busy[op.key] <= 0 {
+			delete(s.busy, op.key)
+		}
 	}
 	clear(s.pending[n:])
 	s.pending = s.pending[:n]

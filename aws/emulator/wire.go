@@ -15,16 +15,34 @@ import (
 	"github.com/google/uuid"
 )
 
+// X-Amz-Target prefixes of the emulated services (the smithy service
+// shape names the SDK clients put before the operation name).
 const (
-	targetPrefix = "SWBExternalService."
-	contentType  = "application/x-amz-json-1.1"
+	ssoAdminPrefix      = "SWBExternalService."
+	identityStorePrefix = "AWSIdentityStore."
+	organizationsPrefix = "AWSOrganizationsV20161128."
+	contentType         = "application/x-amz-json-1.1"
 )
 
-// apiError is an error answered on the wire as AWS JSON 1.1 does.
+// opKey names an operation in the call counters and fault scripts:
+// Identity Center operations by their bare name (OpCreateAccountAssignment),
+// the other services' by their whole target (OpGetUserId), so that
+// operations of the same name in two services stay apart.
+func opKey(target string) string {
+	if op, ok := strings.CutPrefix(target, ssoAdminPrefix); ok {
+		return op
+	}
+	return target
+}
+
+// apiError is an error answered on the wire as AWS JSON 1.1 does. fields
+// are extra members of the error shape (Identity Store's ResourceType and
+// ResourceId), which the SDK deserialises into the typed error.
 type apiError struct {
 	status int
 	code   string
 	msg    string
+	fields map[string]any
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }
@@ -35,7 +53,7 @@ func errorf(code, format string, args ...any) *apiError {
 
 func statusFor(code string) int {
 	switch code {
-	case "InternalServerException":
+	case "InternalServerException", "ServiceException":
 		return http.StatusInternalServerError
 	case "ServiceUnavailableException":
 		return http.StatusServiceUnavailable
@@ -46,6 +64,7 @@ func statusFor(code string) int {
 
 // request is the union of the input members of the emulated operations.
 type request struct {
+	// IAM Identity Center
 	InstanceArn                        *string
 	TargetId                           *string
 	TargetType                         *string
@@ -57,6 +76,24 @@ type request struct {
 	AccountAssignmentDeletionRequestId *string
 	MaxResults                         *int
 	NextToken                          *string
+
+	// Identity Store
+	IdentityStoreId     *string
+	UserId              *string
+	GroupId             *string
+	AlternateIdentifier *struct {
+		UniqueAttribute *struct {
+			AttributePath  string
+			AttributeValue any
+		}
+		ExternalId *struct{ Id, Issuer string }
+	}
+	MemberId *struct{ UserId *string }
+
+	// Organizations (AccountId is shared with Identity Center)
+	ChildId    *string
+	ParentId   *string
+	ResourceId *string
 }
 
 func str(p *string) string {
@@ -68,8 +105,7 @@ func str(p *string) string {
 
 // ServeHTTP answers one AWS JSON 1.1 call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, _ := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	out, err := s.serve(r, op)
+	out, err := s.serve(r, r.Header.Get("X-Amz-Target"))
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 	if err != nil {
@@ -79,17 +115,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("X-Amzn-ErrorType", ae.code)
 		w.WriteHeader(ae.status)
-		json.NewEncoder(w).Encode(map[string]string{"__type": ae.code, "message": ae.msg}) //nolint:errcheck // the client went away
+		body := map[string]any{"__type": ae.code, "message": ae.msg}
+		for k, v := range ae.fields {
+			body[k] = v
+		}
+		json.NewEncoder(w).Encode(body) //nolint:errcheck // the client went away
 		return
 	}
 	json.NewEncoder(w).Encode(out) //nolint:errcheck // the client went away
 }
 
-func (s *Server) serve(r *http.Request, op string) (any, error) {
+func (s *Server) serve(r *http.Request, target string) (any, error) {
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		return nil, &apiError{status: http.StatusNotFound, code: "UnknownOperationException", msg: fmt.Sprintf("%s %s is not an operation; AWS JSON 1.1 calls are POST /", r.Method, r.URL.Path)}
 	}
-	handler := s.ops[op]
+	op := opKey(target)
+	handler := s.ops[target]
 
 	s.mu.Lock()
 	s.calls[op]++
@@ -104,7 +145,7 @@ func (s *Server) serve(r *http.Request, op string) (any, error) {
 	}
 
 	if handler == nil {
-		return nil, errorf("UnknownOperationException", "unknown operation %q", r.Header.Get("X-Amz-Target"))
+		return nil, errorf("UnknownOperationException", "unknown operation %q", target)
 	}
 	var in request
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
@@ -114,7 +155,9 @@ func (s *Server) serve(r *http.Request, op string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if !s.allow(now) {
+	// The Identity Center quota covers its own API and the Identity Store;
+	// Organizations has quotas of its own, which the emulator leaves out.
+	if !strings.HasPrefix(target, organizationsPrefix) && !s.allow(now) {
 		return nil, errorf("ThrottlingException", "Rate exceeded")
 	}
 	asyncFail, err := s.takeFault(op)
@@ -122,16 +165,19 @@ func (s *Server) serve(r *http.Request, op string) (any, error) {
 		return nil, err
 	}
 	s.settle(now)
-	if err := s.checkInstance(in.InstanceArn, op); err != nil {
-		return nil, err
+	if strings.HasPrefix(target, ssoAdminPrefix) {
+		if err := s.checkInstance(in.InstanceArn, op); err != nil {
+			return nil, err
+		}
 	}
 	return handler(&in, now, asyncFail)
 }
 
 type handlerFunc func(in *request, now time.Time, asyncFail string) (any, error)
 
+// operationTable maps each X-Amz-Target to its handler.
 func (s *Server) operationTable() map[string]handlerFunc {
-	return map[string]handlerFunc{
+	ops := map[string]handlerFunc{
 		OpCreateAccountAssignment: func(in *request, now time.Time, asyncFail string) (any, error) {
 			st, err := s.startOperation(in, now, true, asyncFail)
 			return map[string]any{"AccountAssignmentCreationStatus": st}, err
@@ -153,23 +199,40 @@ func (s *Server) operationTable() map[string]handlerFunc {
 		OpDescribePermissionSet:  s.describePermissionSet,
 		OpListInstances:          s.listInstances,
 	}
+	table := map[string]handlerFunc{}
+	for op, h := range ops {
+		table[ssoAdminPrefix+op] = h
+	}
+	for op, h := range s.identityStoreOps() {
+		table[op] = h
+	}
+	for op, h := range s.organizationsOps() {
+		table[op] = h
+	}
+	return table
 }
 
-// takeFault consumes op's injected fault, returning the HTTP error to answer
-// or the failure reason an asynchronous operation is to end with. Callers
-// hold s.mu.
+// takeFault consumes the next entry of op's fault script, returning the
+// HTTP error to answer or the failure reason an asynchronous operation is to
+// end with. Callers hold s.mu.
 func (s *Server) takeFault(op string) (asyncFail string, err error) {
-	f := s.faults[op]
-	if f == nil {
+	script := s.faults[op]
+	if len(script) == 0 {
 		return "", nil
 	}
+	f := script[0]
 	if f.Times > 0 {
 		f.Times--
 		if f.Times == 0 {
-			delete(s.faults, op)
+			if len(script) == 1 {
+				delete(s.faults, op)
+			} else {
+				s.faults[op] = script[1:]
+			}
 		}
 	}
-	if f.Code != "" {
+	switch {
+	case f.Code != "":
 		e := errorf(f.Code, "%s", f.Message)
 		if e.msg == "" {
 			e.msg = defaultMessage(f.Code)
@@ -178,11 +241,13 @@ func (s *Server) takeFault(op string) (asyncFail string, err error) {
 			e.status = f.HTTPStatus
 		}
 		return "", e
-	}
-	if f.FailureReason == "" {
+	case !f.AsyncFailed:
+		return "", nil // a pass in a script: this call is answered normally
+	case f.FailureReason == "":
 		return "Injected failure", nil
+	default:
+		return f.FailureReason, nil
 	}
-	return f.FailureReason, nil
 }
 
 func defaultMessage(code string) string {
@@ -195,6 +260,8 @@ func defaultMessage(code string) string {
 		return "An internal error occurred"
 	case "ConflictException":
 		return "Another operation is in progress for this resource"
+	case "TooManyRequestsException":
+		return "AWS Organizations can't complete your request because another request is already in progress. Try again later."
 	default:
 		return "Injected fault"
 	}
@@ -279,13 +346,17 @@ func (s *Server) startOperation(in *request, now time.Time, create bool, asyncFa
 	if id := str(in.PrincipalId); id == "" || len(id) > 47 {
 		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'principalId' failed to satisfy constraint: Member must have length between 1 and 47", id)
 	}
+	key := assignmentKey{str(in.TargetId), ps.arn, str(in.PrincipalType), str(in.PrincipalId)}
+	if s.busy[key] > 0 {
+		return nil, errorf("ConflictException", "An account assignment operation is already in progress for principal %s on %s in account %s; retry when it completes", key.principalID, ps.name, key.accountID)
+	}
 	if s.maxInFlight > 0 && s.inFlight() >= s.maxInFlight {
 		return nil, errorf("ThrottlingException", "Too many outstanding account assignment operations (limit %d)", s.maxInFlight)
 	}
 	op := &operation{
 		requestID: uuid.NewString(),
 		create:    create,
-		key:       assignmentKey{str(in.TargetId), ps.arn, str(in.PrincipalType), str(in.PrincipalId)},
+		key:       key,
 		created:   now,
 		doneAt:    now.Add(s.delay),
 		status:    "IN_PROGRESS",
@@ -296,6 +367,7 @@ func (s *Server) startOperation(in *request, now time.Time, create bool, asyncFa
 		s.complete(op)
 	} else {
 		s.pending = append(s.pending, op)
+		s.busy[key]++
 	}
 	st := statusOf(op)
 	return &st, nil
@@ -320,10 +392,16 @@ func (s *Server) describeOperation(id string, create bool) (*statusJSON, error) 
 // page validates MaxResults and NextToken (an offset, opaque to clients) and
 // returns the slice bounds and the next token.
 func page(in *request, n int) (from, to int, next *string, err error) {
-	limit := 100
+	return pageOf(in, n, 100, "ValidationException")
+}
+
+// pageOf is page for a service whose pages hold at most maxPage items and
+// whose invalid input is reported as badInput.
+func pageOf(in *request, n, maxPage int, badInput string) (from, to int, next *string, err error) {
+	limit := maxPage
 	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 100 {
-			return 0, 0, nil, errorf("ValidationException", "1 validation error detected: Value %d at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100", *in.MaxResults)
+		if *in.MaxResults < 1 || *in.MaxResults > maxPage {
+			return 0, 0, nil, errorf(badInput, "1 validation error detected: Value %d at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *in.MaxResults, maxPage)
 		}
 		limit = *in.MaxResults
 	}
@@ -331,7 +409,7 @@ func page(in *request, n int) (from, to int, next *string, err error) {
 		off, cut := strings.CutPrefix(*in.NextToken, "emu-")
 		from, err = strconv.Atoi(off)
 		if !cut || err != nil || from < 0 || from > n {
-			return 0, 0, nil, errorf("ValidationException", "Invalid NextToken")
+			return 0, 0, nil, errorf(badInput, "Invalid NextToken")
 		}
 	}
 	to = min(from+limit, n)
