@@ -27,6 +27,7 @@ type Config struct {
 	Accounts  []Account `yaml:"accounts"`
 	Providers Providers `yaml:"providers"`
 	Expiry    Expiry    `yaml:"expiry"`
+	API       API       `yaml:"api"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -38,6 +39,23 @@ type Config struct {
 type Server struct {
 	Listen    string `yaml:"listen"`
 	PublicURL string `yaml:"public_url"`
+	// TLSCertFile and TLSKeyFile, when both set, make serve speak HTTPS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// AllowPlainHTTP lets serve listen without TLS on a non-loopback
+	// address (behind a TLS-terminating proxy). Tokens travel in headers,
+	// so plain HTTP off loopback is refused unless this is set.
+	AllowPlainHTTP bool `yaml:"allow_plain_http"`
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string `yaml:"metrics_token"`
+}
+
+// API configures the HTTP API's authorisation.
+type API struct {
+	// AllowWildcardScopes permits tokens scoped to every account or
+	// permission set ("*"); off by default, so that broad read access is a
+	// deliberate choice.
+	AllowWildcardScopes bool `yaml:"allow_wildcard_scopes"`
 }
 
 // Store selects the database.
@@ -214,7 +232,7 @@ var (
 var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
-	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry",
+	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry", "API": "api",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -259,6 +277,8 @@ func (c *Config) applyDefaults() {
 		c.Policy.File = "access_rules.yaml"
 	}
 	c.Policy.File = c.Resolve(c.Policy.File)
+	c.Server.TLSCertFile = c.Resolve(c.Server.TLSCertFile)
+	c.Server.TLSKeyFile = c.Resolve(c.Server.TLSKeyFile)
 	if c.Expiry.MaxSleep == 0 {
 		c.Expiry.MaxSleep = Duration(2 * time.Second)
 	}
@@ -314,6 +334,9 @@ func (c *Config) validate(file string) error {
 			add("accounts[%d]: account %s is listed twice", i, a.ID)
 		}
 		ids[a.ID] = true
+	}
+	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
+		add("server.tls_cert_file and server.tls_key_file go together: set both or neither")
 	}
 	if a := c.Providers.AWS; a != nil {
 		if a.InstanceARN == "" {

@@ -146,7 +146,7 @@ func (s *Server) withContract(next nethttp.Handler) nethttp.Handler {
 			next.ServeHTTP(sw, r)
 		}
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "duration_ms", time.Since(start).Milliseconds()}
-		if t, ok := r.Context().Value(tokenKey{}).(*drawbridge.Token); ok {
+		if t := sw.token; t != nil {
 			attrs = append(attrs, "principal", t.Principal, "token", t.ID)
 		}
 		if !isPublic(r.URL.Path) {

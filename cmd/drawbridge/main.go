@@ -42,8 +42,10 @@ func usageError(format string, args ...any) error {
 type globals struct {
 	configPath string
 	output     string
-	stdout     io.Writer
-	stderr     io.Writer
+	// addr and token select remote mode (see remote.go).
+	addr, token string
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 func main() {
@@ -110,16 +112,22 @@ func newRoot(g *globals) *cobra.Command {
 	})
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "config file (env DRAWBRIDGE_CONFIG; default ./drawbridge.yaml when present)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	root.PersistentFlags().StringVar(&g.addr, "addr", os.Getenv("DRAWBRIDGE_ADDR"), "server URL for remote mode, e.g. http://127.0.0.1:8080 (env DRAWBRIDGE_ADDR); lifecycle commands then use the API")
+	root.PersistentFlags().StringVar(&g.token, "token", "", "API token for remote mode (env DRAWBRIDGE_TOKEN)")
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		if g.output != "table" && g.output != "json" {
 			return usageError("--output must be table or json, not %q", g.output)
+		}
+		if g.token == "" {
+			// Read here, not as the flag default, so --help never prints it.
+			g.token = os.Getenv("DRAWBRIDGE_TOKEN")
 		}
 		return nil
 	}
 	root.AddCommand(
 		requestCmd(g), statusCmd(g), listCmd(g), approveCmd(g, true), approveCmd(g, false),
 		cancelCmd(g), revokeCmd(g), extendCmd(g), janitorCmd(g), policyCmd(g), auditCmd(g),
-		versionCmd(g), demoCmd(g), sandboxCmd(g),
+		versionCmd(g), demoCmd(g), sandboxCmd(g), serveCmd(g), devCmd(g), tokenCmd(g), loadtestCmd(g),
 	)
 	return root
 }

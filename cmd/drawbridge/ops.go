@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/drawbridge-jit/drawbridge/audit"
 	"github.com/drawbridge-jit/drawbridge/broker"
@@ -110,11 +111,22 @@ func auditCmd(g *globals) *cobra.Command {
 		},
 	}
 	var format, out string
+	remoteFilter := map[string]*string{}
 	export := &cobra.Command{
 		Use:   "export [--format csv|jsonl] [--out FILE]",
 		Short: "Stream every audit event (CSV cells are neutralised against formula injection)",
-		Args:  exactArgs(0),
+		Long: `export streams the audit chain from the local store. In remote mode (--addr) it
+exports the requests CSV of GET /api/exports.csv instead (an auditor token, one of
+--status, --account-id, --permission-set-name, --requester or
+--requester-slack-user-id, optionally --from/--to), scoped to what the token may see.`,
+		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
+			if g.remote() {
+				if format != "csv" {
+					return usageError("remote mode exports CSV only (GET /api/exports.csv)")
+				}
+				return g.remoteExport(c.Context(), exportQuery(remoteFilter), out)
+			}
 			var w audit.Writer
 			dst := g.stdout
 			if out != "" && out != "-" {
@@ -143,6 +155,9 @@ func auditCmd(g *globals) *cobra.Command {
 	}
 	export.Flags().StringVar(&format, "format", "csv", "csv or jsonl")
 	export.Flags().StringVar(&out, "out", "", "write to FILE instead of standard output")
+	for _, k := range exportFilters {
+		remoteFilter[k] = export.Flags().String(strings.ReplaceAll(k, "_", "-"), "", "remote mode: /api/exports.csv filter "+k)
+	}
 	c.AddCommand(verify, export)
 	return c
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/catalog"
 	"github.com/drawbridge-jit/drawbridge/config"
+	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/spf13/cobra"
 )
 
@@ -85,6 +86,9 @@ func requestCmd(g *globals) *cobra.Command {
 			}
 			if err != nil {
 				return err
+			}
+			if g.remote() {
+				return g.remoteSubmit(c.Context(), in.requester, in.provider, in.account, in.permSet, d, in.reason, in.ticket)
 			}
 			a, err := g.open(c.Context())
 			if err != nil {
@@ -212,6 +216,9 @@ func statusCmd(g *globals) *cobra.Command {
 		Short: "Show one request",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if g.remote() {
+				return g.remoteStatus(c.Context(), args[0])
+			}
 			a, err := g.open(c.Context())
 			if err != nil {
 				return err
@@ -246,6 +253,9 @@ func listCmd(g *globals) *cobra.Command {
 			}
 			if limit < 1 || limit > 1000 {
 				return usageError("--limit must be between 1 and 1000")
+			}
+			if g.remote() {
+				return g.remoteList(c.Context(), f, requester)
 			}
 			a, err := g.open(c.Context())
 			if err != nil {
@@ -300,6 +310,9 @@ func approveCmd(g *globals, approve bool) *cobra.Command {
 		Short: short,
 		Args:  exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
+			if g.remote() {
+				return g.remoteAction(c.Context(), args[0], name, dbhttp.ReviewRequest{Approver: args[1], Comment: reason})
+			}
 			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
 				if approve {
 					return b.Approve(c.Context(), args[0], args[1], reason, operator())
@@ -340,6 +353,9 @@ func cancelCmd(g *globals) *cobra.Command {
 		Short: "Withdraw a pending request",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if g.remote() {
+				return g.remoteAction(c.Context(), args[0], "cancel", nil)
+			}
 			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Cancel(c.Context(), args[0], operatorAs())
 			})
@@ -354,6 +370,9 @@ func revokeCmd(g *globals) *cobra.Command {
 		Short: "End an active grant now (the provider confirms the removal)",
 		Args:  exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if g.remote() {
+				return g.remoteAction(c.Context(), args[0], "revoke", dbhttp.RevokeRequest{Reason: reason})
+			}
 			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Revoke(c.Context(), args[0], reason, operatorAs())
 			})
@@ -373,6 +392,9 @@ func extendCmd(g *globals) *cobra.Command {
 			d, err := parseHours(args[1])
 			if err != nil {
 				return err
+			}
+			if g.remote() {
+				return g.remoteAction(c.Context(), args[0], "extend", dbhttp.ExtendRequest{Duration: durationString(d), Reason: reason, Ticket: ticket})
 			}
 			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Extend(c.Context(), args[0], d, reason, ticket, operator())

@@ -17,6 +17,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/config"
 	"github.com/drawbridge-jit/drawbridge/directory"
 	"github.com/drawbridge-jit/drawbridge/expiry"
+	"github.com/drawbridge-jit/drawbridge/metrics"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
 )
@@ -50,17 +51,22 @@ func (g *globals) loadConfig() (*config.Config, error) {
 type app struct {
 	cfg    *config.Config
 	store  drawbridge.Store
+	db     *sqlite.DB // the same store: tokens, counts, readiness
 	broker *broker.Broker
 	engine *expiry.Engine
 	logger *slog.Logger
+	// metrics is set when wireOptions.metrics asked for it (serve, dev).
+	metrics *metrics.Metrics
 }
 
 func (a *app) Close() error { return a.store.Close() }
 
-// wireOptions lets demo and tests swap the clock and logger.
+// wireOptions lets demo and tests swap the clock and logger, and the
+// server ask for metrics.
 type wireOptions struct {
-	clock  clock.Clock
-	logger *slog.Logger
+	clock   clock.Clock
+	logger  *slog.Logger
+	metrics bool
 }
 
 // openApp wires every part from cfg: store, policy, directory, catalog,
@@ -92,14 +98,27 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	if len(providers) == 0 {
 		return nil, errors.New("no provider configured: add providers.aws to the config")
 	}
-	store, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	var store drawbridge.Store = db
+	var m *metrics.Metrics
+	if opt.metrics {
+		// Metrics observe from the outside: decorated store and providers.
+		m = metrics.New(db, opt.logger)
+		store = m.Store(db)
+		for name, p := range providers {
+			providers[name] = m.Provider(p)
+		}
 	}
 	b := broker.New(store, directoryFrom(cfg), catalogFrom(cfg), providers, pol, opt.clock, opt.logger)
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
 	b.OnChange = eng.Kick
-	return &app{cfg: cfg, store: store, broker: b, engine: eng, logger: opt.logger}, nil
+	if m != nil {
+		eng.OnStep = m.OnStep
+	}
+	return &app{cfg: cfg, store: store, db: db, broker: b, engine: eng, logger: opt.logger, metrics: m}, nil
 }
 
 // directoryFrom builds the static directory of cfg.
@@ -126,7 +145,7 @@ func catalogFrom(cfg *config.Config) *catalog.Static {
 	return catalog.NewStatic(accounts, roles)
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (drawbridge.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config) (*sqlite.DB, error) {
 	switch cfg.Store.Driver {
 	case "sqlite":
 		s, err := sqlite.Open(ctx, cfg.Store.DSN)

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/spf13/cobra"
+)
+
+// devToken is one of dev mode's fixed tokens. They are documented in
+// docs/server.md so that the README's curl examples work as written; they
+// are only ever inserted by `drawbridge dev`, which listens on loopback.
+type devToken struct {
+	role, principal, secret string
+	roles                   []drawbridge.Role
+	accounts, sets          []string
+}
+
+var devTokens = []devToken{
+	{"requester", "alice@example.com", "dbt_dev_requester_alice", []drawbridge.Role{drawbridge.RoleRequester}, nil, nil},
+	{"approver", "carol@example.com", "dbt_dev_approver_carol", []drawbridge.Role{drawbridge.RoleApprover}, []string{"*"}, []string{"*"}},
+	{"auditor", "auditor@example.com", "dbt_dev_auditor", []drawbridge.Role{drawbridge.RoleAuditor}, []string{"*"}, []string{"*"}},
+	{"admin", "admin@example.com", "dbt_dev_admin", []drawbridge.Role{drawbridge.RoleAdmin}, nil, nil},
+	{"auditor-staging", "staging-auditor@example.com", "dbt_dev_auditor_staging", []drawbridge.Role{drawbridge.RoleAuditor},
+		[]string{"123456789012"}, []string{"ReadOnlyAccess", "PowerUserAccess"}},
+}
+
+func devCmd(g *globals) *cobra.Command {
+	var listen, data string
+	c := &cobra.Command{
+		Use:   "dev [--listen 127.0.0.1:8080] [--data DIR]",
+		Short: "Zero-config development server: embedded store, Identity Center emulator, sample policy, fixed tokens",
+		Long: `dev runs the full server (API, expiry engine, metrics) with no configuration: a SQLite
+store in a temporary directory (or --data, kept between runs), the IAM Identity Center
+emulator in-process, the example directory and policy, and fixed, documented tokens:
+
+  requester        alice@example.com            dbt_dev_requester_alice
+  approver         carol@example.com            dbt_dev_approver_carol
+  auditor          auditor@example.com          dbt_dev_auditor
+  admin            admin@example.com            dbt_dev_admin
+  auditor-staging  staging-auditor@example.com  dbt_dev_auditor_staging
+
+Because those tokens are public, dev listens on loopback only.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			if !isLoopback(listen) {
+				return usageError("--listen %s: dev mode's tokens are public, so it listens on loopback only (127.0.0.1:PORT or [::1]:PORT)", listen)
+			}
+			return runDev(c.Context(), g, listen, data)
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to listen on")
+	c.Flags().StringVar(&data, "data", "", "directory for the store and generated config (default: a temporary directory removed at exit)")
+	return c
+}
+
+func runDev(ctx context.Context, g *globals, listen, dir string) error {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "drawbridge-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	opts := emulator.SandboxOptions()
+	emu, err := emulator.Start("127.0.0.1:0", opts)
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
+	cfgPath, err := writeExampleFiles(dir, emu.URL())
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	cfg.Server.Listen = listen
+	cfg.API.AllowWildcardScopes = true
+	return runServer(ctx, cfg, newLogger(g.stderr), func(a *app, addr net.Addr) {
+		if err := insertDevTokens(ctx, a); err != nil {
+			a.logger.Error("dev tokens", "error", err)
+		}
+		w := g.stdout
+		fmt.Fprintf(w, "drawbridge dev: http://%s  (store %s, emulator %s)\n", addr, cfg.Store.DSN, emu.URL())
+		fmt.Fprintf(w, "tokens (fixed, for development only):\n")
+		for _, t := range devTokens {
+			fmt.Fprintf(w, "%-16s %-28s %s\n", t.role, t.principal, t.secret)
+		}
+		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
+		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\nCtrl-C to stop.\n", addr)
+	})
+}
+
+// insertDevTokens stores the fixed tokens unless a previous run (--data)
+// already did.
+func insertDevTokens(ctx context.Context, a *app) error {
+	for _, d := range devTokens {
+		hash := drawbridge.HashTokenSecret(d.secret)
+		if _, err := a.db.TokenByHash(ctx, hash); err == nil {
+			continue
+		}
+		t := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: d.principal, Roles: d.roles,
+			Accounts: d.accounts, PermissionSets: d.sets, Description: "drawbridge dev fixed token",
+			Hash: hash, CreatedAt: time.Now().UTC()}
+		if err := a.db.CreateToken(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge/config"
+	dbhttp "github.com/drawbridge-jit/drawbridge/http"
+	"github.com/drawbridge-jit/drawbridge/policy"
+	"github.com/spf13/cobra"
+)
+
+func serveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve [--config drawbridge.yaml]",
+		Short: "Run the server: HTTP API, audit API, /metrics and the expiry engine in one process",
+		Long: `serve runs the HTTP API (/v1, /api, /metrics, /healthz, /readyz) and the expiry
+engine until SIGINT or SIGTERM. It speaks HTTPS when server.tls_cert_file and
+server.tls_key_file are set, and refuses plain HTTP on a non-loopback address unless
+server.allow_plain_http is true. The policy file is reloaded on SIGHUP and when it
+changes; a policy that does not load is refused and the last good one stays in force.
+Logs are JSON lines on standard error.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			return runServer(c.Context(), cfg, newLogger(g.stderr), nil)
+		},
+	}
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// isLoopback reports whether the listen address only accepts local
+// connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// runServer serves until ctx ends. ready, when set, is called with the
+// wired app and the bound address once the server accepts connections.
+func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready func(*app, net.Addr)) error {
+	tls := cfg.Server.TLSCertFile != ""
+	if !tls && !isLoopback(cfg.Server.Listen) && !cfg.Server.AllowPlainHTTP {
+		return usageError("server.listen %s is not a loopback address: configure server.tls_cert_file and tls_key_file, "+
+			"or set server.allow_plain_http: true when a TLS-terminating proxy is in front (tokens travel in headers)", cfg.Server.Listen)
+	}
+	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	// The engine runs until the HTTP server has drained, so that grants
+	// submitted by in-flight requests are handed over cleanly; anything
+	// left PROVISIONING keeps its lease and the next start resumes it.
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	var engineRunning atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		engineRunning.Store(true)
+		defer engineRunning.Store(false)
+		if err := a.engine.Run(engineCtx); err != nil {
+			logger.Error("expiry engine stopped", "error", err)
+		}
+	}()
+	defer func() { stopEngine(); wg.Wait() }()
+
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	wg.Add(1)
+	go func() { defer wg.Done(); watchPolicy(watchCtx, a, logger, 2*time.Second) }()
+
+	api := &dbhttp.Server{
+		Broker: a.broker, Store: a.store, Tokens: a.db, Logger: logger,
+		AllowWildcardScopes: cfg.API.AllowWildcardScopes,
+		Metrics:             a.metrics.Handler(), MetricsToken: cfg.Server.MetricsToken,
+		Ready: func(ctx context.Context) error {
+			if err := a.db.Ping(ctx); err != nil {
+				return fmt.Errorf("store unreachable: %w", err)
+			}
+			if a.broker.Policy() == nil {
+				return errors.New("no policy loaded")
+			}
+			if !engineRunning.Load() {
+				return errors.New("expiry engine not running")
+			}
+			return nil
+		},
+	}
+	srv := &nethttp.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	logger.Info("drawbridge serving", "addr", ln.Addr().String(), "scheme", scheme, "store", cfg.Store.DSN,
+		"policy", cfg.Policy.File, "policy_sha256", a.broker.Policy().SHA256(), "metrics_protected", cfg.Server.MetricsToken != "")
+	serveErr := make(chan error, 1)
+	go func() {
+		var err error
+		if tls {
+			err = srv.ServeTLS(ln, cfg.Server.TLSCertFile, cfg.Server.TLSKeyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, nethttp.ErrServerClosed) {
+			serveErr <- err
+		}
+		close(serveErr)
+	}()
+	if ready != nil {
+		ready(a, ln.Addr())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	logger.Info("shutting down: draining HTTP requests, then stopping the expiry engine")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Error("HTTP shutdown incomplete; interrupted requests resume on next start", "error", err)
+	}
+	stopWatch()
+	stopEngine()
+	wg.Wait()
+	logger.Info("stopped")
+	return nil
+}
+
+// watchPolicy reloads the policy on SIGHUP and when the file changes
+// (modification time or size, polled). A policy that does not load is
+// refused: the last good one stays in force, the reason is logged and
+// drawbridge_policy_reload_failures_total counts it.
+func watchPolicy(ctx context.Context, a *app, logger *slog.Logger, every time.Duration) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	file := a.cfg.Policy.File
+	stamp := func() string {
+		fi, err := os.Stat(file)
+		if err != nil {
+			return "missing"
+		}
+		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
+	}
+	last := stamp()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		reason := ""
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			reason = "SIGHUP"
+		case <-tick.C:
+			if s := stamp(); s != last {
+				last = s
+				reason = "file changed"
+			}
+		}
+		if reason == "" {
+			continue
+		}
+		p, err := policy.Load(file)
+		if a.metrics != nil {
+			a.metrics.PolicyReload(err)
+		}
+		if err != nil {
+			logger.Error("policy reload refused; the last good policy stays in force", "trigger", reason,
+				"file", file, "error", err.Error(), "policy_sha256", a.broker.Policy().SHA256())
+			continue
+		}
+		if p.SHA256() == a.broker.Policy().SHA256() {
+			continue
+		}
+		a.broker.SetPolicy(p)
+		logger.Info("policy reloaded", "trigger", reason, "file", file, "policy_sha256", p.SHA256(), "rules", len(p.Rules()))
+	}
+}
