@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -89,12 +91,28 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // mapping, or nil after recording why it cannot.
 func (ps *parser) document(data []byte, example string) *yaml.Node {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		ps.yamlError(err)
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			ps.errAt(1, 1, "empty file; it must start with %s", example)
+		} else {
+			ps.yamlError(err)
+		}
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		ps.errAt(1, 1, "empty file; it must start with %s", example)
+		return nil
+	}
+	// A second document would be silently ignored by a reader that stops
+	// at the first; refuse it so that what is reviewed is what is enforced.
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		line := 1
+		if err == nil {
+			line = next.Line
+		}
+		ps.errAt(line, 1, "the file holds more than one YAML document (a second ---); keep one policy per file")
 		return nil
 	}
 	if ps.noAliases(&doc) {

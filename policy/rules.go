@@ -100,6 +100,15 @@ func (ps *parser) rules(n *yaml.Node) []*Rule {
 func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 	r := &Rule{Line: rn.Line}
 	what := fmt.Sprintf("rule #%d", n)
+	// Name the rule in every message about it, including those about keys
+	// that come before its name.
+	if rn.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(rn.Content); i += 2 {
+			if k, v := rn.Content[i], rn.Content[i+1]; k.Value == "name" && v.Kind == yaml.ScalarNode && ruleNameRE.MatchString(v.Value) {
+				what = fmt.Sprintf("rule %q", v.Value)
+			}
+		}
+	}
 	var matchNode, requireNode, approvalNode, maxNode, decisionNode *yaml.Node
 	seen := ps.mapping(rn, what, ruleKeys, func(key string, k, v *yaml.Node) {
 		switch key {
@@ -109,7 +118,6 @@ func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 					ps.errf(v, "rule name %q may use only letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. prod-admin)", s)
 				} else {
 					r.Name = s
-					what = fmt.Sprintf("rule %q", s)
 				}
 			}
 		case "description":
@@ -395,6 +403,7 @@ func (ps *parser) require(n *yaml.Node, what string, r *Rule) {
 func (ps *parser) approval(n *yaml.Node, what string, r *Rule) {
 	r.ApprovalCount, r.ApprovalTimeout = DefaultApprovalCount, DefaultApprovalTimeout
 	var users []string
+	var countNode *yaml.Node
 	seen := ps.mapping(n, what+" approval", approvalKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "approvers":
@@ -402,6 +411,7 @@ func (ps *parser) approval(n *yaml.Node, what string, r *Rule) {
 			r.Approvers, r.anyApprover, users, groups = ps.principalRefs(v, "approvers")
 			r.approverUsers, r.approverGroups = newStringSet(users), newStringSet(groups)
 		case "count":
+			countNode = v
 			if c, ok := ps.integer(v, "approval.count"); ok {
 				if c < 1 {
 					ps.errf(v, "approval.count must be at least 1, not %d (use decision: allow for no approval)", c)
@@ -423,6 +433,6 @@ func (ps *parser) approval(n *yaml.Node, what string, r *Rule) {
 		return
 	}
 	if !r.anyApprover && r.approverGroups.len() == 0 && len(users) > 0 && r.ApprovalCount > len(users) {
-		ps.errf(seen["count"], "approval.count is %d but only %d approver(s) are listed, so no request could ever be approved; lower count or add approvers", r.ApprovalCount, len(users))
+		ps.errf(countNode, "approval.count is %d but only %d approver(s) are listed, so no request could ever be approved; lower count or add approvers", r.ApprovalCount, len(users))
 	}
 }
