@@ -28,7 +28,7 @@ type specRule struct {
 }
 
 var conditions = map[string]func(in *Input) bool{
-	"": func(*Input) bool { return true },
+	"":                                   func(*Input) bool { return true },
 	`request.duration <= duration("1h")`: func(in *Input) bool { return in.Duration <= time.Hour },
 	`"g1" in requester.groups`:           func(in *Input) bool { return slices.Contains(in.Requester.Groups, "g1") },
 	// A runtime error (no such key) never matches.
