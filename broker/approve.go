@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -41,6 +42,11 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		}
 		if r.State != drawbridge.StatePendingApproval {
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s is %s: only PENDING_APPROVAL requests can be reviewed", r.ID, r.State)
+		}
+		if !r.ApprovalDeadline.IsZero() && !b.now().Before(r.ApprovalDeadline) {
+			// The expiry engine cancels it on its next pass; until then a
+			// late review must not grant access.
+			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s: its approval window elapsed at %s; it is being cancelled, submit a new request", r.ID, r.ApprovalDeadline.Format(time.RFC3339))
 		}
 		if approver.ID == r.Requester {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s cannot %s their own request %s: someone else must review it", approver.ID, verb, r.ID)

@@ -540,3 +540,20 @@ func TestApprovalTimeoutCancels(t *testing.T) {
 	_, err = e.Broker.Approve(e.Ctx, r.ID, carol, "", op)
 	wantCode(t, err, drawbridge.ECONFLICT, "CANCELLED")
 }
+
+// The approval window is a deadline, not a hint: when the expiry engine
+// has not yet cancelled a request whose window elapsed (a cron janitor runs
+// every few minutes), a late approval must not grant access.
+func TestApprovalAfterWindowRefused(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	r := pendingAdmin(t, e, alice)
+	e.Clock.Advance(4*time.Hour + time.Second)
+	_, err := e.Broker.Approve(e.Ctx, r.ID, carol, "late", op)
+	wantCode(t, err, drawbridge.ECONFLICT, "approval window")
+	wantState(t, e.Get(t, r.ID), drawbridge.StatePendingApproval)
+	if e.HasAssignment(t, alice, prod, admin) || e.Emu.Calls(emulator.OpCreateAccountAssignment) != 0 {
+		t.Fatal("a late approval provisioned access")
+	}
+	e.HandleDue(t)
+	wantState(t, e.Get(t, r.ID), drawbridge.StateCancelled)
+}
