@@ -87,10 +87,8 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 	}
 	cfg.Server.Listen = listen
 	cfg.API.AllowWildcardScopes = true
-	return runServer(ctx, cfg, newLogger(g.stderr), func(a *app, addr net.Addr) {
-		if err := insertDevTokens(ctx, a); err != nil {
-			a.logger.Error("dev tokens", "error", err)
-		}
+	setup := func(a *app) error { return insertDevTokens(ctx, a) }
+	return runServer(ctx, cfg, newLogger(g.stderr), serverHooks{setup: setup, ready: func(a *app, addr net.Addr) {
 		w := g.stdout
 		fmt.Fprintf(w, "drawbridge dev: http://%s  (store %s, emulator %s)\n", addr, cfg.Store.DSN, emu.URL())
 		fmt.Fprintf(w, "tokens (fixed, for development only):\n")
@@ -99,7 +97,7 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 		}
 		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
 		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\nCtrl-C to stop.\n", addr)
-	})
+	}})
 }
 
 // insertDevTokens stores the fixed tokens unless a previous run (--data)

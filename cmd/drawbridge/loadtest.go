@@ -69,11 +69,9 @@ func runLoadtest(ctx context.Context, g *globals, n, workers int) error {
 	done := make(chan error, 1)
 	quiet := slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	go func() {
-		done <- runServer(serverCtx, cfg, quiet, func(a *app, addr net.Addr) {
-			if err := insertDevTokens(ctx, a); err != nil {
-				quiet.Error("tokens", "error", err)
-			}
-			ready <- addr.String()
+		done <- runServer(serverCtx, cfg, quiet, serverHooks{
+			setup: func(a *app) error { return insertDevTokens(ctx, a) },
+			ready: func(_ *app, addr net.Addr) { ready <- addr.String() },
 		})
 	}()
 	var addr string

@@ -37,7 +37,7 @@ Logs are JSON lines on standard error.`,
 			if err != nil {
 				return err
 			}
-			return runServer(c.Context(), cfg, newLogger(g.stderr), nil)
+			return runServer(c.Context(), cfg, newLogger(g.stderr), serverHooks{})
 		},
 	}
 }
@@ -60,9 +60,15 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// runServer serves until ctx ends. ready, when set, is called with the
-// wired app and the bound address once the server accepts connections.
-func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, ready func(*app, net.Addr)) error {
+// serverHooks let dev mode and the load test prepare the wired app before
+// the listener opens (setup) and learn the bound address (ready).
+type serverHooks struct {
+	setup func(*app) error
+	ready func(*app, net.Addr)
+}
+
+// runServer serves until ctx ends.
+func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hooks serverHooks) error {
 	tls := cfg.Server.TLSCertFile != ""
 	if !tls && !isLoopback(cfg.Server.Listen) && !cfg.Server.AllowPlainHTTP {
 		return usageError("server.listen %s is not a loopback address: configure server.tls_cert_file and tls_key_file, "+
@@ -73,6 +79,11 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, rea
 		return err
 	}
 	defer a.Close()
+	if hooks.setup != nil {
+		if err := hooks.setup(a); err != nil {
+			return err
+		}
+	}
 
 	// The engine runs until the HTTP server has drained, so that grants
 	// submitted by in-flight requests are handed over cleanly; anything
@@ -142,8 +153,8 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, rea
 		}
 		close(serveErr)
 	}()
-	if ready != nil {
-		ready(a, ln.Addr())
+	if hooks.ready != nil {
+		hooks.ready(a, ln.Addr())
 	}
 	select {
 	case <-ctx.Done():
