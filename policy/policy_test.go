@@ -470,3 +470,17 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedConditionsCompile keeps the examples in docs/policy.md honest.
+func TestDocumentedConditionsCompile(t *testing.T) {
+	for _, c := range []string{
+		`request.duration <= duration("2h")`,
+		`"oncall" in requester.groups`,
+		`now.getDayOfWeek("Europe/Paris") >= 1 && now.getDayOfWeek("Europe/Paris") <= 5`,
+		`request.tags["data"] != "pii" || request.reason.size() > 20`,
+	} {
+		if _, issues := compileCondition(c); issues != nil {
+			t.Errorf("%s: %+v", c, issues)
+		}
+	}
+}
