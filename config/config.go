@@ -117,6 +117,10 @@ type Expiry struct {
 	MaxSleep Duration `yaml:"max_sleep"`
 	// Workers is how many revocations run at once.
 	Workers int `yaml:"workers"`
+	// ProvisionLease is how long a provisioning or revocation claimed by
+	// one process is left to it before another (or the same after a
+	// restart) resumes it. Default 30s.
+	ProvisionLease Duration `yaml:"provision_lease"`
 }
 
 // Duration is a time.Duration written as "90s", "2h" or "7d" in YAML.

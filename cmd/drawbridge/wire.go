@@ -113,6 +113,9 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	b := broker.New(store, directoryFrom(cfg), catalogFrom(cfg), providers, pol, opt.clock, opt.logger)
+	if d := cfg.Expiry.ProvisionLease.Std(); d > 0 {
+		b.ProvisionLease = d
+	}
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
 	b.OnChange = eng.Kick
 	if m != nil {
