@@ -26,14 +26,18 @@ type index struct {
 
 type roleIndex struct {
 	// rules maps a bit to the rule's position in the policy.
-	rules        []int32
-	words        int
-	exact        map[string]bitset
-	ou           map[string]bitset
+	rules []int32
+	words int
+	// arena holds every bitset of this roleIndex back to back; maps store
+	// offsets into it, which keeps map slots small and the per-decision
+	// bookkeeping a few int32s.
+	arena        []uint64
+	exact        map[string]int32
+	ou           map[string]int32
 	tagKeys      []tagIndex
 	anyResource  bitset
-	user         map[string]bitset
-	group        map[string]bitset
+	user         map[string]int32
+	group        map[string]int32
 	anyRequester bitset
 }
 
@@ -42,7 +46,7 @@ type roleIndex struct {
 // tag map (which is slower than a handful of lookups).
 type tagIndex struct {
 	key  string
-	vals map[string]bitset
+	vals map[string]int32
 }
 
 type bitset []uint64
@@ -99,22 +103,23 @@ func newRoleIndex(rs []*Rule) *roleIndex {
 	words := (len(rs) + 63) / 64
 	ri := &roleIndex{
 		words:        words,
-		exact:        map[string]bitset{},
-		ou:           map[string]bitset{},
+		exact:        map[string]int32{},
+		ou:           map[string]int32{},
 		anyResource:  make(bitset, words),
-		user:         map[string]bitset{},
-		group:        map[string]bitset{},
+		user:         map[string]int32{},
+		group:        map[string]int32{},
 		anyRequester: make(bitset, words),
 	}
-	set := func(m map[string]bitset, key string, bit int) {
-		b := m[key]
-		if b == nil {
-			b = make(bitset, words)
-			m[key] = b
+	set := func(m map[string]int32, key string, bit int) {
+		off, ok := m[key]
+		if !ok {
+			off = int32(len(ri.arena))
+			ri.arena = append(ri.arena, make([]uint64, words)...)
+			m[key] = off
 		}
-		b[bit/64] |= 1 << (bit % 64)
+		ri.arena[int(off)+bit/64] |= 1 << (bit % 64)
 	}
-	tags := map[string]map[string]bitset{}
+	tags := map[string]map[string]int32{}
 	for bit, r := range rs {
 		ri.rules = append(ri.rules, int32(r.pos))
 		if r.anyResource {
@@ -128,7 +133,7 @@ func newRoleIndex(rs []*Rule) *roleIndex {
 		}
 		for _, t := range r.tags {
 			if tags[t.key] == nil {
-				tags[t.key] = map[string]bitset{}
+				tags[t.key] = map[string]int32{}
 			}
 			set(tags[t.key], t.value, bit)
 		}
@@ -162,39 +167,47 @@ func newRoleIndex(rs []*Rule) *roleIndex {
 // groups it names) folds the rest into one heap bitset.
 const maxSets = 12
 
-// sets collects the bitsets of one dimension for one request.
+// sets collects the bitsets (arena offsets) of one dimension for one
+// request.
 type sets struct {
+	arena []uint64
+	words int
 	n     int
-	s     [maxSets]bitset
+	s     [maxSets]int32
 	extra bitset
 }
 
-func (ss *sets) add(b bitset) {
-	if b == nil {
+func (ss *sets) add(off int32, ok bool) {
+	if !ok {
 		return
 	}
 	if ss.n < maxSets {
-		ss.s[ss.n] = b
+		ss.s[ss.n] = off
 		ss.n++
 		return
 	}
 	if ss.extra == nil {
-		ss.extra = make(bitset, len(b))
+		ss.extra = make(bitset, ss.words)
 	}
-	for i, w := range b {
+	for i, w := range ss.arena[off : int(off)+ss.words] {
 		ss.extra[i] |= w
 	}
 }
 
 func (ss *sets) word(w int) uint64 {
 	var x uint64
-	for _, b := range ss.s[:ss.n] {
-		x |= b[w]
+	for _, off := range ss.s[:ss.n] {
+		x |= ss.arena[int(off)+w]
 	}
 	if ss.extra != nil {
 		x |= ss.extra[w]
 	}
 	return x
+}
+
+func lookup(m map[string]int32, k string) (int32, bool) {
+	off, ok := m[k]
+	return off, ok
 }
 
 // first returns the position of the first rule whose match holds, or -1.
@@ -214,30 +227,30 @@ func (ix *index) first(rules []*Rule, in *Input) int {
 		}
 	}
 
-	var res sets
+	res := sets{arena: ri.arena, words: ri.words}
 	if len(ri.exact) > 0 {
-		res.add(ri.exact[e.Resource])
+		res.add(lookup(ri.exact, e.Resource))
 	}
 	if len(ri.ou) > 0 {
 		for _, ou := range in.OUs {
-			res.add(ri.ou[ou])
+			res.add(lookup(ri.ou, ou))
 		}
 	}
 	if len(in.Tags) > 0 {
 		for i := range ri.tagKeys {
 			if v, ok := in.Tags[ri.tagKeys[i].key]; ok {
-				res.add(ri.tagKeys[i].vals[v])
+				res.add(lookup(ri.tagKeys[i].vals, v))
 			}
 		}
 	}
 
-	var who sets
+	who := sets{arena: ri.arena, words: ri.words}
 	if len(ri.user) > 0 {
-		who.add(ri.user[in.Requester.ID])
+		who.add(lookup(ri.user, in.Requester.ID))
 	}
 	if len(ri.group) > 0 {
 		for _, g := range in.Requester.Groups {
-			who.add(ri.group[g])
+			who.add(lookup(ri.group, g))
 		}
 	}
 
