@@ -12,21 +12,21 @@ import (
 // explain`: every rule in file order, whether its match held and why not,
 // and the decision Evaluate returns for the same input.
 type Explanation struct {
-	Decision drawbridge.Decision
-	Steps    []Step
+	Decision drawbridge.Decision `json:"decision"`
+	Steps    []Step              `json:"steps"`
 }
 
 // Step is one rule's part in an Explanation.
 type Step struct {
-	Rule string
-	Line int
+	Rule string `json:"rule"`
+	Line int    `json:"line"`
 	// Matched reports whether the rule's match held.
-	Matched bool
+	Matched bool `json:"matched"`
 	// Decided is true for the first matching rule, the one that decided.
-	Decided bool
+	Decided bool `json:"decided"`
 	// Detail says why the rule did not match, what it decided, or, for a
 	// matching rule after the deciding one, that it was shadowed.
-	Detail string
+	Detail string `json:"detail"`
 }
 
 // Explain evaluates in against every rule without the index and says, rule
