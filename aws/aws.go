@@ -3,6 +3,17 @@
 // created and deleted through the ssoadmin API and confirmed by polling the
 // asynchronous status calls before Grant or Revoke returns.
 //
+// Beside the provider it resolves people and their groups in the Identity
+// Store (NewDirectory, PrincipalRef), accounts' OU paths and tags in AWS
+// Organizations (OrgCatalog), reads permission sets' session durations and
+// lists assignments for drift reconciliation.
+//
+// Identity Center's quotas are respected in-process: one token bucket
+// (Config.MaxTPS) spaces every Identity Center and Identity Store call of a
+// Provider, and a semaphore (Config.MaxInFlight) bounds the asynchronous
+// assignment operations it has in flight, each held from the create or
+// delete until its status is terminal.
+//
 // The SDK's own retries are off: the broker and the expiry engine own retries
 // and record every attempt in the audit trail. Errors are classified once,
 // here: throttling, conflicts, server errors, timeouts and network failures
@@ -29,7 +40,11 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -54,7 +69,44 @@ type Config struct {
 	// PollInterval is the wait between status calls; default 1s.
 	PollInterval time.Duration
 	HTTPClient   *http.Client
+
+	// UserAttribute is the Identity Store attribute that PrincipalRef and
+	// NewDirectory match a person's canonical id (their lower-cased email)
+	// against when the directory has no AWS user id for them:
+	// "emails.value" (the default) or "userName" (when user names are
+	// emails). Lookups need IdentityStoreID.
+	UserAttribute string
+	// IdentityCacheTTL is how long user ids and group memberships read
+	// from the Identity Store are reused; 0 means DefaultIdentityCacheTTL,
+	// negative disables the cache.
+	IdentityCacheTTL time.Duration
+	// ResolveGroups makes NewDirectory add the display names of the
+	// person's Identity Store groups to Principal.Groups.
+	ResolveGroups bool
+	// MaxTPS caps calls per second across the Identity Center and
+	// Identity Store APIs; 0 means DefaultMaxTPS, negative unlimited.
+	MaxTPS float64
+	// MaxInFlight caps asynchronous assignment operations in flight; 0
+	// means DefaultMaxInFlight, negative unlimited.
+	MaxInFlight int
+	// Now is the clock of the caches; nil means time.Now.
+	Now func() time.Time
 }
+
+// Defaults for Config's zero values. AWS publishes about 20 calls per second
+// across the Identity Center APIs and at most 10 outstanding asynchronous
+// assignment operations, neither adjustable.
+const (
+	DefaultMaxTPS           = 20
+	DefaultMaxInFlight      = 10
+	DefaultIdentityCacheTTL = 5 * time.Minute
+)
+
+// Identity Store attribute paths a user can be looked up by.
+const (
+	AttributeEmail    = "emails.value"
+	AttributeUserName = "userName"
+)
 
 // DefaultPollInterval is how often Grant and Revoke poll the asynchronous
 // status when Config.PollInterval is zero. AWS allows about 20 calls per
@@ -83,10 +135,22 @@ var (
 // implements drawbridge.Provider and is safe for concurrent use.
 type Provider struct {
 	client          *ssoadmin.Client
+	identity        *identitystore.Client
+	orgs            *organizations.Client
 	instanceARN     string
 	identityStoreID string
 	permissionSets  map[string]string
 	pollInterval    time.Duration
+
+	inFlight chan struct{} // a slot per assignment operation; nil = unlimited
+
+	userAttribute string
+	resolveGroups bool
+	now           func() time.Time
+	users         *ttlCache[string, string]   // attribute value -> user id
+	memberOf      *ttlCache[string, []string] // user id -> group display names
+	groupNames    *ttlCache[string, string]   // group id -> display name
+	flight        singleflight.Group
 }
 
 var _ drawbridge.Provider = (*Provider)(nil)
@@ -97,17 +161,29 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err := validate(&cfg); err != nil {
 		return nil, err
 	}
-	client, err := newClient(ctx, cfg)
+	c, err := newClients(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{
-		client:          client,
+	p := &Provider{
+		client:          c.ssoAdmin,
+		identity:        c.identityStore,
+		orgs:            c.organizations,
 		instanceARN:     cfg.InstanceARN,
 		identityStoreID: cfg.IdentityStoreID,
 		permissionSets:  maps.Clone(cfg.PermissionSets),
 		pollInterval:    cfg.PollInterval,
-	}, nil
+		userAttribute:   cfg.UserAttribute,
+		resolveGroups:   cfg.ResolveGroups,
+		now:             cfg.Now,
+	}
+	if cfg.MaxInFlight > 0 {
+		p.inFlight = make(chan struct{}, cfg.MaxInFlight)
+	}
+	p.users = newTTLCache[string, string](cfg.IdentityCacheTTL, cfg.Now)
+	p.memberOf = newTTLCache[string, []string](cfg.IdentityCacheTTL, cfg.Now)
+	p.groupNames = newTTLCache[string, string](cfg.IdentityCacheTTL, cfg.Now)
+	return p, nil
 }
 
 func validate(cfg *Config) error {
@@ -153,10 +229,41 @@ func validate(cfg *Config) error {
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = DefaultPollInterval
 	}
+	switch cfg.UserAttribute {
+	case "":
+		cfg.UserAttribute = AttributeEmail
+	case AttributeEmail, AttributeUserName:
+	default:
+		return invalid("user attribute %q is not %s or %s", cfg.UserAttribute, AttributeEmail, AttributeUserName)
+	}
+	if cfg.ResolveGroups && cfg.IdentityStoreID == "" {
+		return invalid("resolving Identity Store groups needs the identity store id (d-…, shown in the IAM Identity Center settings)")
+	}
+	if cfg.IdentityCacheTTL == 0 {
+		cfg.IdentityCacheTTL = DefaultIdentityCacheTTL
+	}
+	if cfg.MaxTPS == 0 {
+		cfg.MaxTPS = DefaultMaxTPS
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return nil
 }
 
-func newClient(ctx context.Context, cfg Config) (*ssoadmin.Client, error) {
+// clients are the SDK clients of one Provider. Identity Center and the
+// Identity Store share a rate limiter; Organizations, a separate service
+// with quotas of its own, does not take from that budget.
+type clients struct {
+	ssoAdmin      *ssoadmin.Client
+	identityStore *identitystore.Client
+	organizations *organizations.Client
+}
+
+func newClients(ctx context.Context, cfg Config) (*clients, error) {
 	var awsCfg awssdk.Config
 	var static awssdk.CredentialsProvider
 	if cfg.AccessKeyID != "" {
@@ -190,13 +297,40 @@ func newClient(ctx context.Context, cfg Config) (*ssoadmin.Client, error) {
 	if cfg.HTTPClient != nil {
 		awsCfg.HTTPClient = cfg.HTTPClient
 	}
-	return ssoadmin.NewFromConfig(awsCfg, func(o *ssoadmin.Options) {
+	endpoint := func(p **string) {
 		if cfg.Endpoint != "" {
-			o.BaseEndpoint = awssdk.String(cfg.Endpoint)
+			*p = awssdk.String(cfg.Endpoint)
 		}
-		o.Retryer = awssdk.NopRetryer{}
-		o.RetryMaxAttempts = 0
-	}), nil
+	}
+	var limit func(*middleware.Stack) error
+	if cfg.MaxTPS > 0 {
+		limit = rateLimit(newLimiter(cfg.MaxTPS))
+	}
+	withLimit := func(opts []func(*middleware.Stack) error) []func(*middleware.Stack) error {
+		if limit == nil {
+			return opts
+		}
+		return append(opts, limit)
+	}
+	return &clients{
+		ssoAdmin: ssoadmin.NewFromConfig(awsCfg, func(o *ssoadmin.Options) {
+			endpoint(&o.BaseEndpoint)
+			o.APIOptions = withLimit(o.APIOptions)
+			o.Retryer = awssdk.NopRetryer{}
+			o.RetryMaxAttempts = 0
+		}),
+		identityStore: identitystore.NewFromConfig(awsCfg, func(o *identitystore.Options) {
+			endpoint(&o.BaseEndpoint)
+			o.APIOptions = withLimit(o.APIOptions)
+			o.Retryer = awssdk.NopRetryer{}
+			o.RetryMaxAttempts = 0
+		}),
+		organizations: organizations.NewFromConfig(awsCfg, func(o *organizations.Options) {
+			endpoint(&o.BaseEndpoint)
+			o.Retryer = awssdk.NopRetryer{}
+			o.RetryMaxAttempts = 0
+		}),
+	}, nil
 }
 
 // Name is the provider key in entitlements.
@@ -210,19 +344,6 @@ func (p *Provider) InstanceARN() string { return p.instanceARN }
 
 // IdentityStoreID is the configured Identity Store, "" when not set.
 func (p *Provider) IdentityStoreID() string { return p.identityStoreID }
-
-// PrincipalRef returns the person's Identity Store user id.
-func (p *Provider) PrincipalRef(_ context.Context, who *drawbridge.Principal) (string, error) {
-	if who == nil || who.AWSUserID == "" {
-		id := "(unknown)"
-		if who != nil {
-			id = who.ID
-		}
-		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
-			"aws: %s has no AWS Identity Store user id: set directory.users[].aws_user_id for them", id))
-	}
-	return who.AWSUserID, nil
-}
 
 // Exists reports whether the user assignment exists, reading every page of
 // ListAccountAssignments.

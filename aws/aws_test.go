@@ -244,10 +244,21 @@ func TestPrincipalRef(t *testing.T) {
 	if err != nil || id != "9067-abc" {
 		t.Fatalf("PrincipalRef = %q, %v", id, err)
 	}
-	_, err = p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "bob@example.com"})
+	// Without an identity store to look people up in, the directory must
+	// carry the id.
+	em, _ := setup(t, 0)
+	noStore, err := aws.New(context.Background(), aws.Config{
+		InstanceARN: em.InstanceARN(), PermissionSets: em.PermissionSetARNs(), Endpoint: em.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = noStore.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "bob@example.com"})
 	if drawbridge.ErrorCode(err) != drawbridge.EINVALID || !drawbridge.IsPermanent(err) ||
 		!strings.Contains(err.Error(), "bob@example.com") || !strings.Contains(err.Error(), "directory.users[].aws_user_id") {
 		t.Fatalf("PrincipalRef without an AWS user id: %v", err)
+	}
+	if em.Calls(emulator.OpGetUserId) != 0 {
+		t.Error("looked up a user without an identity store id")
 	}
 	if p.Name() != "aws" {
 		t.Errorf("Name = %q", p.Name())

@@ -23,27 +23,43 @@ var permanentCodes = map[string]bool{
 	"ServiceQuotaExceededException": true,
 	"UnknownOperationException":     true,
 	"UnrecognizedClientException":   true,
+	// Organizations
+	"AWSOrganizationsNotInUseException": true,
+	"AccountNotFoundException":          true,
+	"ChildNotFoundException":            true,
+	"ParentNotFoundException":           true,
+	"TargetNotFoundException":           true,
+	"InvalidInputException":             true,
 }
 
 // opError is a failed AWS call or asynchronous operation, named by the
-// operation and the assignment:
+// operation and what it was about (an assignment, a user, an account):
 //
 //	aws: DeleteAccountAssignment 123456789012/ReadOnlyAccess for 9067…: ThrottlingException: Rate exceeded
 type opError struct {
-	op  string
-	a   drawbridge.Assignment
-	msg string
-	err error
+	op      string
+	subject string
+	msg     string
+	err     error
 }
 
-func (e *opError) Error() string { return "aws: " + e.op + " " + describe(e.a) + ": " + e.msg }
+func (e *opError) Error() string { return "aws: " + e.op + " " + e.subject + ": " + e.msg }
 func (e *opError) Unwrap() error { return e.err }
 
-// classify wraps an SDK error as an opError, marked permanent when its AWS
-// error code says retrying cannot help. Throttling, conflicts, 5xx, timeouts
-// and network errors stay plain, so the caller retries them.
+// classify wraps an SDK error about an assignment as an opError, marked
+// permanent when its AWS error code says retrying cannot help. Throttling,
+// conflicts, 5xx, timeouts and network errors stay plain, so the caller
+// retries them.
 func classify(op string, a drawbridge.Assignment, err error) error {
-	e := &opError{op: op, a: a, err: err, msg: err.Error()}
+	return classifyAbout(op, describe(a), err)
+}
+
+// classifyAbout is classify for a call about subject; nil stays nil.
+func classifyAbout(op, subject string, err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &opError{op: op, subject: subject, err: err, msg: err.Error()}
 	var oe *smithy.OperationError
 	if errors.As(err, &oe) && oe.Err != nil {
 		e.msg = oe.Err.Error()

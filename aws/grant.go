@@ -20,6 +20,11 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 	if err != nil {
 		return err
 	}
+	release, err := p.acquire(ctx, op, a)
+	if err != nil {
+		return err
+	}
+	defer release()
 	out, err := p.client.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
 		InstanceArn:      &p.instanceARN,
 		TargetId:         &a.Resource,
@@ -53,6 +58,26 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 	if err != nil {
 		return err
 	}
+	accepted, err := p.deleteAssignment(ctx, op, psARN, a)
+	if err != nil && accepted && drawbridge.IsPermanent(err) {
+		// A deletion of an assignment that is not there may be reported
+		// FAILED; what Revoke promises is that the access is gone.
+		if exists, xerr := p.Exists(ctx, a); xerr == nil && !exists {
+			return nil
+		}
+	}
+	return err
+}
+
+// deleteAssignment deletes and awaits the deletion, holding an in-flight
+// slot until its status is terminal. accepted reports whether AWS accepted
+// the deletion (so that an error is about its outcome).
+func (p *Provider) deleteAssignment(ctx context.Context, op, psARN string, a drawbridge.Assignment) (accepted bool, err error) {
+	release, err := p.acquire(ctx, op, a)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	out, err := p.client.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{
 		InstanceArn:      &p.instanceARN,
 		TargetId:         &a.Resource,
@@ -62,9 +87,9 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 		PrincipalId:      &a.Principal,
 	})
 	if err != nil {
-		return classify(op, a, err)
+		return false, classify(op, a, err)
 	}
-	err = p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, "DescribeAccountAssignmentDeletionStatus",
+	return true, p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, "DescribeAccountAssignmentDeletionStatus",
 		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
 			out, err := p.client.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
 				InstanceArn:                        &p.instanceARN,
@@ -75,14 +100,6 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 			}
 			return out.AccountAssignmentDeletionStatus, nil
 		})
-	if err != nil && drawbridge.IsPermanent(err) {
-		// A deletion of an assignment that is not there may be reported
-		// FAILED; what Revoke promises is that the access is gone.
-		if exists, xerr := p.Exists(ctx, a); xerr == nil && !exists {
-			return nil
-		}
-	}
-	return err
 }
 
 // await polls an asynchronous assignment operation until it reaches a
@@ -91,7 +108,7 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment, st *types.AccountAssignmentOperationStatus, describeOp string,
 	describeStatus func(context.Context, *string) (*types.AccountAssignmentOperationStatus, error)) error {
 	if st == nil {
-		return &opError{op: op, a: a, msg: "response has no status"}
+		return &opError{op: op, subject: describe(a), msg: "response has no status"}
 	}
 	requestID := st.RequestId
 	var pollErrors int
@@ -100,11 +117,11 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 		case types.StatusValuesSucceeded:
 			return nil
 		case types.StatusValuesFailed:
-			return drawbridge.Permanent(&opError{op: op, a: a,
+			return drawbridge.Permanent(&opError{op: op, subject: describe(a),
 				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))})
 		}
 		stillRunning := func(err error) error {
-			return &opError{op: describeOp, a: a, err: err,
+			return &opError{op: describeOp, subject: describe(a), err: err,
 				msg: fmt.Sprintf("request %s still %s: %v", awssdk.ToString(requestID), st.Status, err)}
 		}
 		if err := sleep(ctx, p.pollInterval); err != nil {
@@ -123,7 +140,7 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 			continue
 		}
 		if next == nil {
-			return &opError{op: describeOp, a: a, msg: "response has no status"}
+			return &opError{op: describeOp, subject: describe(a), msg: "response has no status"}
 		}
 		pollErrors = 0
 		st = next

@@ -1,0 +1,245 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore/document"
+	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// PrincipalRef returns the person's Identity Store user id: the directory's
+// AWS user id when it has one, else the user whose UserAttribute equals the
+// person's canonical id, looked up in the Identity Store and cached.
+func (p *Provider) PrincipalRef(ctx context.Context, who *drawbridge.Principal) (string, error) {
+	if who == nil {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID, "aws: no person given"))
+	}
+	if who.AWSUserID != "" {
+		return who.AWSUserID, nil
+	}
+	if p.identityStoreID == "" {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s has no AWS Identity Store user id: set directory.users[].aws_user_id for them, or the provider's identity_store_id to look them up", who.ID))
+	}
+	return p.UserID(ctx, who.ID)
+}
+
+// UserID looks up the Identity Store user whose UserAttribute
+// ("emails.value" or "userName") equals value. A user that does not exist
+// is a permanent ENOTFOUND error naming the attribute and value.
+func (p *Provider) UserID(ctx context.Context, value string) (string, error) {
+	if p.identityStoreID == "" {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID, "aws: no identity store id configured to look %s up in", value))
+	}
+	if id, err, ok := p.users.get(value); ok {
+		return id, err
+	}
+	v, err, _ := p.flight.Do("user\x00"+value, func() (any, error) {
+		const op = "GetUserId"
+		subject := fmt.Sprintf("%s %q in identity store %s", p.userAttribute, value, p.identityStoreID)
+		var out *identitystore.GetUserIdOutput
+		err := retryRead(ctx, func() error {
+			var err error
+			out, err = p.identity.GetUserId(ctx, &identitystore.GetUserIdInput{
+				IdentityStoreId: &p.identityStoreID,
+				AlternateIdentifier: &istypes.AlternateIdentifierMemberUniqueAttribute{Value: istypes.UniqueAttribute{
+					AttributePath:  &p.userAttribute,
+					AttributeValue: document.NewLazyDocument(value),
+				}},
+			})
+			return classifyAbout(op, subject, err)
+		})
+		var nf *istypes.ResourceNotFoundException
+		if errors.As(err, &nf) && nf.ResourceType != istypes.ResourceTypeIdentityStore {
+			err = drawbridge.Permanent(drawbridge.Errorf(drawbridge.ENOTFOUND,
+				"aws: no user with %s %q in AWS Identity Store %s: create them there (or match %s to their email), or set directory.users[].aws_user_id",
+				p.userAttribute, value, p.identityStoreID, p.userAttribute))
+			p.users.put(value, "", err)
+			return "", err
+		}
+		if err != nil {
+			return "", err
+		}
+		id := awssdk.ToString(out.UserId)
+		p.users.put(value, id, nil)
+		return id, nil
+	})
+	return v.(string), err
+}
+
+// GroupNames returns the display names of the Identity Store groups the
+// user is a direct member of, sorted and cached.
+func (p *Provider) GroupNames(ctx context.Context, userID string) ([]string, error) {
+	if names, err, ok := p.memberOf.get(userID); ok {
+		return slices.Clone(names), err
+	}
+	v, err, _ := p.flight.Do("groups\x00"+userID, func() (any, error) {
+		const op = "ListGroupMembershipsForMember"
+		subject := "user " + userID
+		var groupIDs []string
+		pages := identitystore.NewListGroupMembershipsForMemberPaginator(p.identity, &identitystore.ListGroupMembershipsForMemberInput{
+			IdentityStoreId: &p.identityStoreID,
+			MemberId:        &istypes.MemberIdMemberUserId{Value: userID},
+		})
+		for pages.HasMorePages() {
+			var out *identitystore.ListGroupMembershipsForMemberOutput
+			err := retryRead(ctx, func() error {
+				var err error
+				out, err = pages.NextPage(ctx)
+				return classifyAbout(op, subject, err)
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range out.GroupMemberships {
+				groupIDs = append(groupIDs, awssdk.ToString(m.GroupId))
+			}
+		}
+		names := make([]string, 0, len(groupIDs))
+		for _, id := range groupIDs {
+			name, err := p.groupName(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		names = slices.Compact(names)
+		p.memberOf.put(userID, names, nil)
+		return names, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(v.([]string)), nil
+}
+
+// groupName returns a group's display name, cached: memberships change
+// more often than group names, and many people share a group.
+func (p *Provider) groupName(ctx context.Context, groupID string) (string, error) {
+	if name, err, ok := p.groupNames.get(groupID); ok {
+		return name, err
+	}
+	var out *identitystore.DescribeGroupOutput
+	err := retryRead(ctx, func() error {
+		var err error
+		out, err = p.identity.DescribeGroup(ctx, &identitystore.DescribeGroupInput{IdentityStoreId: &p.identityStoreID, GroupId: &groupID})
+		return classifyAbout("DescribeGroup", "group "+groupID, err)
+	})
+	if err != nil {
+		return "", err
+	}
+	name := awssdk.ToString(out.DisplayName)
+	p.groupNames.put(groupID, name, nil)
+	return name, nil
+}
+
+// readAttempts and readBackoff bound the retries of an idempotent read
+// within one call: a throttled lookup while a request is being provisioned
+// should not fail it.
+const (
+	readAttempts = 3
+	readBackoff  = 100 * time.Millisecond
+)
+
+// retryRead runs call up to readAttempts times while it fails with a
+// retryable error, backing off exponentially with jitter.
+func retryRead(ctx context.Context, call func() error) error {
+	var err error
+	for attempt := range readAttempts {
+		if err = call(); err == nil || drawbridge.IsPermanent(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt < readAttempts-1 {
+			d := readBackoff << attempt
+			if sleep(ctx, d/2+rand.N(d/2+1)) != nil {
+				return err
+			}
+		}
+	}
+	return err
+}
+
+// Directory adds what the Identity Store knows to a base directory's
+// people. Build it with NewDirectory.
+type Directory struct {
+	base drawbridge.Directory
+	p    *Provider
+}
+
+var _ drawbridge.Directory = (*Directory)(nil)
+
+// NewDirectory returns a directory that resolves people through base and
+// then, from p's Identity Store: fills AWSUserID when base has none (looked
+// up by p's UserAttribute), and with Config.ResolveGroups appends the
+// display names of the person's Identity Store groups to Principal.Groups,
+// for policy matching. Someone base does not know but who is given by email
+// and exists in the Identity Store resolves to a principal with that email
+// as id, the user id and those groups.
+//
+// A person unknown to the Identity Store resolves as base has them (a grant
+// for them fails later with PrincipalRef's clear error). When the Identity
+// Store cannot be reached, Resolve fails with EUNAVAILABLE rather than
+// silently dropping groups, because a policy may test that someone is not
+// in a group.
+func NewDirectory(base drawbridge.Directory, p *Provider) *Directory {
+	return &Directory{base: base, p: p}
+}
+
+// Resolve returns the person named by who (an email or a Slack id).
+func (d *Directory) Resolve(ctx context.Context, who string) (*drawbridge.Principal, error) {
+	pr, err := d.base.Resolve(ctx, who)
+	if d.p.identityStoreID == "" {
+		return pr, err
+	}
+	if err != nil {
+		email := drawbridge.CanonicalPrincipalID(who)
+		if drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND || !strings.Contains(email, "@") {
+			return nil, err
+		}
+		id, lerr := d.p.UserID(ctx, email)
+		if lerr != nil {
+			if drawbridge.ErrorCode(lerr) == drawbridge.ENOTFOUND {
+				return nil, err
+			}
+			return nil, unavailable(email, lerr)
+		}
+		pr = &drawbridge.Principal{ID: email, AWSUserID: id}
+	}
+	if pr.AWSUserID == "" {
+		id, err := d.p.UserID(ctx, pr.ID)
+		switch {
+		case drawbridge.ErrorCode(err) == drawbridge.ENOTFOUND:
+			return pr, nil
+		case err != nil:
+			return nil, unavailable(pr.ID, err)
+		}
+		pr.AWSUserID = id
+	}
+	if d.p.resolveGroups {
+		names, err := d.p.GroupNames(ctx, pr.AWSUserID)
+		if err != nil {
+			return nil, unavailable(pr.ID, err)
+		}
+		for _, g := range names {
+			if !pr.InGroup(g) {
+				pr.Groups = append(pr.Groups, g)
+			}
+		}
+	}
+	return pr, nil
+}
+
+func unavailable(who string, err error) error {
+	return drawbridge.Errorf(drawbridge.EUNAVAILABLE, "resolve %s in the AWS Identity Store: %v", who, err)
+}

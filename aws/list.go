@@ -1,0 +1,55 @@
+package aws
+
+import (
+	"context"
+	"slices"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// ListAssignments returns every user assignment of the configured
+// permission sets in the given accounts, reading all pages, ordered by
+// account (as given), permission set name and user id. Group assignments
+// are left out: Drawbridge grants to users only. Reconciliation compares
+// the result with the ACTIVE grants and recorded standing access.
+func (p *Provider) ListAssignments(ctx context.Context, accounts []string) ([]drawbridge.Assignment, error) {
+	const op = "ListAccountAssignments"
+	var out []drawbridge.Assignment
+	for _, account := range accounts {
+		if !accountIDPattern.MatchString(account) {
+			return nil, drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+				"aws: %s %s: account id must be 12 digits", op, account))
+		}
+		for _, name := range p.PermissionSetNames() {
+			e := drawbridge.Entitlement{Provider: p.Name(), Resource: account, Role: name}
+			subject := account + "/" + name
+			psARN := p.permissionSets[name]
+			pages := ssoadmin.NewListAccountAssignmentsPaginator(p.client, &ssoadmin.ListAccountAssignmentsInput{
+				InstanceArn:      &p.instanceARN,
+				AccountId:        &account,
+				PermissionSetArn: &psARN,
+			})
+			var users []string
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(ctx)
+				if err != nil {
+					return nil, classifyAbout(op, subject, err)
+				}
+				for _, x := range page.AccountAssignments {
+					if x.PrincipalType == types.PrincipalTypeUser {
+						users = append(users, awssdk.ToString(x.PrincipalId))
+					}
+				}
+			}
+			slices.Sort(users)
+			for _, u := range slices.Compact(users) {
+				out = append(out, drawbridge.Assignment{Entitlement: e, Principal: u})
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,50 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// rateLimit returns SDK middleware that takes a token from limiter before
+// every attempt of every call (it runs after the retry step), so each
+// request sent counts against the quota, whichever client or goroutine
+// sends it.
+func rateLimit(limiter *rate.Limiter) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("DrawbridgeRateLimit",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if err := limiter.Wait(ctx); err != nil {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				}
+				return next.HandleFinalize(ctx, in)
+			}), middleware.After)
+	}
+}
+
+// newLimiter spaces calls at tps per second with bursts of half a second's
+// worth: an idle broker starts a batch at once, and AWS's own bucket keeps
+// slack for network jitter and for other clients of the same instance.
+func newLimiter(tps float64) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(tps), max(1, int(tps/2)))
+}
+
+// acquire takes an in-flight slot for one asynchronous assignment operation
+// and returns its release. Waiting for a slot ends with ctx, as a retryable
+// error.
+func (p *Provider) acquire(ctx context.Context, op string, a drawbridge.Assignment) (release func(), err error) {
+	if p.inFlight == nil {
+		return func() {}, nil
+	}
+	select {
+	case p.inFlight <- struct{}{}:
+		return func() { <-p.inFlight }, nil
+	case <-ctx.Done():
+		return nil, &opError{op: op, subject: describe(a), err: ctx.Err(),
+			msg: fmt.Sprintf("waiting for one of %d in-flight assignment operation slots: %v", cap(p.inFlight), ctx.Err())}
+	}
+}
