@@ -65,6 +65,8 @@ func isLoopback(addr string) bool {
 type serverHooks struct {
 	setup func(*app) error
 	ready func(*app, net.Addr)
+	// uncappedProvider: see wireOptions.
+	uncappedProvider bool
 }
 
 // runServer serves until ctx ends.
@@ -74,7 +76,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		return usageError("server.listen %s is not a loopback address: configure server.tls_cert_file and tls_key_file, "+
 			"or set server.allow_plain_http: true when a TLS-terminating proxy is in front (tokens travel in headers)", cfg.Server.Listen)
 	}
-	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true})
+	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true, uncappedProvider: hooks.uncappedProvider})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,9 @@ type wireOptions struct {
 	clock   clock.Clock
 	logger  *slog.Logger
 	metrics bool
+	// uncappedProvider lifts the AWS provider's client-side quota (20 calls/s,
+	// 10 in flight) for the HTTP load test against the emulator.
+	uncappedProvider bool
 }
 
 // openApp wires every part from cfg: store, policy, directory, catalog,
@@ -84,12 +87,16 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	}
 	providers := map[string]drawbridge.Provider{}
 	if a := cfg.Providers.AWS; a != nil {
-		p, err := aws.New(ctx, aws.Config{
+		ac := aws.Config{
 			Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
 			PermissionSets: a.PermissionSets, Endpoint: a.Endpoint,
 			AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey,
 			PollInterval: a.PollInterval.Std(),
-		})
+		}
+		if opt.uncappedProvider {
+			ac.MaxTPS, ac.MaxInFlight = -1, -1
+		}
+		p, err := aws.New(ctx, ac)
 		if err != nil {
 			return nil, fmt.Errorf("providers.aws: %w", err)
 		}
