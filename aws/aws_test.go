@@ -33,6 +33,7 @@ func setup(t *testing.T, delay time.Duration) (*emulator.Server, *aws.Provider) 
 		PermissionSets:  em.PermissionSetARNs(),
 		Endpoint:        em.URL(),
 		PollInterval:    2 * time.Millisecond,
+		MaxTPS:          -1, // quota_test.go covers the limiter
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +309,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"bad endpoint", func(c *aws.Config) { c.Endpoint = "127.0.0.1:1" }, "not an http(s) URL"},
 		{"half credentials", func(c *aws.Config) { c.AccessKeyID = "AKID" }, "set together"},
 		{"negative poll", func(c *aws.Config) { c.PollInterval = -time.Second }, "negative"},
+		{"bad user attribute", func(c *aws.Config) { c.UserAttribute = "emails" }, `user attribute "emails" is not emails.value or userName`},
+		{"groups without a store", func(c *aws.Config) { c.ResolveGroups = true }, "needs the identity store id"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,178 @@
+package aws_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+)
+
+// grantAll runs n concurrent grants to distinct users and returns the errors.
+func grantAll(p *aws.Provider, n int) []error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := p.Grant(context.Background(), assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestInFlightStaysWithinQuota(t *testing.T) {
+	opts := emulator.Options{MaxInFlight: 10, Delay: 20 * time.Millisecond}
+	em, p := setupWith(t, opts, aws.Config{MaxInFlight: 10, MaxTPS: -1})
+	if errs := grantAll(p, 30); len(errs) != 0 {
+		t.Fatalf("%d of 30 grants failed, first: %v", len(errs), errs[0])
+	}
+	if n := len(em.Assignments()); n != 30 {
+		t.Fatalf("%d assignments, want 30", n)
+	}
+
+	// The same load without the semaphore exceeds the emulator's quota, so
+	// the test above can fail.
+	_, unlimited := setupWith(t, opts, aws.Config{MaxInFlight: -1, MaxTPS: -1})
+	errs := grantAll(unlimited, 30)
+	if len(errs) == 0 || !strings.Contains(errs[0].Error(), "ThrottlingException") || drawbridge.IsPermanent(errs[0]) {
+		t.Fatalf("without a semaphore: %d errors (%v); want retryable throttling", len(errs), errs)
+	}
+}
+
+func TestRateLimiterStaysUnderMaxTPS(t *testing.T) {
+	const tps = 40
+	const calls = 60
+	run := func(p *aws.Provider) int32 {
+		var errs atomic.Int32
+		var wg sync.WaitGroup
+		for w := range 6 {
+			wg.Go(func() {
+				for i := range calls / 6 {
+					if _, err := p.Exists(context.Background(), assignment("ReadOnlyAccess", fmt.Sprintf("u-%d-%d", w, i))); err != nil {
+						errs.Add(1)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return errs.Load()
+	}
+	em, p := setupWith(t, emulator.Options{RateLimit: tps}, aws.Config{MaxTPS: tps})
+	start := time.Now()
+	if n := run(p); n != 0 {
+		t.Fatalf("%d of %d calls throttled under a limiter at the emulator's rate", n, calls)
+	}
+	// A burst of half a second's worth, then tps: the rest cannot take
+	// less than (calls-burst)/tps. Generous: scheduling only adds time.
+	if min := time.Duration(float64(calls-tps/2) / tps * float64(time.Second)); time.Since(start) < min*9/10 {
+		t.Errorf("%d calls in %s, faster than %d/s allows (%s)", calls, time.Since(start), tps, min)
+	}
+	if n := em.Calls(emulator.OpListAccountAssignments); n != calls {
+		t.Errorf("%d calls reached the emulator, want %d", n, calls)
+	}
+
+	_, unlimited := setupWith(t, emulator.Options{RateLimit: tps}, aws.Config{MaxTPS: -1})
+	if n := run(unlimited); n == 0 {
+		t.Fatal("without a limiter nothing was throttled: the emulator's rate limit is not in force")
+	}
+}
+
+func TestConflictOnTheSameAssignmentIsRetryable(t *testing.T) {
+	em, p := setupWith(t, emulator.Options{Delay: 60 * time.Millisecond}, aws.Config{})
+	a := assignment("ReadOnlyAccess", "u-conflict")
+	done := make(chan error, 1)
+	go func() { done <- p.Grant(context.Background(), a) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for em.Calls(emulator.OpCreateAccountAssignment) == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	err := p.Revoke(context.Background(), a)
+	if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "ConflictException") {
+		t.Fatalf("revoke during the grant: %v; want a retryable ConflictException", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Revoke(context.Background(), a); err != nil {
+		t.Fatalf("retried revoke: %v", err)
+	}
+	if em.HasAssignment(account, "ReadOnlyAccess", "u-conflict") {
+		t.Fatal("assignment left after the retried revoke")
+	}
+}
+
+func TestSessionDurations(t *testing.T) {
+	opts := emulator.Options{PermissionSets: map[string]time.Duration{
+		"ReadOnlyAccess": 12 * time.Hour, "Breakglass": 30 * time.Minute, "Ops": 90 * time.Minute,
+	}}
+	em, p := setupWith(t, opts, aws.Config{})
+	got, err := p.SessionDurations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Duration{"ReadOnlyAccess": 12 * time.Hour, "Breakglass": 30 * time.Minute, "Ops": 90 * time.Minute}
+	if len(got) != len(want) {
+		t.Fatalf("SessionDurations = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s", k, got[k], v)
+		}
+	}
+	em.Fail(emulator.OpDescribePermissionSet, emulator.Fault{Code: "AccessDeniedException"})
+	if _, err := p.SessionDurations(context.Background()); !drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "DescribePermissionSet permission set") {
+		t.Fatalf("denied: %v", err)
+	}
+}
+
+func TestListAssignmentsReadsEveryPage(t *testing.T) {
+	em, p := setupWith(t, emulator.Options{}, aws.Config{MaxTPS: -1})
+	const other = "210987654321"
+	for i := range 250 {
+		if err := em.AddAssignment(account, "ReadOnlyAccess", fmt.Sprintf("u-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range []struct{ acct, ps, user string }{
+		{account, "AdministratorAccess", "u-admin"}, {other, "PowerUserAccess", "u-power"}, {"333333333333", "ReadOnlyAccess", "u-elsewhere"},
+	} {
+		if err := em.AddAssignment(x.acct, x.ps, x.user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := p.ListAssignments(context.Background(), []string{other, account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 252 {
+		t.Fatalf("%d assignments, want 252 (the account outside the list left out)", len(got))
+	}
+	want := []drawbridge.Assignment{
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: other, Role: "PowerUserAccess"}, Principal: "u-power"},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "AdministratorAccess"}, Principal: "u-admin"},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, Principal: "u-000"},
+	}
+	if !slices.Equal(got[:3], want) || got[251].Principal != "u-249" {
+		t.Fatalf("first assignments %v, last %v", got[:3], got[251])
+	}
+	// 2 accounts × 3 permission sets, plus 2 more pages for the 250.
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 8 {
+		t.Errorf("%d list calls, want 8", n)
+	}
+	if _, err := p.ListAssignments(context.Background(), []string{"nope"}); drawbridge.ErrorCode(err) != drawbridge.EINVALID {
+		t.Errorf("malformed account: %v", err)
+	}
+}
