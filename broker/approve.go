@@ -109,7 +109,7 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 	if err != nil {
 		return nil, err
 	}
-	b.changed()
+	b.changed(out.DueAt())
 	if out.State == drawbridge.StateApproved {
 		return b.provision(ctx, out)
 	}

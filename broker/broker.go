@@ -53,10 +53,10 @@ type Broker struct {
 	Clock     clock.Clock
 	Logger    *slog.Logger
 
-	// OnChange, when set, is called after a change that may move the next
-	// due time (activation, a new pending request), so the expiry engine
-	// re-reads it instead of sleeping past it.
-	OnChange func()
+	// OnChange, when set, is told the due time of a request that just
+	// changed (activation, a new pending request, a scheduled retry), so the
+	// expiry engine wakes earlier when it must instead of sleeping past it.
+	OnChange func(due time.Time)
 
 	// ProvisionLease is how long a claimed provisioning or revocation is
 	// left to the process that claimed it before another may resume it.
@@ -98,9 +98,9 @@ func (b *Broker) Policy() *policy.Policy { return b.policy.Load() }
 // when they are given.
 func (b *Broker) SetPolicy(p *policy.Policy) { b.policy.Store(p) }
 
-func (b *Broker) changed() {
-	if b.OnChange != nil {
-		b.OnChange()
+func (b *Broker) changed(due time.Time) {
+	if b.OnChange != nil && !due.IsZero() {
+		b.OnChange(due)
 	}
 }
 

@@ -7,6 +7,49 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 )
 
+// provisionStart is what prepareProvisioning decided.
+type provisionStart int
+
+const (
+	startOK        provisionStart = iota // r is PROVISIONING; write ev
+	startFail                            // permanent: end FAILED
+	startRetryable                       // try again later
+)
+
+// prepareProvisioning moves an APPROVED request to PROVISIONING in memory:
+// it resolves the provider's id for the requester and records whether the
+// assignment is standing access (existing outside Drawbridge) before
+// Drawbridge creates it. The caller writes the returned event — together
+// with the request's creation on the auto-allow path, so one transaction
+// does both.
+func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request) (drawbridge.AuditEvent, provisionStart, error) {
+	requester, err := b.Directory.Resolve(ctx, r.Requester)
+	if err != nil {
+		return drawbridge.AuditEvent{}, startFail, err
+	}
+	ref, err := prov.PrincipalRef(ctx, requester)
+	if err != nil {
+		if drawbridge.IsPermanent(err) || drawbridge.ErrorCode(err) == drawbridge.EINVALID {
+			return drawbridge.AuditEvent{}, startFail, err
+		}
+		return drawbridge.AuditEvent{}, startRetryable, err
+	}
+	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: ref}
+	standing, err := b.standing(ctx, prov, a, r.ID)
+	if err != nil {
+		return drawbridge.AuditEvent{}, startRetryable, err
+	}
+	r.ProviderRef = ref
+	r.PreexistingAccess = standing
+	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
+	ev, err := b.transition(r, drawbridge.EventProvision, System, map[string]string{
+		"principal_ref": ref, "preexisting_access": fmt.Sprint(standing)})
+	if err != nil {
+		return drawbridge.AuditEvent{}, startFail, err
+	}
+	return ev, startOK, nil
+}
+
 // provision takes an APPROVED (or interrupted PROVISIONING) request to
 // ACTIVE through its provider. Retryable failures leave it PROVISIONING
 // with a next attempt time the expiry engine honours; permanent failures,
@@ -16,33 +59,24 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request) (*drawbri
 	if prov == nil {
 		return b.failProvisioning(ctx, r, fmt.Errorf("provider %q is not configured", r.Provider))
 	}
-	now := b.now()
 	if r.State == drawbridge.StateApproved {
-		requester, err := b.Directory.Resolve(ctx, r.Requester)
-		if err != nil {
+		ev, start, err := b.prepareProvisioning(ctx, prov, r)
+		switch start {
+		case startFail:
 			return b.failProvisioning(ctx, r, err)
-		}
-		ref, err := prov.PrincipalRef(ctx, requester)
-		if err != nil {
-			return b.failProvisioning(ctx, r, err)
-		}
-		a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: ref}
-		standing, err := b.standing(ctx, prov, a, r.ID)
-		if err != nil {
+		case startRetryable:
 			return b.retryProvisioning(ctx, r, err)
-		}
-		r.ProviderRef = ref
-		r.PreexistingAccess = standing
-		r.NextAttemptAt = now.Add(b.ProvisionLease)
-		ev, err := b.transition(r, drawbridge.EventProvision, System, map[string]string{
-			"principal_ref": ref, "preexisting_access": fmt.Sprint(standing)})
-		if err != nil {
-			return nil, err
 		}
 		if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
 			return nil, err
 		}
 	}
+	return b.grant(ctx, prov, r)
+}
+
+// grant asks the provider for a PROVISIONING request's assignment and
+// records the outcome.
+func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request) (*drawbridge.Request, error) {
 	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
 	callCtx, cancel := b.providerCtx(ctx)
 	err := prov.Grant(callCtx, a)
@@ -53,7 +87,7 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request) (*drawbri
 		}
 		return b.retryProvisioning(ctx, r, err)
 	}
-	now = b.now()
+	now := b.now()
 	r.ActivatedAt = now
 	r.ExpiresAt = now.Add(r.Duration)
 	if r.Extends != "" {
@@ -75,7 +109,7 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request) (*drawbri
 		return nil, err
 	}
 	b.Logger.Info("grant active", "request", r.ID, "entitlement", r.Entitlement.String(), "expires_at", r.ExpiresAt)
-	b.changed()
+	b.changed(r.DueAt())
 	return r, nil
 }
 
@@ -114,7 +148,7 @@ func (b *Broker) retryProvisioning(ctx context.Context, r *drawbridge.Request, c
 		return nil, err
 	}
 	b.Logger.Warn("provisioning failed, will retry", "request", r.ID, "error", cause, "attempt", r.RevokeAttempts)
-	b.changed()
+	b.changed(r.DueAt())
 	return r, nil
 }
 

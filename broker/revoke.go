@@ -143,6 +143,6 @@ func (b *Broker) retryRevocation(ctx context.Context, r *drawbridge.Request, cau
 		return nil, err
 	}
 	b.Logger.Error("revocation failed, will retry", "request", r.ID, "error", cause, "attempt", r.RevokeAttempts, "next_attempt_at", r.NextAttemptAt)
-	b.changed()
+	b.changed(r.DueAt())
 	return r, nil
 }

@@ -102,20 +102,34 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 	if err != nil {
 		return nil, err
 	}
+	events := []drawbridge.AuditEvent{submitted, decided}
+	var prov drawbridge.Provider
+	start, startErr := startOK, error(nil)
 	if r.State == drawbridge.StateApproved {
 		// Claim provisioning for this process; if it dies the expiry
 		// engine resumes once the lease is up.
 		r.NextAttemptAt = now.Add(b.ProvisionLease)
+		prov = b.Providers[r.Provider]
+		var ev drawbridge.AuditEvent
+		ev, start, startErr = b.prepareProvisioning(ctx, prov, r)
+		if start == startOK {
+			events = append(events, ev)
+		}
 	}
-	if err := b.Store.CreateRequest(ctx, r, submitted, decided); err != nil {
+	if err := b.Store.CreateRequest(ctx, r, events...); err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
 	}
 	b.Logger.Info("request decided", "request", r.ID, "state", r.State, "rule", dec.Rule, "requester", r.Requester, "entitlement", r.Entitlement.String())
-	b.changed()
-	if r.State == drawbridge.StateApproved {
-		return b.provision(ctx, r)
+	b.changed(r.DueAt())
+	switch {
+	case prov == nil:
+		return r, nil
+	case start == startFail:
+		return b.failProvisioning(ctx, r, startErr)
+	case start == startRetryable:
+		return b.retryProvisioning(ctx, r, startErr)
 	}
-	return r, nil
+	return b.grant(ctx, prov, r)
 }
 
 // Extend submits a request for the same entitlement linked to the ACTIVE

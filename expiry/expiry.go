@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
@@ -35,8 +36,10 @@ type Engine struct {
 	Reconcile      func(ctx context.Context)
 	ReconcileEvery time.Duration
 
-	kick chan struct{}
-	once sync.Once
+	kick   chan struct{}
+	once   sync.Once
+	wakeAt atomic.Int64 // planned wake (unix ns); 0 while a pass runs
+
 }
 
 // New returns an engine with defaults.
@@ -76,11 +79,22 @@ func (e *Engine) Kick() {
 	}
 }
 
+// Notify tells the engine that something is due at due; it wakes early
+// only if that is before its planned wake, so a busy broker activating
+// grants that expire hours from now does not make it re-query every time.
+func (e *Engine) Notify(due time.Time) {
+	e.init()
+	if w := e.wakeAt.Load(); w == 0 || due.UnixNano() < w {
+		e.Kick()
+	}
+}
+
 // Run processes due steps until ctx is done.
 func (e *Engine) Run(ctx context.Context) error {
 	e.init()
 	var nextReconcile time.Time
 	for {
+		e.wakeAt.Store(0)
 		if _, err := e.RunOnce(ctx, false); err != nil && ctx.Err() == nil {
 			e.Logger.Error("expiry pass failed", "error", err)
 		}
@@ -99,6 +113,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		if wait < 0 {
 			wait = 0
 		}
+		e.wakeAt.Store(e.Clock.Now().Add(wait).UnixNano())
 		select {
 		case <-ctx.Done():
 			return nil

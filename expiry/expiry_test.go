@@ -105,13 +105,13 @@ func TestGrantExpiresAtExpiresAt(t *testing.T) {
 	}
 }
 
-// Kick wakes a sleeping engine so that it re-reads the next due time: a
+// Notify wakes a sleeping engine so that it re-reads the next due time: a
 // grant activated while the engine sleeps for MaxSleep (10 minutes) still
 // expires on time.
 func TestKickPicksUpNewGrant(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
 	eng := expiry.New(e.Broker, 10*time.Minute, 2)
-	e.Broker.OnChange = eng.Kick
+	e.Broker.OnChange = eng.Notify
 	runEngine(t, eng)
 	waitAsleep(t, e, 1) // nothing due: asleep for MaxSleep
 

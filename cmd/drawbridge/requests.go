@@ -364,12 +364,36 @@ func cancelCmd(g *globals) *cobra.Command {
 }
 
 func revokeCmd(g *globals) *cobra.Command {
-	var reason string
+	var reason, principal, account string
+	var all bool
 	c := &cobra.Command{
-		Use:   "revoke <request-id> [--reason R]",
-		Short: "End an active grant now (the provider confirms the removal)",
-		Args:  exactArgs(1),
+		Use:   "revoke <request-id> [--reason R] | revoke --all [--principal P] [--account A]",
+		Short: "End an active grant now (the provider confirms the removal); --all for an emergency",
+		Args: func(c *cobra.Command, args []string) error {
+			if all {
+				if len(args) != 0 {
+					return usageError("revoke --all takes no request id: scope it with --principal and/or --account")
+				}
+				if principal == "" && account == "" {
+					return usageError("revoke --all needs --principal P and/or --account A (revoking every grant everywhere is not offered)")
+				}
+				return nil
+			}
+			if principal != "" || account != "" {
+				return usageError("--principal and --account only go with --all")
+			}
+			return exactArgs(1)(c, args)
+		},
 		RunE: func(c *cobra.Command, args []string) error {
+			if all {
+				if g.remote() {
+					return usageError("revoke --all is an operator command: run it without --addr, on the store")
+				}
+				if account != "" && !catalog.ValidAccountID(account) {
+					return usageError("account id %q is malformed: it must be 12 digits, e.g. 123456789012", account)
+				}
+				return g.revokeAll(c, principal, account, reason)
+			}
 			if g.remote() {
 				return g.remoteAction(c.Context(), args[0], "revoke", dbhttp.RevokeRequest{Reason: reason})
 			}
@@ -379,6 +403,9 @@ func revokeCmd(g *globals) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit trail)")
+	c.Flags().BoolVar(&all, "all", false, "revoke every ACTIVE grant in scope (emergency)")
+	c.Flags().StringVar(&principal, "principal", "", "with --all: only this person's grants")
+	c.Flags().StringVar(&account, "account", "", "with --all: only grants on this account")
 	return c
 }
 

@@ -124,7 +124,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		b.ProvisionLease = d
 	}
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
-	b.OnChange = eng.Kick
+	b.OnChange = eng.Notify
 	if m != nil {
 		eng.OnStep = m.OnStep
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/spf13/cobra"
+)
+
+func reconcileCmd(g *globals) *cobra.Command {
+	var fix bool
+	c := &cobra.Command{
+		Use:   "reconcile [--fix]",
+		Short: "Compare provider assignments with Drawbridge's grants and report drift",
+		Long: `reconcile lists the assignments of every configured permission set in the configured
+accounts and reports drift: assignments no live grant or recorded standing access explains
+(access given outside Drawbridge), assignments left behind by ended grants, and ACTIVE grants
+whose assignment is missing. Findings are written to the audit trail. --fix deletes only
+leftover assignments that Drawbridge itself created; standing access and assignments made
+outside Drawbridge are reported, never deleted.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, _ []string) error {
+			a, err := g.open(c.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			rep, err := a.broker.Reconcile(c.Context(), fix, operatorAs())
+			if err != nil {
+				return err
+			}
+			if g.output == "json" {
+				return writeJSON(g.stdout, rep)
+			}
+			fmt.Fprintf(g.stdout, "reconcile: %d assignments, %d active grants checked, %d findings\n",
+				rep.Assignments, rep.Grants, len(rep.Findings))
+			for _, f := range rep.Findings {
+				line := fmt.Sprintf("%s %s/%s principal %s", f.Kind, f.Assignment.Resource, f.Assignment.Role, f.Assignment.Principal)
+				if f.RequestID != "" {
+					line += " (" + f.RequestID + ")"
+				}
+				if f.Fixed {
+					line += " -> deleted"
+				}
+				if f.Error != "" {
+					line += " error: " + f.Error
+				}
+				fmt.Fprintln(g.stdout, line)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&fix, "fix", false, "delete leftover assignments Drawbridge created")
+	return c
+}
+
+// revokeAll is `revoke --all --principal P --account A`.
+func (g *globals) revokeAll(c *cobra.Command, principal, account, reason string) error {
+	a, err := g.open(c.Context())
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	steps, err := a.broker.RevokeAll(c.Context(), broker.RevokeScope{Requester: principal, Resource: account}, reason, 0, operatorAs())
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, s := range steps {
+		g.printStep(s, false)
+		if s.Err != nil {
+			failed++
+		}
+	}
+	fmt.Fprintf(g.stdout, "revoke --all: %d grants, %d failed\n", len(steps), failed)
+	if failed > 0 {
+		return fmt.Errorf("revoke --all: %d of %d revocations failed (they stay REVOKING and are retried)", failed, len(steps))
+	}
+	return nil
+}
