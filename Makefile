@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo test test-race fuzz bench-ci bench bench-policy lint vet fmt clean
+.PHONY: all build demo dev test test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
 
 all: build
 
@@ -15,6 +15,10 @@ build:
 ## demo: scripted end-to-end lifecycle on a temporary SQLite store and the emulator
 demo:
 	$(GO) run ./cmd/drawbridge demo
+
+## dev: zero-config development server (loopback, in-process emulator, fixed tokens)
+dev: build
+	./$(BIN) dev
 
 ## test: everything CI runs: vet, the race-enabled suite, a short fuzz run, benchmarks once
 test: vet test-race fuzz bench-ci
@@ -33,10 +37,18 @@ bench-ci:
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 ## bench: the figures in docs/benchmarks.md
-bench: bench-policy
+bench: bench-policy bench-lag bench-http
 
 bench-policy:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./policy
+
+## bench-lag: revocation lag for 10,000 grants expiring within a minute, uncapped and at 200 calls/s
+bench-lag:
+	$(GO) test -count=1 -timeout 15m -v -run TestRevocationLag ./internal/lagharness -args -lag.n 10000 -lag.window 60s -lag.q 200
+
+## bench-http: submit→ACTIVE over HTTP on SQLite, load generator in the same run
+bench-http: build
+	./$(BIN) loadtest --requests 2000 --concurrency 8
 
 lint: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

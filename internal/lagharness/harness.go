@@ -1,0 +1,319 @@
+// Package lagharness measures revocation lag — the time from a grant's
+// expires_at to the provider's confirmation of the deletion — for many
+// grants expiring within one window, against the IAM Identity Center
+// emulator through the real SDK client, with and without a provider quota.
+// Beside it, it computes what a fixed-period janitor (the 1- and 5-minute
+// schedules other brokers use) would give for the same expiries, on a
+// virtual clock. `make bench-lag` runs it; docs/benchmarks.md has figures.
+package lagharness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/catalog"
+	"github.com/drawbridge-jit/drawbridge/clock"
+	"github.com/drawbridge-jit/drawbridge/directory"
+	"github.com/drawbridge-jit/drawbridge/expiry"
+	"github.com/drawbridge-jit/drawbridge/policy"
+	"github.com/drawbridge-jit/drawbridge/sqlite"
+)
+
+// Options size one run.
+type Options struct {
+	N       int           // grants
+	Window  time.Duration // expiries are spread evenly over this window
+	Q       float64       // provider quota in calls/s shared by deletes and status calls; 0 = uncapped
+	Workers int           // expiry engine workers
+	Dir     string        // for the SQLite file
+	Logf    func(format string, args ...any)
+}
+
+// Lags summarises a distribution of revocation lags.
+type Lags struct {
+	P50, P99, Max time.Duration
+}
+
+// Result is one run's figures.
+type Result struct {
+	N, Q int
+	Lags Lags
+	// Span is from the first expiry to the last confirmed deletion; Bound
+	// is 2N/Q (a delete and a status call per grant under quota Q); Ratio
+	// is Span/Bound (target ≤ 1.10). Zero when uncapped.
+	Span, Bound time.Duration
+	Ratio       float64
+	// Throughput is revocations per second the engine sustained.
+	Throughput float64
+	// Fixed60 and Fixed300 are a fixed-period janitor's lags for the same
+	// expiries and the same service rate (virtual clock).
+	Fixed60, Fixed300 Lags
+	SeedTime          time.Duration
+}
+
+const policyYAML = `version: 1
+rules:
+  - name: readonly
+    match:
+      provider: aws
+      accounts: ["*"]
+      permission_sets: [ReadOnlyAccess]
+      requesters: ["*"]
+    max_duration: 8h
+    decision: allow
+`
+
+// Run seeds N ACTIVE grants through the broker (policy, store, the real
+// AWS provider against the emulator), then runs the expiry engine on the
+// real clock until every grant is EXPIRED, and measures.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	emu, err := emulator.Start("127.0.0.1:0", emulator.Options{Delay: time.Millisecond})
+	if err != nil {
+		return nil, err
+	}
+	defer emu.Close()
+	store, err := sqlite.Open(ctx, filepath.Join(o.Dir, "lag.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	pol, err := policy.Parse("lag_rules.yaml", []byte(policyYAML))
+	if err != nil {
+		return nil, err
+	}
+	// N distinct (account, person) pairs: 100 people × N/100 accounts keeps
+	// every ListAccountAssignments answer to a page or two.
+	people := 100
+	accounts := (o.N + people - 1) / people
+	var users []directory.User
+	for i := 0; i < people; i++ {
+		users = append(users, directory.User{Email: fmt.Sprintf("user%03d@example.com", i), AWSUserID: fmt.Sprintf("uid-%03d", i)})
+	}
+	var accts []catalog.Account
+	for i := 0; i < accounts; i++ {
+		accts = append(accts, catalog.Account{ID: fmt.Sprintf("%012d", 100000000000+i)})
+	}
+	dir := directory.NewStatic(users)
+	cat := catalog.NewStatic(accts, map[string][]string{"aws": {"ReadOnlyAccess"}})
+	newProvider := func(tps float64) (*aws.Provider, error) {
+		cfg := aws.Config{InstanceARN: emu.InstanceARN(), IdentityStoreID: emu.IdentityStoreID(),
+			PermissionSets: map[string]string{"ReadOnlyAccess": emu.PermissionSetARN("ReadOnlyAccess")},
+			Endpoint:       emu.URL(), PollInterval: 5 * time.Millisecond, MaxTPS: tps, MaxInFlight: -1}
+		return aws.New(ctx, cfg)
+	}
+	seedProv, err := newProvider(-1)
+	if err != nil {
+		return nil, err
+	}
+	tps := o.Q
+	if tps == 0 {
+		tps = -1
+	}
+	revProv, err := newProvider(tps)
+	if err != nil {
+		return nil, err
+	}
+
+	// Seed on a frozen clock at start, with the first expiry an hour later,
+	// so each grant's expires_at is exactly the planned one however long
+	// seeding takes (it is slow under -race). The engine then runs on the
+	// real clock shifted so that its "now" reaches the first expiry two
+	// seconds after seeding ends: lags are differences of that clock's
+	// readings, so the shift does not change them.
+	start := time.Now().UTC()
+	first := start.Add(time.Hour)
+	frozen := clock.NewFake(start)
+	seeder := broker.New(store, dir, cat, map[string]drawbridge.Provider{"aws": seedProv}, pol, frozen, nil)
+	seedStart := time.Now()
+	if err := seed(ctx, seeder, o, accts, users, first, start); err != nil {
+		return nil, err
+	}
+	res := &Result{N: o.N, Q: int(o.Q), SeedTime: time.Since(seedStart)}
+	o.Logf("seeded %d ACTIVE grants in %s", o.N, res.SeedTime.Round(time.Millisecond))
+	clk := shifted(first.Sub(time.Now().Add(2 * time.Second)))
+
+	b := broker.New(store, dir, cat, map[string]drawbridge.Provider{"aws": revProv}, pol, clk, slog.New(slog.DiscardHandler))
+	eng := expiry.New(b, 2*time.Second, o.Workers)
+	var done atomic.Int64
+	eng.OnStep = func(s broker.Step) {
+		if s.Request.State == drawbridge.StateExpired {
+			done.Add(1)
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = eng.Run(runCtx) }()
+	deadline := time.Now().Add(o.Window + 10*time.Minute)
+	for done.Load() < int64(o.N) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	if n := done.Load(); n < int64(o.N) {
+		return nil, fmt.Errorf("only %d of %d grants EXPIRED before the deadline", n, o.N)
+	}
+	if left := len(emu.Assignments()); left != 0 {
+		return nil, fmt.Errorf("%d assignments left in the emulator after every grant EXPIRED", left)
+	}
+
+	var expiries []time.Time
+	var lags []time.Duration
+	var lastEnd time.Time
+	f := drawbridge.RequestFilter{States: []drawbridge.State{drawbridge.StateExpired}, Limit: 1000}
+	for {
+		rs, err := store.ListRequests(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			expiries = append(expiries, r.ExpiresAt)
+			lags = append(lags, r.EndedAt.Sub(r.ExpiresAt))
+			if r.EndedAt.After(lastEnd) {
+				lastEnd = r.EndedAt
+			}
+		}
+		if len(rs) < f.Limit {
+			break
+		}
+		f.Cursor = rs[len(rs)-1].ID
+	}
+	res.Lags = summarise(lags)
+	res.Span = lastEnd.Sub(first)
+	busy := res.Span
+	if busy < o.Window {
+		busy = o.Window
+	}
+	res.Throughput = float64(o.N) / busy.Seconds()
+	if o.Q > 0 {
+		res.Bound = time.Duration(2 * float64(o.N) / o.Q * float64(time.Second))
+		res.Ratio = res.Span.Seconds() / res.Bound.Seconds()
+	}
+	// The fixed-period janitor serves at the rate Drawbridge sustained here
+	// (under a quota: Q/2 revocations per second), so the comparison is
+	// about when work starts, not how fast it runs.
+	rate := res.Throughput
+	if o.Q > 0 {
+		rate = o.Q / 2
+	} else if peak := float64(o.N) / res.Span.Seconds(); peak > rate {
+		rate = peak
+	}
+	res.Fixed60 = fixedPeriod(expiries, first, time.Minute, rate)
+	res.Fixed300 = fixedPeriod(expiries, first, 5*time.Minute, rate)
+	return res, nil
+}
+
+func seed(ctx context.Context, b *broker.Broker, o Options, accts []catalog.Account, users []directory.User, first, start time.Time) error {
+	jobs := make(chan int)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				expires := first.Add(time.Duration(int64(o.Window) * int64(i) / int64(o.N)))
+				r, err := b.Submit(ctx, broker.SubmitInput{
+					Requester:   users[i%len(users)].Email,
+					Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: accts[i/len(users)].ID, Role: "ReadOnlyAccess"},
+					Duration:    expires.Sub(start), Reason: "lag harness",
+				}, broker.Actor{Admin: true, Channel: drawbridge.ChannelCLI})
+				if err == nil && r.State != drawbridge.StateActive {
+					err = fmt.Errorf("seed %d: %s is %s (%s)", i, r.ID, r.State, r.LastError)
+				}
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := 0; i < o.N; i++ {
+		select {
+		case jobs <- i:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
+	}
+	return err
+}
+
+func summarise(lags []time.Duration) Lags {
+	if len(lags) == 0 {
+		return Lags{}
+	}
+	s := append([]time.Duration(nil), lags...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	pick := func(p float64) time.Duration {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		if i < 0 {
+			i = 0
+		}
+		return s[i]
+	}
+	return Lags{P50: pick(0.50), P99: pick(0.99), Max: s[len(s)-1]}
+}
+
+// fixedPeriod simulates a janitor that runs every period and then revokes
+// everything due, one after another at rate per second. Where its schedule
+// falls relative to the expiries is chance, so the lags are gathered over
+// 100 evenly spaced phases of the schedule.
+func fixedPeriod(expiries []time.Time, first time.Time, period time.Duration, rate float64) Lags {
+	s := append([]time.Time(nil), expiries...)
+	sort.Slice(s, func(i, j int) bool { return s[i].Before(s[j]) })
+	service := time.Duration(float64(time.Second) / rate)
+	const phases = 100
+	lags := make([]time.Duration, 0, len(s)*phases)
+	for k := 0; k < phases; k++ {
+		tick := first.Add(-period * time.Duration(k) / phases)
+		var free time.Time
+		for i := 0; i < len(s); {
+			if free.Before(tick) {
+				free = tick
+			}
+			for i < len(s) && !s[i].After(tick) {
+				free = free.Add(service)
+				lags = append(lags, free.Sub(s[i]))
+				i++
+			}
+			tick = tick.Add(period)
+		}
+	}
+	return summarise(lags)
+}
+
+// shifted is the real clock moved by a fixed offset.
+type shifted time.Duration
+
+func (s shifted) Now() time.Time                         { return time.Now().Add(time.Duration(s)).UTC() }
+func (s shifted) After(d time.Duration) <-chan time.Time { return time.After(d) }

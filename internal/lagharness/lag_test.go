@@ -1,0 +1,42 @@
+package lagharness
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Sizes: CI runs the defaults (1,000 grants within 5 s, quota 200/s: the
+// bound 2N/Q = 10 s exceeds the window, so the quota decides the span);
+// `make bench-lag` runs -lag.n 10000 -lag.window 60s -lag.q 200.
+var (
+	lagN      = flag.Int("lag.n", 1000, "grants expiring within the window")
+	lagWindow = flag.Duration("lag.window", 5*time.Second, "window the expiries are spread over")
+	lagQ      = flag.Float64("lag.q", 200, "provider quota (calls/s) for the capped run")
+)
+
+func TestRevocationLag(t *testing.T) {
+	for _, q := range []float64{0, *lagQ} {
+		name := "uncapped"
+		if q > 0 {
+			name = fmt.Sprintf("quota-%.0f", q)
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			defer cancel()
+			res, err := Run(ctx, Options{N: *lagN, Window: *lagWindow, Q: q, Dir: t.TempDir(), Logf: t.Logf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("N=%d window=%s Q=%v: lag p50 %s p99 %s max %s; throughput %.0f/s",
+				res.N, *lagWindow, q, res.Lags.P50, res.Lags.P99, res.Lags.Max, res.Throughput)
+			if q > 0 {
+				t.Logf("  span %s vs bound 2N/Q %s: ratio %.3f", res.Span.Round(time.Millisecond), res.Bound, res.Ratio)
+			}
+			t.Logf("  fixed 60 s janitor: p50 %s p99 %s max %s", res.Fixed60.P50.Round(time.Millisecond), res.Fixed60.P99.Round(time.Millisecond), res.Fixed60.Max.Round(time.Millisecond))
+			t.Logf("  fixed 300 s janitor: p50 %s p99 %s max %s", res.Fixed300.P50.Round(time.Millisecond), res.Fixed300.P99.Round(time.Millisecond), res.Fixed300.Max.Round(time.Millisecond))
+		})
+	}
+}
