@@ -35,7 +35,9 @@ func newLimiter(tps float64) *rate.Limiter {
 
 // acquire takes an in-flight slot for one asynchronous assignment operation
 // and returns its release. Waiting for a slot ends with ctx, as a retryable
-// error.
+// error. The slot is released when Grant or Revoke returns, which is when
+// the status is terminal unless ctx ended first: then AWS may still count
+// the operation for a while, and a throttled create is retried like any.
 func (p *Provider) acquire(ctx context.Context, op string, a drawbridge.Assignment) (release func(), err error) {
 	if p.inFlight == nil {
 		return func() {}, nil

@@ -81,9 +81,10 @@ type Options struct {
 	// IN_PROGRESS. Zero answers SUCCEEDED (or FAILED) in the create/delete
 	// response itself.
 	Delay time.Duration
-	// RateLimit caps calls per second across all operations, like AWS's
-	// published 20 TPS; calls above it get ThrottlingException. Zero means
-	// unlimited.
+	// RateLimit caps calls per second across the Identity Center and
+	// Identity Store operations, like AWS's published 20 TPS; calls above
+	// it get ThrottlingException. Organizations calls are not limited.
+	// Zero means unlimited.
 	RateLimit float64
 	// MaxInFlight caps outstanding (IN_PROGRESS) asynchronous assignment
 	// operations, like AWS's 10; further creates/deletes get
