@@ -360,6 +360,18 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 	})
 	for pages.HasMorePages() {
 		out, err := pages.NextPage(ctx)
+		// Listing is read-only, so a transient failure (throttling, a
+		// dropped connection) is retried here rather than failing the
+		// grant that asked; the paginator re-sends the same page.
+		for tries := 1; err != nil && tries < maxPollErrors && ctx.Err() == nil; tries++ {
+			if drawbridge.IsPermanent(classify(op, a, err)) {
+				break
+			}
+			if serr := sleep(ctx, time.Duration(tries)*50*time.Millisecond); serr != nil {
+				break
+			}
+			out, err = pages.NextPage(ctx)
+		}
 		if err != nil {
 			return false, classify(op, a, err)
 		}

@@ -369,3 +369,38 @@ func TestNewAgainstAWSNeedsARegion(t *testing.T) {
 		t.Fatalf("New with a region: %v", err)
 	}
 }
+
+// A transient failure while listing (here throttling on the second page)
+// is retried inside Exists, re-asking for the same page, instead of failing
+// the grant that wanted to know.
+func TestExistsRetriesTransientListFailure(t *testing.T) {
+	em, p := setup(t, 0)
+	for i := range 150 {
+		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := em.AddAssignment(account, "PowerUserAccess", "zz-standing"); err != nil {
+		t.Fatal(err)
+	}
+	em.Script(emulator.OpListAccountAssignments, emulator.Fault{}, emulator.Fault{Code: "ThrottlingException"})
+	ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "zz-standing"))
+	if err != nil || !ok {
+		t.Fatalf("Exists = %v, %v; want true after one retried page", ok, err)
+	}
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 3 {
+		t.Errorf("%d list calls, want 3 (page 1, throttled page 2, page 2 again)", n)
+	}
+}
+
+// A permanent failure is not retried.
+func TestExistsDoesNotRetryPermanentFailure(t *testing.T) {
+	em, p := setup(t, 0)
+	em.Fail(emulator.OpListAccountAssignments, emulator.Fault{Code: "AccessDeniedException"})
+	if _, err := p.Exists(context.Background(), assignment("PowerUserAccess", "u")); err == nil || !drawbridge.IsPermanent(err) {
+		t.Fatalf("err = %v, want a permanent error", err)
+	}
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 1 {
+		t.Errorf("%d list calls, want 1", n)
+	}
+}

@@ -112,10 +112,17 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 	}
 	requestID := st.RequestId
 	var pollErrors int
+	// confirmed: the status came from the Describe…Status call. A SUCCEEDED
+	// in the create/delete answer itself is confirmed with one status call
+	// before it counts, so EXPIRED/REVOKED always rests on the provider's
+	// status call, whatever the endpoint answers inline.
+	confirmed := false
 	for {
 		switch st.Status {
 		case types.StatusValuesSucceeded:
-			return nil
+			if confirmed {
+				return nil
+			}
 		case types.StatusValuesFailed:
 			return drawbridge.Permanent(&opError{op: op, subject: describe(a),
 				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))})
@@ -124,8 +131,10 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 			return &opError{op: describeOp, subject: describe(a), err: err,
 				msg: fmt.Sprintf("request %s still %s: %v", awssdk.ToString(requestID), st.Status, err)}
 		}
-		if err := sleep(ctx, p.pollInterval); err != nil {
-			return stillRunning(err)
+		if st.Status != types.StatusValuesSucceeded {
+			if err := sleep(ctx, p.pollInterval); err != nil {
+				return stillRunning(err)
+			}
 		}
 		next, err := describeStatus(ctx, requestID)
 		if err != nil {
@@ -143,6 +152,7 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 			return &opError{op: describeOp, subject: describe(a), msg: "response has no status"}
 		}
 		pollErrors = 0
+		confirmed = true
 		st = next
 	}
 }
