@@ -160,6 +160,15 @@ func (c *OrgCatalog) Refresh(ctx context.Context) {
 	}
 }
 
+// Resources lists the base catalog's accounts, when it has a list (drift
+// reconciliation looks at those).
+func (c *OrgCatalog) Resources() []string {
+	if l, ok := c.base.(drawbridge.ResourceLister); ok {
+		return l.Resources()
+	}
+	return nil
+}
+
 // Check returns an EINVALID error when e is not requestable: a malformed
 // account id, a permission set or provider the base catalog does not know,
 // or an account that is not an active member of the organisation.

@@ -108,6 +108,27 @@ type AWS struct {
 	SecretAccessKey string            `yaml:"secret_access_key"`
 	PermissionSets  map[string]string `yaml:"permission_sets"`
 	PollInterval    Duration          `yaml:"poll_interval"`
+	// MaxTPS and MaxInFlight are Identity Center's quotas (20 calls/s, 10
+	// assignment operations in flight); negative means unlimited.
+	MaxTPS      float64 `yaml:"max_tps"`
+	MaxInFlight int     `yaml:"max_in_flight"`
+	// ResolveUsers looks people up in the Identity Store (their user id
+	// when aws_user_id is not configured, and people given by email who are
+	// not in directory.users); ResolveGroups adds their Identity Store
+	// groups to the groups policy matches on.
+	ResolveUsers     bool     `yaml:"resolve_users"`
+	ResolveGroups    bool     `yaml:"resolve_groups"`
+	UserAttribute    string   `yaml:"user_attribute"`
+	IdentityCacheTTL Duration `yaml:"identity_cache_ttl"`
+	// Organizations resolves ou: and tag: selectors from AWS Organizations
+	// instead of the accounts catalog.
+	Organizations Organizations `yaml:"organizations"`
+}
+
+// Organizations configures account lookups in AWS Organizations.
+type Organizations struct {
+	Enabled bool     `yaml:"enabled"`
+	Refresh Duration `yaml:"refresh"`
 }
 
 // Expiry tunes the expiry engine.
@@ -121,6 +142,9 @@ type Expiry struct {
 	// one process is left to it before another (or the same after a
 	// restart) resumes it. Default 30s.
 	ProvisionLease Duration `yaml:"provision_lease"`
+	// ReconcileInterval is how often the engine compares provider
+	// assignments with grants (drift); 0 turns it off. Default 10m.
+	ReconcileInterval Duration `yaml:"reconcile_interval"`
 }
 
 // Duration is a time.Duration written as "90s", "2h" or "7d" in YAML.
@@ -236,7 +260,8 @@ var (
 var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
-	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry", "API": "api",
+	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry",
+	"Organizations": "providers.aws.organizations", "API": "api",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -285,6 +310,9 @@ func (c *Config) applyDefaults() {
 	c.Server.TLSKeyFile = c.Resolve(c.Server.TLSKeyFile)
 	if c.Expiry.MaxSleep == 0 {
 		c.Expiry.MaxSleep = Duration(2 * time.Second)
+	}
+	if c.Expiry.ReconcileInterval == 0 {
+		c.Expiry.ReconcileInterval = Duration(10 * time.Minute)
 	}
 	if c.Expiry.Workers == 0 {
 		c.Expiry.Workers = 10
@@ -345,6 +373,12 @@ func (c *Config) validate(file string) error {
 	if a := c.Providers.AWS; a != nil {
 		if a.InstanceARN == "" {
 			add("providers.aws.instance_arn is required (see docs/aws-setup.md to find it)")
+		}
+		if a.UserAttribute != "" && a.UserAttribute != "emails.value" && a.UserAttribute != "userName" {
+			add("providers.aws.user_attribute %q: use emails.value or userName", a.UserAttribute)
+		}
+		if (a.ResolveUsers || a.ResolveGroups) && a.IdentityStoreID == "" {
+			add("providers.aws.resolve_users/resolve_groups need providers.aws.identity_store_id (d-…)")
 		}
 		if len(a.PermissionSets) == 0 {
 			add("providers.aws.permission_sets is empty: map each requestable permission set name to its ARN")

@@ -42,6 +42,8 @@ type Metrics struct {
 	reloads           prometheus.Counter
 	reloadFailures    prometheus.Counter
 	policyLoaded      prometheus.Gauge
+	drift             *prometheus.GaugeVec
+	reconcileErrors   prometheus.Counter
 }
 
 // New registers every collector on a new registry; counts, when non-nil,
@@ -78,9 +80,16 @@ func New(counts Counter, logger *slog.Logger) *Metrics {
 		Help: "Policy reloads refused (the last good policy stays in force)."})
 	m.policyLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Name: "drawbridge_policy_last_reload_success_timestamp_seconds",
 		Help: "When the policy in force was loaded."})
+	m.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drawbridge_drift_findings",
+		Help: "Findings of the last drift reconciliation, by kind (unmanaged_assignment, leftover_assignment, missing_assignment)."}, []string{"kind"})
+	m.reconcileErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_reconcile_errors_total",
+		Help: "Drift reconciliation passes that failed."})
+	for _, kind := range []string{broker.DriftUnmanaged, broker.DriftLeftover, broker.DriftMissing} {
+		m.drift.WithLabelValues(kind).Set(0)
+	}
 	for _, c := range []prometheus.Collector{m.decisions, m.transitions, m.revocationLag, m.revokeFailures,
 		m.provisionFailures, m.providerLatency, m.providerErrors, m.engineSteps, m.engineErrors, m.reloads,
-		m.reloadFailures, m.policyLoaded,
+		m.reloadFailures, m.policyLoaded, m.drift, m.reconcileErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -112,6 +121,21 @@ func (m *Metrics) PolicyReload(err error) {
 	}
 	m.reloads.Inc()
 	m.policyLoaded.SetToCurrentTime()
+}
+
+// Reconciled records the outcome of a drift reconciliation pass.
+func (m *Metrics) Reconciled(rep *broker.ReconcileReport, err error) {
+	if err != nil {
+		m.reconcileErrors.Inc()
+		return
+	}
+	counts := map[string]int{broker.DriftUnmanaged: 0, broker.DriftLeftover: 0, broker.DriftMissing: 0}
+	for _, f := range rep.Findings {
+		counts[f.Kind]++
+	}
+	for kind, n := range counts {
+		m.drift.WithLabelValues(kind).Set(float64(n))
+	}
 }
 
 // observe reads the audit events a committed write recorded.
@@ -198,6 +222,15 @@ func (p *provider) Exists(ctx context.Context, a drawbridge.Assignment) (ok bool
 func (p *provider) Grant(ctx context.Context, a drawbridge.Assignment) (err error) {
 	defer func(t time.Time) { p.time("grant", t, err) }(time.Now())
 	return p.Provider.Grant(ctx, a)
+}
+
+// ListAssignments forwards drift listing to the provider when it can list.
+func (p *provider) ListAssignments(ctx context.Context, resources []string) ([]drawbridge.Assignment, error) {
+	l, ok := p.Provider.(drawbridge.AssignmentLister)
+	if !ok {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "provider %s cannot list its assignments", p.Name())
+	}
+	return l.ListAssignments(ctx, resources)
 }
 
 func (p *provider) Revoke(ctx context.Context, a drawbridge.Assignment) (err error) {

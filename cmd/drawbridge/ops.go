@@ -32,6 +32,7 @@ keeps running, waking at the next expiry rather than on a fixed period.`,
 			}
 			defer a.Close()
 			if follow {
+				printSessionWarnings(c.Context(), a, g.stderr)
 				a.engine.OnStep = func(s broker.Step) { g.printStep(s, false) }
 				fmt.Fprintf(g.stderr, "janitor: following %s; Ctrl-C to stop\n", a.cfg.Store.DSN)
 				return a.engine.Run(c.Context())

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/spf13/cobra"
@@ -29,6 +31,7 @@ outside Drawbridge are reported, never deleted.`,
 			if err != nil {
 				return err
 			}
+			printSessionWarnings(c.Context(), a, g.stderr)
 			if g.output == "json" {
 				return writeJSON(g.stdout, rep)
 			}
@@ -77,4 +80,16 @@ func (g *globals) revokeAll(c *cobra.Command, principal, account, reason string)
 		return fmt.Errorf("revoke --all: %d of %d revocations failed (they stay REVOKING and are retried)", failed, len(steps))
 	}
 	return nil
+}
+
+// printSessionWarnings prints session-duration warnings (see
+// app.sessionWarnings) as "warning:" lines.
+func printSessionWarnings(ctx context.Context, a *app, w io.Writer) {
+	warnings, err := a.sessionWarnings(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "warning: could not read permission set session durations: %v\n", err)
+	}
+	for _, s := range warnings {
+		fmt.Fprintln(w, "warning:", s)
+	}
 }

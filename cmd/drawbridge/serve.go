@@ -87,6 +87,14 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		}
 	}
 
+	if warnings, err := a.sessionWarnings(ctx); err != nil {
+		logger.Warn("could not read permission set session durations", "error", err)
+	} else {
+		for _, w := range warnings {
+			logger.Warn(w)
+		}
+	}
+
 	// The engine runs until the HTTP server has drained, so that grants
 	// submitted by in-flight requests are handed over cleanly; anything
 	// left PROVISIONING keeps its lease and the next start resumes it.

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/user"
+	"slices"
+	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws"
@@ -57,9 +60,18 @@ type app struct {
 	logger *slog.Logger
 	// metrics is set when wireOptions.metrics asked for it (serve, dev).
 	metrics *metrics.Metrics
+	// aws is the AWS provider, unwrapped (session-duration checks).
+	aws *aws.Provider
+	// closers stop background work started by wiring (catalog refresh).
+	closers []func() error
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	for _, c := range a.closers {
+		_ = c()
+	}
+	return a.store.Close()
+}
 
 // wireOptions lets demo and tests swap the clock and logger, and the
 // server ask for metrics.
@@ -86,12 +98,15 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	providers := map[string]drawbridge.Provider{}
+	var awsProv *aws.Provider
 	if a := cfg.Providers.AWS; a != nil {
 		ac := aws.Config{
 			Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
 			PermissionSets: a.PermissionSets, Endpoint: a.Endpoint,
 			AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey,
-			PollInterval: a.PollInterval.Std(),
+			PollInterval: a.PollInterval.Std(), MaxTPS: a.MaxTPS, MaxInFlight: a.MaxInFlight,
+			UserAttribute: a.UserAttribute, IdentityCacheTTL: a.IdentityCacheTTL.Std(),
+			ResolveGroups: a.ResolveGroups, Now: opt.clock.Now,
 		}
 		if opt.uncappedProvider {
 			ac.MaxTPS, ac.MaxInFlight = -1, -1
@@ -101,6 +116,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			return nil, fmt.Errorf("providers.aws: %w", err)
 		}
 		providers["aws"] = p
+		awsProv = p
 	}
 	if len(providers) == 0 {
 		return nil, errors.New("no provider configured: add providers.aws to the config")
@@ -119,7 +135,21 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			providers[name] = m.Provider(p)
 		}
 	}
-	b := broker.New(store, directoryFrom(cfg), catalogFrom(cfg), providers, pol, opt.clock, opt.logger)
+	var dir drawbridge.Directory = directoryFrom(cfg)
+	var cat drawbridge.Catalog = catalogFrom(cfg)
+	var closers []func() error
+	if a := cfg.Providers.AWS; a != nil {
+		if a.ResolveUsers || a.ResolveGroups {
+			dir = aws.NewDirectory(dir, awsProv)
+		}
+		if a.Organizations.Enabled {
+			oc := awsProv.Catalog(cat, aws.OrgOptions{Refresh: a.Organizations.Refresh.Std(), Logger: opt.logger})
+			oc.Start(context.WithoutCancel(ctx))
+			cat = oc
+			closers = append(closers, oc.Close)
+		}
+	}
+	b := broker.New(store, dir, cat, providers, pol, opt.clock, opt.logger)
 	if d := cfg.Expiry.ProvisionLease.Std(); d > 0 {
 		b.ProvisionLease = d
 	}
@@ -128,7 +158,59 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	if m != nil {
 		eng.OnStep = m.OnStep
 	}
-	return &app{cfg: cfg, store: store, db: db, broker: b, engine: eng, logger: opt.logger, metrics: m}, nil
+	if every := cfg.Expiry.ReconcileInterval.Std(); every > 0 && len(cfg.Accounts) > 0 {
+		eng.ReconcileEvery = every
+		eng.Reconcile = func(ctx context.Context) {
+			rep, err := b.Reconcile(ctx, false, broker.System)
+			if m != nil {
+				m.Reconciled(rep, err)
+			}
+			switch {
+			case err != nil && ctx.Err() == nil:
+				opt.logger.Error("drift reconciliation failed", "error", err)
+			case err == nil && len(rep.Findings) > 0:
+				for _, f := range rep.Findings {
+					opt.logger.Warn("drift", "kind", f.Kind, "entitlement", f.Assignment.Entitlement.String(),
+						"principal_ref", f.Assignment.Principal, "request", f.RequestID)
+				}
+			}
+		}
+	}
+	return &app{cfg: cfg, store: store, db: db, broker: b, engine: eng, logger: opt.logger, metrics: m,
+		aws: awsProv, closers: closers}, nil
+}
+
+// sessionWarnings compares each permission set's session duration with
+// the longest grant the policy allows for it: revoking an assignment does
+// not end role sessions already issued, so a session duration longer than
+// the grants lets access outlive them.
+func (a *app) sessionWarnings(ctx context.Context) ([]string, error) {
+	if a.aws == nil {
+		return nil, nil
+	}
+	durations, err := a.aws.SessionDurations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	longest := map[string]time.Duration{}
+	for _, r := range a.broker.Policy().Rules() {
+		if r.Decision == drawbridge.EffectDeny || (r.Provider != "aws" && r.Provider != "*") {
+			continue
+		}
+		for name := range durations {
+			if slices.Contains(r.Roles, name) || slices.Contains(r.Roles, "*") {
+				longest[name] = max(longest[name], r.MaxDuration)
+			}
+		}
+	}
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(durations)) {
+		if l, ok := longest[name]; ok && durations[name] > l {
+			out = append(out, fmt.Sprintf("permission set %s has a session duration of %s, longer than the longest grant any rule allows for it (%s): role sessions issued during a grant outlive its revocation by up to %s; set a session duration of at most %s (docs/aws-setup.md)",
+				name, durations[name], l, durations[name], l))
+		}
+	}
+	return out, nil
 }
 
 // directoryFrom builds the static directory of cfg.
