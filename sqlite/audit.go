@@ -22,7 +22,7 @@ func (db *DB) AppendAudit(ctx context.Context, events ...drawbridge.AuditEvent) 
 	if len(events) == 0 {
 		return nil
 	}
-	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return db.appendAudit(ctx, tx, "", events)
 	})
 }

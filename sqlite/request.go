@@ -53,7 +53,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
-	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, db.stmts.insertRequest).ExecContext(ctx, args...)
 		if isForeignKeyError(err) {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)
@@ -89,7 +89,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 	// takes the id and the version the caller read.
 	args = append(args[1:], r.ID, r.Version)
 
-	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.StmtContext(ctx, db.stmts.updateRequest).ExecContext(ctx, args...)
 		if isForeignKeyError(err) {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -44,6 +45,13 @@ type DB struct {
 	read  *sql.DB // read-only connections
 	now   func() time.Time
 	stmts statements
+
+	// writes feeds the group-commit writer (see inWriteTx); closed stops
+	// it and writerDone says it has stopped.
+	writes     chan *writeOp
+	closed     chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // statements are the hot queries, prepared once. The write pool has one
@@ -148,6 +156,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
+	db.writes = make(chan *writeOp)
+	db.closed = make(chan struct{})
+	db.writerDone = make(chan struct{})
+	go db.writer()
 	return db, nil
 }
 
@@ -190,8 +202,12 @@ func (db *DB) migrate(ctx context.Context) error {
 // Path returns the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// Close closes both connection pools.
+// Close stops the writer and closes both connection pools.
 func (db *DB) Close() error {
+	if db.writes != nil {
+		db.closeOnce.Do(func() { close(db.closed) })
+		<-db.writerDone
+	}
 	var errs []error
 	for _, st := range []*sql.Stmt{db.stmts.insertRequest, db.stmts.updateRequest, db.stmts.requestVersion,
 		db.stmts.chainHead, db.stmts.insertAudit, db.stmts.getRequest} {
@@ -208,18 +224,134 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// inWriteTx runs fn in a write transaction and commits if fn returns nil.
-func (db *DB) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+// writeOp is one write transaction waiting for the writer.
+type writeOp struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error // answered exactly once
+}
+
+// maxBatch bounds how many write transactions share one commit.
+const maxBatch = 128
+
+var errClosed = errors.New("sqlite: store is closed")
+
+// inWriteTx runs fn in a write transaction and commits if fn returns nil;
+// fn must use the context it is given, not its caller's.
+//
+// Writes are group-committed: one goroutine owns the write connection and
+// runs every fn that is waiting when it gets to them in one SQLite
+// transaction, each inside its own savepoint, so one fn's failure rolls
+// back only its own changes. With synchronous=FULL each commit is an
+// fsync; sharing it is what lets many concurrent grants and revocations
+// through without giving up durability. fn sees exactly the database its
+// own transaction would (earlier fns of the batch included, as if they had
+// committed first), and inWriteTx returns only after the commit that holds
+// fn's changes is on disk.
+func (db *DB) inWriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	op := &writeOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.closed:
+		return errClosed
 	}
-	if err := fn(tx); err != nil {
+	return <-op.done
+}
+
+// writer runs batches until Close.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	for {
+		var first *writeOp
+		select {
+		case first = <-db.writes:
+		case <-db.closed:
+			return
+		}
+		batch := []*writeOp{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-db.writes:
+				batch = append(batch, op)
+			default:
+				break gather
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+// commitBatch runs a batch in one transaction and answers every op.
+func (db *DB) commitBatch(batch []*writeOp) {
+	results := make([]error, len(batch))
+	finish := func(commitErr error) {
+		for i, op := range batch {
+			if results[i] == nil {
+				results[i] = commitErr
+			}
+			op.done <- results[i]
+		}
+	}
+	// The transaction is not bound to any one caller's context: a caller
+	// giving up must not roll back the others' work. Each fn runs with its
+	// caller's values but without its cancellation, because interrupting
+	// a statement can make SQLite roll back the whole transaction; a
+	// caller already gone is skipped before its fn starts instead.
+	tx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		finish(fmt.Errorf("sqlite: begin: %w", err))
+		return
+	}
+	ok := 0
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if len(batch) == 1 {
+			results[i] = op.fn(context.WithoutCancel(op.ctx), tx)
+		} else {
+			results[i] = db.inSavepoint(tx, op)
+		}
+		if results[i] == nil {
+			ok++
+		}
+	}
+	if ok == 0 {
 		tx.Rollback()
-		return err
+		finish(nil)
+		return
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		err = fmt.Errorf("sqlite: commit: %w", err)
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+	}
+	finish(nil)
+}
+
+// inSavepoint runs one op of a batch so that its failure undoes only its
+// own statements.
+func (db *DB) inSavepoint(tx *sql.Tx, op *writeOp) error {
+	ctx := context.Background()
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	if err := op.fn(context.WithoutCancel(op.ctx), tx); err != nil {
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
+		}
+		tx.ExecContext(ctx, "RELEASE op") //nolint:errcheck // after ROLLBACK TO, RELEASE cannot fail but for a closed conn, which the commit reports
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	return nil
 }

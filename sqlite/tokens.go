@@ -24,7 +24,7 @@ func (db *DB) CreateToken(ctx context.Context, t *drawbridge.Token) error {
 	roles, _ := json.Marshal(orEmpty(rolesToStrings(t.Roles)))
 	accounts, _ := json.Marshal(orEmpty(t.Accounts))
 	sets, _ := json.Marshal(orEmpty(t.PermissionSets))
-	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Principal, string(roles), string(accounts), string(sets), t.Description, t.Hash,
 			nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RevokedAt))
@@ -68,7 +68,7 @@ func (db *DB) ListTokens(ctx context.Context) ([]*drawbridge.Token, error) {
 
 // RevokeToken marks token id revoked; revoking twice keeps the first time.
 func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	return db.inWriteTx(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, at.UnixNano(), id)
 		if err != nil {
 			return fmt.Errorf("revoke token %s: %w", id, err)
