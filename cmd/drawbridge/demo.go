@@ -57,6 +57,24 @@ func writeExampleFiles(dir, endpoint string) (string, error) {
 	return filepath.Join(dir, "drawbridge.yaml"), nil
 }
 
+// startSandbox starts the Identity Center emulator on a free loopback port
+// with the sandbox defaults and the given delay, writes the example files to
+// dir pointed at it, and returns both; the caller closes the emulator.
+func startSandbox(dir string, delay time.Duration) (*emulator.Server, string, error) {
+	opts := emulator.SandboxOptions()
+	opts.Delay = delay
+	emu, err := emulator.Start("127.0.0.1:0", opts)
+	if err != nil {
+		return nil, "", err
+	}
+	cfgPath, err := writeExampleFiles(dir, emu.URL())
+	if err != nil {
+		emu.Close()
+		return nil, "", err
+	}
+	return emu, cfgPath, nil
+}
+
 // demo narrates a scripted lifecycle; every step checks its outcome so the
 // demo fails loudly when the product does not behave as told.
 type demo struct {
@@ -109,17 +127,11 @@ func (d *demo) assignment(r *drawbridge.Request, want bool) error {
 }
 
 func runDemo(ctx context.Context, w io.Writer, dir string) error {
-	opts := emulator.SandboxOptions()
-	opts.Delay = 200 * time.Millisecond
-	emu, err := emulator.Start("127.0.0.1:0", opts)
+	emu, cfgPath, err := startSandbox(dir, 200*time.Millisecond)
 	if err != nil {
 		return err
 	}
 	defer emu.Close()
-	cfgPath, err := writeExampleFiles(dir, emu.URL())
-	if err != nil {
-		return err
-	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err

@@ -71,16 +71,11 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	opts := emulator.SandboxOptions()
-	emu, err := emulator.Start("127.0.0.1:0", opts)
+	emu, cfgPath, err := startSandbox(dir, emulator.SandboxOptions().Delay)
 	if err != nil {
 		return err
 	}
 	defer emu.Close()
-	cfgPath, err := writeExampleFiles(dir, emu.URL())
-	if err != nil {
-		return err
-	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
-	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/spf13/cobra"
@@ -65,17 +64,11 @@ func runLoadtest(ctx context.Context, g *globals, n, workers int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	opts := emulator.SandboxOptions()
-	opts.Delay = 0
-	emu, err := emulator.Start("127.0.0.1:0", opts)
+	emu, cfgPath, err := startSandbox(dir, 0)
 	if err != nil {
 		return err
 	}
 	defer emu.Close()
-	cfgPath, err := writeExampleFiles(dir, emu.URL())
-	if err != nil {
-		return err
-	}
 	// Many engineers, so that most grants have an assignment of their own
 	// as in real use (overlapping grants of one assignment are rare).
 	data, err := os.ReadFile(cfgPath)
