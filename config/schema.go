@@ -1,0 +1,55 @@
+package config
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+)
+
+// Schema returns a JSON Schema (draft 2020-12) of drawbridge.yaml, derived
+// from the Config types themselves so it cannot drift from what Load
+// accepts: editors with a YAML language server use it for completion and
+// to flag unknown keys as you type (`drawbridge config schema`).
+func Schema() ([]byte, error) {
+	s := schemaOf(reflect.TypeOf(Config{}))
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["title"] = "Drawbridge configuration (drawbridge.yaml)"
+	return json.MarshalIndent(s, "", "  ")
+}
+
+var durationType = reflect.TypeOf(Duration(0))
+
+func schemaOf(t reflect.Type) map[string]any {
+	if t == durationType {
+		return map[string]any{"type": "string", "pattern": `^([0-9]+d)?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))*$`,
+			"description": "a duration: 90s, 15m, 2h or 7d"}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return schemaOf(t.Elem())
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			props[name] = schemaOf(f.Type)
+		}
+		return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	}
+	return map[string]any{}
+}
