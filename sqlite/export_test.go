@@ -1,0 +1,4 @@
+package sqlite
+
+// MergedQuery exposes mergedQuery to the plan test.
+var MergedQuery = mergedQuery
