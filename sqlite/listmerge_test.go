@@ -53,7 +53,7 @@ func TestListRequestsMergedArmsMatchAFullScan(t *testing.T) {
 		{Resource: "111111111111", Roles: []string{"Nope"}},
 		{States: []drawbridge.State{drawbridge.StateExpired, drawbridge.StateFailed}, Resources: []string{"444444444444"}, Roles: roles[:3]},
 		{Resource: "444444444444", CreatedFrom: t0.Add(50 * time.Minute), CreatedTo: t0.Add(250 * time.Minute)},
-		{Resource: "222222222222", States: drawbridge.States}, // 10 states × 8 roles: more arms than merged
+		{Resource: "222222222222", States: drawbridge.States},               // 10 states × 8 roles: more arms than merged
 		{Resource: "222222222222", States: drawbridge.States, Roles: roles}, // the same, scoped
 	}
 	for i, f := range filters {
