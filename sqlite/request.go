@@ -466,8 +466,12 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 	r.CreatedAt, r.DecidedAt, r.ApprovalDeadline = fromNanos(created), fromNanos(decided), fromNanos(deadline)
 	r.ActivatedAt, r.ExpiresAt, r.EndedAt = fromNanos(activated), fromNanos(expires), fromNanos(ended)
 	r.NextAttemptAt = fromNanos(nextAttempt)
-	if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
-		return nil, fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
+	// Most requests have no approvals: "[]" decodes to nothing, and
+	// skipping the decoder for it is a sixth of the CPU of an export.
+	if approvals != "[]" {
+		if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
+			return nil, fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
+		}
 	}
 	if len(r.Approvals) == 0 {
 		r.Approvals = nil
