@@ -46,6 +46,10 @@ bench-policy:
 bench-lag:
 	$(GO) test -count=1 -timeout 15m -v -run TestRevocationLag ./internal/lagharness -args -lag.n 10000 -lag.window 60s -lag.q 200
 
+## bench-audit: audit list and CSV export over 1,000,000 requests, and the idle server (RSS, time to ready)
+bench-audit: build
+	$(GO) test -count=1 -timeout 15m -v -run 'TestAuditAPIAtScale|TestIdleServer' ./internal/auditbench -args -auditbench.n 1000000 -auditbench.bin $(CURDIR)/$(BIN)
+
 ## bench-http: submit→ACTIVE over HTTP on SQLite, load generator in the same run
 bench-http: build
 	./$(BIN) loadtest --requests 2000 --concurrency 8

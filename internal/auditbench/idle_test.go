@@ -1,0 +1,139 @@
+package auditbench
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	nethttp "net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge/examples"
+)
+
+// -auditbench.bin names a built drawbridge binary (make bench-audit builds
+// bin/drawbridge); without it the idle-server test is skipped, since the
+// command tests of cmd/drawbridge already start the server.
+var benchBin = flag.String("auditbench.bin", "", "drawbridge binary for TestIdleServer (skipped when empty)")
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// start runs the binary with args; the process is stopped (SIGTERM, then
+// SIGKILL after 35 s) at cleanup.
+func start(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(*benchBin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(35 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	return cmd
+}
+
+// waitReady polls url until it answers 200, at most 10 s.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	c := &nethttp.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s not ready within 10 s", url)
+}
+
+// idle starts a server with args, times exec → /readyz 200, lets it idle
+// and reads its resident set.
+func idle(t *testing.T, addr string, args ...string) (ready time.Duration, rss, hwm uint64) {
+	t0 := time.Now()
+	cmd := start(t, args...)
+	waitReady(t, "http://"+addr+"/readyz")
+	ready = time.Since(t0)
+	time.Sleep(5 * time.Second)
+	pid := strconv.Itoa(cmd.Process.Pid)
+	return ready, ProcStatus(pid, "VmRSS"), ProcStatus(pid, "VmHWM")
+}
+
+// TestIdleServer measures the built binary: `serve` with a temporary
+// config against `sandbox` (the Identity Center emulator, in its own
+// process), first start on a new store and restarts on the same store,
+// then `dev` (emulator in-process).
+func TestIdleServer(t *testing.T) {
+	if *benchBin == "" {
+		t.Skip("needs -auditbench.bin (make bench-audit)")
+	}
+	dir := t.TempDir()
+	emu := freePort(t)
+	start(t, "sandbox", "--listen", emu)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if c, err := net.Dial("tcp", emu); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sandbox did not listen within 10 s")
+		}
+	}
+	cfg, err := examples.FS.ReadFile("drawbridge.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := examples.FS.ReadFile("access_rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := freePort(t)
+	text := strings.Replace(string(cfg), "listen: 127.0.0.1:8080", "listen: "+listen, 1)
+	text = strings.Replace(text, "endpoint: http://127.0.0.1:4566", "endpoint: http://"+emu, 1)
+	if !strings.Contains(text, listen) || !strings.Contains(text, emu) {
+		t.Fatal("examples/drawbridge.yaml changed: cannot point it at the test ports")
+	}
+	cfgPath := filepath.Join(dir, "drawbridge.yaml")
+	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "access_rules.yaml"), rules, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mb := func(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+	for i, what := range []string{"serve, new store", "serve, restart", "serve, restart"} {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			ready, rss, hwm := idle(t, listen, "--config", cfgPath, "serve")
+			t.Logf("%-18s ready %s; idle VmRSS %s (peak VmHWM %s)", what, ready.Round(time.Millisecond), mb(rss), mb(hwm))
+		})
+	}
+	for i := 0; i < 2; i++ {
+		t.Run(fmt.Sprint("dev", i), func(t *testing.T) {
+			addr := freePort(t)
+			ready, rss, hwm := idle(t, addr, "dev", "--listen", addr, "--data", filepath.Join(dir, "dev"))
+			t.Logf("%-18s ready %s; idle VmRSS %s (peak VmHWM %s)", "dev", ready.Round(time.Millisecond), mb(rss), mb(hwm))
+		})
+	}
+}
