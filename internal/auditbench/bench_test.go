@@ -17,7 +17,7 @@ import (
 // scope); `make bench-audit` runs -auditbench.n 1000000 and logs the
 // figures. No test here asserts a time.
 var (
-	benchN     = flag.Int("auditbench.n", 20000, "requests loaded into the store")
+	benchN     = flag.Int("auditbench.n", 5000, "requests loaded into the store")
 	benchPages = flag.Int("auditbench.pages", 5, "pages followed through next_cursor per query")
 	benchReps  = flag.Int("auditbench.reps", 1, "times each list query is repeated")
 )
