@@ -163,19 +163,33 @@ func (e *Engine) RunOnce(ctx context.Context, dryRun bool) ([]broker.Step, error
 }
 
 func (e *Engine) runSteps(ctx context.Context, todo []*drawbridge.Request) []broker.Step {
-	steps := make([]broker.Step, len(todo))
+	steps := make([]broker.Step, 0, len(todo))
+	var mu sync.Mutex
 	sem := make(chan struct{}, e.Workers)
 	var wg sync.WaitGroup
-	for i, r := range todo {
-		sem <- struct{}{}
+	// Steps already started finish even when ctx ends (shutdown): a grant
+	// half-way through revocation is completed and recorded rather than
+	// left for the next start to resume after its lease. Each is bounded
+	// by the broker's provider timeout; no new step starts once ctx ends.
+	stepCtx := context.WithoutCancel(ctx)
+	for _, r := range todo {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			action := broker.DueAction(r)
-			out, err := e.Broker.HandleDue(ctx, r)
+			out, err := e.Broker.HandleDue(stepCtx, r)
 			if drawbridge.IsStale(err) {
 				// Another process claimed it first: not ours to report.
-				steps[i] = broker.Step{Request: r, Action: "skipped (handled by another process)"}
+				mu.Lock()
+				steps = append(steps, broker.Step{Request: r, Action: "skipped (handled by another process)"})
+				mu.Unlock()
 				return
 			}
 			if out == nil {
@@ -185,7 +199,9 @@ func (e *Engine) runSteps(ctx context.Context, todo []*drawbridge.Request) []bro
 			if err != nil {
 				e.Logger.Error("expiry step failed", "request", r.ID, "action", action, "error", err)
 			}
-			steps[i] = s
+			mu.Lock()
+			steps = append(steps, s)
+			mu.Unlock()
 			if e.OnStep != nil {
 				e.OnStep(s)
 			}

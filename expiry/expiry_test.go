@@ -293,3 +293,29 @@ func TestTwoEnginesRevokeEachGrantOnce(t *testing.T) {
 		}
 	}
 }
+
+// Shutting the engine down while a revocation is in flight lets that
+// revocation finish and be recorded (EXPIRED), instead of leaving the
+// grant REVOKING for the next start to resume after its lease.
+func TestShutdownFinishesStepsInFlight(t *testing.T) {
+	e := testenv.New(t, testenv.Options{EmulatorDelay: 300 * time.Millisecond})
+	r := e.Submit(t, alice, staging, readOnly, grant72s, "")
+	eng := expiry.New(e.Broker, 10*time.Minute, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	waitAsleep(t, e, 1)
+	e.Clock.Advance(grant72s)
+	waitFor(t, "the delete to be sent", func() bool { return e.Emu.Calls(emulator.OpDeleteAccountAssignment) > 0 })
+	cancel() // the deletion is IN_PROGRESS for another ~300 ms
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("engine did not stop")
+	}
+	got := e.Get(t, r.ID)
+	if got.State != drawbridge.StateExpired || e.HasAssignment(t, alice, staging, readOnly) {
+		t.Fatalf("after shutdown mid-revocation: %s (last error %q), assignment present %v; want EXPIRED and gone",
+			got.State, got.LastError, e.HasAssignment(t, alice, staging, readOnly))
+	}
+}
