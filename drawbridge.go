@@ -202,7 +202,9 @@ type Request struct {
 	ProviderRef       string    `json:"provider_ref,omitempty"`
 	PreexistingAccess bool      `json:"preexisting_access,omitempty"`
 	RevokeAttempts    int       `json:"revoke_attempts"`
-	LastError         string    `json:"last_error,omitempty"`
+	// ProvisionAttempts counts failed provisioning attempts.
+	ProvisionAttempts int    `json:"provision_attempts"`
+	LastError         string `json:"last_error,omitempty"`
 	// EndReason says why an ACTIVE grant is being taken away: "expired" or
 	// the revoker's reason; it decides whether REVOKING ends EXPIRED or REVOKED.
 	EndReason string `json:"end_reason,omitempty"`

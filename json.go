@@ -31,6 +31,7 @@ type requestJSON struct {
 	Approvals         []Approval `json:"approvals"`
 	ApprovalsRequired int        `json:"approvals_required"`
 	RevokeAttempts    int        `json:"revoke_attempts"`
+	ProvisionAttempts int        `json:"provision_attempts"`
 	LastError         string     `json:"last_error"`
 	EndReason         string     `json:"end_reason,omitempty"`
 	Version           int        `json:"version"`
@@ -65,7 +66,7 @@ func (r *Request) MarshalJSON() ([]byte, error) {
 		Extends: r.Extends, CreatedAt: r.CreatedAt.UTC(), DecidedAt: timePtr(r.DecidedAt),
 		ApprovalDeadline: timePtr(r.ApprovalDeadline), ActivatedAt: timePtr(r.ActivatedAt),
 		ExpiresAt: timePtr(r.ExpiresAt), EndedAt: timePtr(r.EndedAt), Approvals: approvals,
-		ApprovalsRequired: r.Decision.ApprovalsRequired, RevokeAttempts: r.RevokeAttempts,
+		ApprovalsRequired: r.Decision.ApprovalsRequired, RevokeAttempts: r.RevokeAttempts, ProvisionAttempts: r.ProvisionAttempts,
 		LastError: r.LastError, EndReason: r.EndReason, Version: r.Version,
 	})
 }
@@ -85,7 +86,7 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 			ApprovalsRequired: j.ApprovalsRequired},
 		CreatedAt: j.CreatedAt, DecidedAt: timeVal(j.DecidedAt), ApprovalDeadline: timeVal(j.ApprovalDeadline),
 		ActivatedAt: timeVal(j.ActivatedAt), ExpiresAt: timeVal(j.ExpiresAt), EndedAt: timeVal(j.EndedAt),
-		Approvals: j.Approvals, RevokeAttempts: j.RevokeAttempts, LastError: j.LastError,
+		Approvals: j.Approvals, RevokeAttempts: j.RevokeAttempts, ProvisionAttempts: j.ProvisionAttempts, LastError: j.LastError,
 		EndReason: j.EndReason, Version: j.Version,
 	}
 	return nil

@@ -99,7 +99,6 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	}
 	r.LastError = ""
 	r.NextAttemptAt = now
-	r.RevokeAttempts = 0
 	ev, err := b.transition(r, drawbridge.EventActivate, System, map[string]string{
 		"expires_at": r.ExpiresAt.Format("2006-01-02T15:04:05.000Z07:00")})
 	if err != nil {
@@ -136,18 +135,18 @@ func (b *Broker) standing(ctx context.Context, prov drawbridge.Provider, a drawb
 }
 
 func (b *Broker) retryProvisioning(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
-	r.RevokeAttempts++ // counts provisioning attempts while provisioning; reset on activation
-	if r.RevokeAttempts >= b.MaxProvisionAttempts {
-		return b.failProvisioning(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.RevokeAttempts, cause))
+	r.ProvisionAttempts++
+	if r.ProvisionAttempts >= b.MaxProvisionAttempts {
+		return b.failProvisioning(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.ProvisionAttempts, cause))
 	}
 	r.LastError = cause.Error()
-	r.NextAttemptAt = b.now().Add(b.backoff(r.RevokeAttempts))
+	r.NextAttemptAt = b.now().Add(b.backoff(r.ProvisionAttempts))
 	ev := b.event(System, drawbridge.ActionProvisionAttemptFailed, r, map[string]string{
-		"error": cause.Error(), "attempt": fmt.Sprint(r.RevokeAttempts), "next_attempt_at": r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")})
+		"error": cause.Error(), "attempt": fmt.Sprint(r.ProvisionAttempts), "next_attempt_at": r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")})
 	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
 		return nil, err
 	}
-	b.Logger.Warn("provisioning failed, will retry", "request", r.ID, "error", cause, "attempt", r.RevokeAttempts)
+	b.Logger.Warn("provisioning failed, will retry", "request", r.ID, "error", cause, "attempt", r.ProvisionAttempts)
 	b.changed(r.DueAt())
 	return r, nil
 }

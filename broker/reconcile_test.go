@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 )
@@ -127,5 +128,28 @@ func TestRevokeAllScopes(t *testing.T) {
 	}
 	if e.HasAssignment(t, alice, staging, readOnly) || e.HasAssignment(t, bob, staging, readOnly) || !e.HasAssignment(t, bob, prod, readOnly) {
 		t.Error("assignments do not match the revoked scope")
+	}
+}
+
+// A retryable provisioning failure leaves the grant PROVISIONING with its
+// own attempt count (not the revocation counter), and a later attempt
+// activates it.
+func TestProvisioningRetryCountsItsOwnAttempts(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Emu.Fail(emulator.OpCreateAccountAssignment, emulator.Fault{Code: "ThrottlingException", Times: 2})
+	r := e.Submit(t, alice, staging, readOnly, time.Hour, "")
+	if r.State != drawbridge.StateProvisioning || r.ProvisionAttempts != 1 || r.RevokeAttempts != 0 {
+		t.Fatalf("after a throttled create: %s, provision attempts %d, revoke attempts %d", r.State, r.ProvisionAttempts, r.RevokeAttempts)
+	}
+	for i := 0; i < 3 && e.Get(t, r.ID).State == drawbridge.StateProvisioning; i++ {
+		e.Clock.Advance(5 * time.Second) // past the capped backoff of testenv
+		e.HandleDue(t)
+	}
+	got := e.Get(t, r.ID)
+	if got.State != drawbridge.StateActive || got.ProvisionAttempts != 2 || got.RevokeAttempts != 0 {
+		t.Fatalf("after retries: %s, provision attempts %d, revoke attempts %d", got.State, got.ProvisionAttempts, got.RevokeAttempts)
+	}
+	if n := testenv.Count(e.Actions(t, r.ID), drawbridge.ActionProvisionAttemptFailed); n != 2 {
+		t.Errorf("%d provision_attempt_failed events, want 2", n)
 	}
 }

@@ -21,7 +21,7 @@ import (
 const requestColumns = `id, requester, provider, resource, role, duration_ns, reason, ticket, channel, state,
 	effect, rule, policy_sha256, decision_reason, approvals_required, approval_timeout_ns, approvals, extends,
 	created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at, next_attempt_at, due_at,
-	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version`
+	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version, provision_attempts`
 
 // insertRequestSQL and updateRequestSQL write every column; the update
 // takes the id and the version the caller read last.
@@ -433,7 +433,7 @@ func requestArgs(r *drawbridge.Request, version int) ([]any, error) {
 		string(d.Effect), d.Rule, d.PolicySHA, d.Reason, d.ApprovalsRequired, int64(d.ApprovalTimeout), string(aj), extends,
 		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
 		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
-		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version,
+		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version, r.ProvisionAttempts,
 	}, nil
 }
 
@@ -452,7 +452,7 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 		&r.ID, &r.Requester, &r.Provider, &r.Resource, &r.Role, &duration, &r.Reason, &r.Ticket, &channel, &state,
 		&effect, &r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &r.Decision.ApprovalsRequired, &timeout, &approvals, &extends,
 		&created, &decided, &deadline, &activated, &expires, &ended, &nextAttempt, &due,
-		&r.ProviderRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version,
+		&r.ProviderRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version, &r.ProvisionAttempts,
 	)
 	if err != nil {
 		return nil, err

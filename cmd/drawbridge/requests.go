@@ -203,8 +203,11 @@ func writeStatus(w io.Writer, r *drawbridge.Request) error {
 	if r.EndReason != "" {
 		row("end reason", r.EndReason)
 	}
+	if r.ProvisionAttempts > 0 {
+		row("provision attempts", strconv.Itoa(r.ProvisionAttempts)+" failed")
+	}
 	if r.RevokeAttempts > 0 {
-		row("attempts", strconv.Itoa(r.RevokeAttempts))
+		row("revoke attempts", strconv.Itoa(r.RevokeAttempts)+" failed")
 	}
 	row("last error", r.LastError)
 	return tw.Flush()
