@@ -407,3 +407,25 @@ func TestExistsDoesNotRetryPermanentFailure(t *testing.T) {
 		t.Errorf("%d list calls, want 1", n)
 	}
 }
+
+// Hundreds of calls in a row all get their responses: the SDK's default
+// HTTP client dropped one now and then ("use of closed network
+// connection" while reading the body); the provider's own client does not.
+func TestManySequentialCallsNoDroppedResponses(t *testing.T) {
+	em, p := setup(t, 0)
+	for i := range 150 {
+		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const calls = 1500
+	for i := range calls {
+		if _, err := p.Exists(context.Background(), assignment("PowerUserAccess", "nobody")); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	// Each Exists reads two pages; a retried (lost) response would add calls.
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 2*calls {
+		t.Errorf("%d list calls for %d lookups of two pages: some responses were lost and retried", n, calls)
+	}
+}
