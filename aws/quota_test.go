@@ -94,7 +94,10 @@ func TestRateLimiterStaysUnderMaxTPS(t *testing.T) {
 }
 
 func TestConflictOnTheSameAssignmentIsRetryable(t *testing.T) {
-	em, p := setupWith(t, emulator.Options{Delay: 60 * time.Millisecond}, aws.Config{})
+	// The create stays IN_PROGRESS for 2 s: long enough that the revoke
+	// below meets it even on a loaded machine (it used to be 60 ms, which
+	// a busy CI run could outlast).
+	em, p := setupWith(t, emulator.Options{Delay: 2 * time.Second}, aws.Config{PollInterval: 20 * time.Millisecond})
 	a := assignment("ReadOnlyAccess", "u-conflict")
 	done := make(chan error, 1)
 	go func() { done <- p.Grant(context.Background(), a) }()
