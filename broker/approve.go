@@ -51,7 +51,11 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		if approver.ID == r.Requester {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s cannot %s their own request %s: someone else must review it", approver.ID, verb, r.ID)
 		}
-		rule, ok := b.Policy().Rule(r.Decision.Rule)
+		// One snapshot of the policy in force: the rule that admits the
+		// approver and the SHA-256 recorded with the approval must come from
+		// the same version, even if a reload lands in between.
+		pol := b.Policy()
+		rule, ok := pol.Rule(r.Decision.Rule)
 		if !ok {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "rule %q that required approval of %s is no longer in the policy in force, so nobody is an eligible approver; cancel it and submit again", r.Decision.Rule, r.ID)
 		}
@@ -70,7 +74,7 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		}
 		r.Approvals = append(r.Approvals, a)
 		details := map[string]string{"approver": approver.ID, "approved": fmt.Sprint(approve), "comment": comment,
-			"rule": rule.Name, "policy_sha256": b.Policy().SHA256()}
+			"rule": rule.Name, "policy_sha256": pol.SHA256()}
 		if a.By != "" {
 			details["on_behalf_of"] = approver.ID
 		}
