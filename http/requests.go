@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -199,28 +200,36 @@ func (s *Server) getRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *dra
 	return nil
 }
 
-func (s *Server) review(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token, approve bool) error {
-	var in ReviewRequest
-	if err := decode(r, &in); err != nil {
+// act decodes the body into in, loads the request in the path (if the
+// token may see it), runs do on it and answers with the result.
+func (s *Server) act(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token, in any,
+	do func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error)) error {
+	if err := decode(r, in); err != nil {
 		return err
 	}
 	req, err := s.load(r, t)
 	if err != nil {
 		return err
 	}
-	if in.Approver == "" {
-		in.Approver = t.Principal
-	}
-	do := s.Broker.Deny
-	if approve {
-		do = s.Broker.Approve
-	}
-	out, err := do(r.Context(), req.ID, in.Approver, in.Comment, actor(t))
+	out, err := do(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, 200, out)
 	return nil
+}
+
+func (s *Server) review(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token, approve bool) error {
+	var in ReviewRequest
+	return s.act(w, r, t, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
+		if in.Approver == "" {
+			in.Approver = t.Principal
+		}
+		if approve {
+			return s.Broker.Approve(ctx, req.ID, in.Approver, in.Comment, actor(t))
+		}
+		return s.Broker.Deny(ctx, req.ID, in.Approver, in.Comment, actor(t))
+	})
 }
 
 func (s *Server) approve(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
@@ -233,36 +242,16 @@ func (s *Server) deny(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridg
 
 func (s *Server) cancel(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
 	var in RevokeRequest
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	req, err := s.load(r, t)
-	if err != nil {
-		return err
-	}
-	out, err := s.Broker.Cancel(r.Context(), req.ID, actor(t))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, out)
-	return nil
+	return s.act(w, r, t, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
+		return s.Broker.Cancel(ctx, req.ID, actor(t))
+	})
 }
 
 func (s *Server) revoke(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
 	var in RevokeRequest
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	req, err := s.load(r, t)
-	if err != nil {
-		return err
-	}
-	out, err := s.Broker.Revoke(r.Context(), req.ID, in.Reason, actor(t))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, out)
-	return nil
+	return s.act(w, r, t, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
+		return s.Broker.Revoke(ctx, req.ID, in.Reason, actor(t))
+	})
 }
 
 func (s *Server) extend(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
