@@ -112,13 +112,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	dir := directory.NewStatic(users)
 	cat := catalog.NewStatic(accts, map[string][]string{"aws": {"ReadOnlyAccess"}})
-	newProvider := func(tps float64) (*aws.Provider, error) {
-		cfg := aws.Config{InstanceARN: emu.InstanceARN(), IdentityStoreID: emu.IdentityStoreID(),
-			PermissionSets: map[string]string{"ReadOnlyAccess": emu.PermissionSetARN("ReadOnlyAccess")},
-			Endpoint:       emu.URL(), PollInterval: 5 * time.Millisecond, MaxTPS: tps, MaxInFlight: -1}
-		return aws.New(ctx, cfg)
-	}
-	seedProv, err := newProvider(-1)
+	seedProv, err := readOnlyProvider(ctx, emu, 5*time.Millisecond, -1, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +120,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if tps == 0 {
 		tps = -1
 	}
-	revProv, err := newProvider(tps)
+	revProv, err := readOnlyProvider(ctx, emu, 5*time.Millisecond, tps, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +211,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.Fixed60 = fixedPeriod(expiries, first, time.Minute, rate)
 	res.Fixed300 = fixedPeriod(expiries, first, 5*time.Minute, rate)
 	return res, nil
+}
+
+// readOnlyProvider is the AWS provider the harnesses use: the emulator's
+// ReadOnlyAccess permission set, the given status poll interval and
+// quotas (negative = unlimited).
+func readOnlyProvider(ctx context.Context, emu *emulator.Server, poll time.Duration, tps float64, inflight int) (*aws.Provider, error) {
+	return aws.New(ctx, aws.Config{InstanceARN: emu.InstanceARN(), IdentityStoreID: emu.IdentityStoreID(),
+		PermissionSets: map[string]string{"ReadOnlyAccess": emu.PermissionSetARN("ReadOnlyAccess")},
+		Endpoint:       emu.URL(), PollInterval: poll, MaxTPS: tps, MaxInFlight: inflight})
 }
 
 func seed(ctx context.Context, b *broker.Broker, o Options, accts []catalog.Account, users []directory.User, first, start time.Time) error {

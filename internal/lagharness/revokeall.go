@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
-	"github.com/drawbridge-jit/drawbridge/aws"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/catalog"
@@ -51,9 +50,7 @@ func RunRevokeAll(ctx context.Context, n int, scale float64, dir string) (*Revok
 	for i := range accts {
 		accts[i] = catalog.Account{ID: fmt.Sprintf("%012d", 200000000000+i)}
 	}
-	prov, err := aws.New(ctx, aws.Config{InstanceARN: emu.InstanceARN(), IdentityStoreID: emu.IdentityStoreID(),
-		PermissionSets: map[string]string{"ReadOnlyAccess": emu.PermissionSetARN("ReadOnlyAccess")},
-		Endpoint:       emu.URL(), PollInterval: 20 * time.Millisecond, MaxTPS: tps, MaxInFlight: inflight})
+	prov, err := readOnlyProvider(ctx, emu, 20*time.Millisecond, tps, inflight)
 	if err != nil {
 		return nil, err
 	}
