@@ -139,16 +139,30 @@ func (b *Broker) retryProvisioning(ctx context.Context, r *drawbridge.Request, c
 	if r.ProvisionAttempts >= b.MaxProvisionAttempts {
 		return b.failProvisioning(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.ProvisionAttempts, cause))
 	}
-	r.LastError = cause.Error()
-	r.NextAttemptAt = b.now().Add(b.backoff(r.ProvisionAttempts))
-	ev := b.event(System, drawbridge.ActionProvisionAttemptFailed, r, map[string]string{
-		"error": cause.Error(), "attempt": fmt.Sprint(r.ProvisionAttempts), "next_attempt_at": r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")})
-	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+	if err := b.scheduleRetry(ctx, r, r.ProvisionAttempts, drawbridge.ActionProvisionAttemptFailed, cause, nil); err != nil {
 		return nil, err
 	}
 	b.Logger.Warn("provisioning failed, will retry", "request", r.ID, "error", cause, "attempt", r.ProvisionAttempts)
-	b.changed(r.DueAt())
 	return r, nil
+}
+
+// scheduleRetry records a failed provider attempt (the attempt-th) on r:
+// its error, the next attempt after a capped, jittered backoff, and an
+// audit event with action; the expiry engine picks r up again then.
+func (b *Broker) scheduleRetry(ctx context.Context, r *drawbridge.Request, attempt int, action string, cause error, details map[string]string) error {
+	r.LastError = cause.Error()
+	r.NextAttemptAt = b.now().Add(b.backoff(attempt))
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["error"] = cause.Error()
+	details["attempt"] = fmt.Sprint(attempt)
+	details["next_attempt_at"] = r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")
+	if err := b.Store.UpdateRequest(ctx, r, b.event(System, action, r, details)); err != nil {
+		return err
+	}
+	b.changed(r.DueAt())
+	return nil
 }
 
 func (b *Broker) failProvisioning(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {

@@ -133,16 +133,10 @@ func (b *Broker) sharedWith(ctx context.Context, r *drawbridge.Request) (string,
 
 func (b *Broker) retryRevocation(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
 	r.RevokeAttempts++
-	r.LastError = cause.Error()
-	r.NextAttemptAt = b.now().Add(b.backoff(r.RevokeAttempts))
-	ev := b.event(System, drawbridge.ActionRevokeAttemptFailed, r, map[string]string{
-		"error": cause.Error(), "attempt": fmt.Sprint(r.RevokeAttempts),
-		"permanent":       fmt.Sprint(drawbridge.IsPermanent(cause)),
-		"next_attempt_at": r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")})
-	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+	if err := b.scheduleRetry(ctx, r, r.RevokeAttempts, drawbridge.ActionRevokeAttemptFailed, cause,
+		map[string]string{"permanent": fmt.Sprint(drawbridge.IsPermanent(cause))}); err != nil {
 		return nil, err
 	}
 	b.Logger.Error("revocation failed, will retry", "request", r.ID, "error", cause, "attempt", r.RevokeAttempts, "next_attempt_at", r.NextAttemptAt)
-	b.changed(r.DueAt())
 	return r, nil
 }
