@@ -294,11 +294,11 @@ func newClients(ctx context.Context, cfg Config) (*clients, error) {
 			return nil, drawbridge.Errorf(drawbridge.EINVALID, "aws: region is required: set it in the provider configuration or AWS_REGION")
 		}
 	}
+	var httpClient awssdk.HTTPClient = newHTTPClient()
 	if cfg.HTTPClient != nil {
-		awsCfg.HTTPClient = cfg.HTTPClient
-	} else {
-		awsCfg.HTTPClient = newHTTPClient()
+		httpClient = cfg.HTTPClient
 	}
+	awsCfg.HTTPClient = bodyGuard{next: httpClient}
 	endpoint := func(p **string) {
 		if cfg.Endpoint != "" {
 			*p = awssdk.String(cfg.Endpoint)
@@ -361,21 +361,9 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 		PermissionSetArn: &psARN,
 	})
 	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		// Listing is read-only, so a transient failure (throttling, a
-		// dropped connection) is retried here rather than failing the
-		// grant that asked; the paginator re-sends the same page.
-		for tries := 1; err != nil && tries < maxPollErrors && ctx.Err() == nil; tries++ {
-			if drawbridge.IsPermanent(classify(op, a, err)) {
-				break
-			}
-			if serr := sleep(ctx, time.Duration(tries)*50*time.Millisecond); serr != nil {
-				break
-			}
-			out, err = pages.NextPage(ctx)
-		}
+		out, err := nextAssignmentsPage(ctx, pages, op, describe(a))
 		if err != nil {
-			return false, classify(op, a, err)
+			return false, err
 		}
 		for _, x := range out.AccountAssignments {
 			if x.PrincipalType == "USER" && awssdk.ToString(x.PrincipalId) == a.Principal {
@@ -386,15 +374,10 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 	return false, nil
 }
 
-// newHTTPClient is the HTTP client of every AWS call: the standard
-// library's transport, with enough idle connections per host for the
-// provider's concurrency. Not the SDK's default BuildableClient: with it,
-// about one response in 600 sequential calls to a loopback endpoint was
-// lost ("use of closed network connection" while reading the body); with
-// this transport that was not seen unloaded, though still rarely under
-// heavy load — which is why Exists retries its read-only call and the
-// broker retries everything else. No client-wide timeout: every call is
-// bounded by its context.
+// newHTTPClient is the HTTP client under bodyGuard when Config.HTTPClient
+// is nil: the standard library's transport, with enough idle connections
+// per host for the provider's concurrency. No client-wide timeout: every
+// call is bounded by its context.
 func newHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 100

@@ -388,11 +388,8 @@ func TestExistsRetriesTransientListFailure(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Exists = %v, %v; want true after one retried page", ok, err)
 	}
-	// 3: page 1, throttled page 2, page 2 again. More only when a response
-	// was also lost on the loopback connection (a rare "use of closed
-	// network connection" under load, not yet explained) and retried.
-	if n := em.Calls(emulator.OpListAccountAssignments); n < 3 {
-		t.Errorf("%d list calls, want at least 3 (page 1, throttled page 2, page 2 again)", n)
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 3 {
+		t.Errorf("%d list calls, want 3 (page 1, throttled page 2, page 2 again)", n)
 	}
 }
 
@@ -405,28 +402,5 @@ func TestExistsDoesNotRetryPermanentFailure(t *testing.T) {
 	}
 	if n := em.Calls(emulator.OpListAccountAssignments); n != 1 {
 		t.Errorf("%d list calls, want 1", n)
-	}
-}
-
-// Hundreds of lookups in a row all succeed. Now and then a response is
-// lost on the loopback connection ("use of closed network connection"
-// while the SDK reads the body; seen with the SDK's default HTTP client
-// and, more rarely and only under load, with the standard transport the
-// provider uses): Exists retries the read-only call, so no lookup fails.
-func TestManySequentialLookupsAllSucceed(t *testing.T) {
-	em, p := setup(t, 0)
-	for i := range 150 {
-		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const calls = 600
-	for i := range calls {
-		if _, err := p.Exists(context.Background(), assignment("PowerUserAccess", "nobody")); err != nil {
-			t.Fatalf("call %d: %v", i, err)
-		}
-	}
-	if n := em.Calls(emulator.OpListAccountAssignments); n < 2*calls {
-		t.Errorf("%d list calls for %d lookups of two pages", n, calls)
 	}
 }

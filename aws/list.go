@@ -35,9 +35,9 @@ func (p *Provider) ListAssignments(ctx context.Context, accounts []string) ([]dr
 			})
 			var users []string
 			for pages.HasMorePages() {
-				page, err := pages.NextPage(ctx)
+				page, err := nextAssignmentsPage(ctx, pages, op, subject)
 				if err != nil {
-					return nil, classifyAbout(op, subject, err)
+					return nil, err
 				}
 				for _, x := range page.AccountAssignments {
 					if x.PrincipalType == types.PrincipalTypeUser {
@@ -52,4 +52,18 @@ func (p *Provider) ListAssignments(ctx context.Context, accounts []string) ([]dr
 		}
 	}
 	return out, nil
+}
+
+// nextAssignmentsPage reads the next page of a listing. Listing is
+// read-only, so a transient failure (throttling, a dropped connection) is
+// retried here like every read, rather than failing the grant or the
+// reconciliation that asked; the paginator re-sends the same page.
+func nextAssignmentsPage(ctx context.Context, pages *ssoadmin.ListAccountAssignmentsPaginator, op, subject string) (*ssoadmin.ListAccountAssignmentsOutput, error) {
+	var out *ssoadmin.ListAccountAssignmentsOutput
+	err := retryRead(ctx, func() error {
+		var err error
+		out, err = pages.NextPage(ctx)
+		return classifyAbout(op, subject, err)
+	})
+	return out, err
 }

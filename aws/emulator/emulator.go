@@ -30,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -213,9 +214,10 @@ type Server struct {
 
 	ops map[string]handlerFunc
 
-	ln   net.Listener
-	http *http.Server
-	url  string
+	ln    net.Listener
+	http  *http.Server
+	url   string
+	conns atomic.Int64 // connections accepted by Start's server
 }
 
 // New returns an emulator that is not listening; use it as an http.Handler
@@ -280,7 +282,11 @@ func Start(addr string, opts Options) (*Server, error) {
 	s := New(opts)
 	s.ln = ln
 	s.url = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}}
 	go s.http.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Close
 	return s, nil
 }
@@ -302,6 +308,11 @@ func checkLoopback(addr string) error {
 // URL is the base URL to use as the SDK client's BaseEndpoint; empty when
 // the server was made with New rather than Start.
 func (s *Server) URL() string { return s.url }
+
+// Connections returns how many TCP connections a server made with Start
+// has accepted: a client that reuses its connections makes one per
+// concurrent caller, however many calls it sends.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // Close stops a server started with Start.
 func (s *Server) Close() error {

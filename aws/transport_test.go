@@ -1,0 +1,42 @@
+package aws_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+)
+
+// TestNoResponseIsLostOnLoopback sends thousands of two-page listings one
+// after another and expects every response to arrive on the first try over
+// one reused connection. net/http's writeLoop, after the response has
+// arrived, drains the request body through its WriteTo; smithy-go has closed
+// that body by then and its WriteTo answers (0, io.EOF), which writeLoop
+// takes for a write error: it closes the connection under the response
+// still being read ("use of closed network connection", about one call in
+// 1,500) and, more often, the connection is just not reused. A lost
+// response shows here as a list call retried by Exists.
+func TestNoResponseIsLostOnLoopback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 8,000 calls")
+	}
+	em, p := setup(t, 0)
+	for i := range 150 {
+		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const lookups = 4000
+	for i := range lookups {
+		if _, err := p.Exists(context.Background(), assignment("PowerUserAccess", "nobody")); err != nil {
+			t.Fatalf("lookup %d: %v", i, err)
+		}
+	}
+	if n := em.Calls(emulator.OpListAccountAssignments); n != 2*lookups {
+		t.Errorf("%d list calls for %d two-page lookups: %d responses were lost and retried", n, lookups, n-2*lookups)
+	}
+	if n := em.Connections(); n != 1 {
+		t.Errorf("%d connections for %d sequential calls, want 1 reused connection", n, 2*lookups)
+	}
+}
