@@ -30,9 +30,10 @@ const (
 // Error is an application error with a code from the vocabulary above and a
 // message meant for the person who caused it.
 type Error struct {
-	Code    string
-	Message string
-	stale   bool
+	Code          string
+	Message       string
+	stale         bool
+	unknownPerson bool
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -116,7 +117,9 @@ type Entitlement struct {
 
 func (e Entitlement) String() string { return e.Provider + ":" + e.Resource + "/" + e.Role }
 
-// Principal is a person. ID is the canonical id: the lower-cased email.
+// Principal is a person. ID is the canonical id (CanonicalPrincipalID of
+// the email); SlackID and AWSUserID are linked identities (see
+// LinkedIdentities): no two people share one.
 type Principal struct {
 	ID        string   `json:"id"`
 	Name      string   `json:"name,omitempty"`
@@ -124,10 +127,6 @@ type Principal struct {
 	AWSUserID string   `json:"aws_user_id,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
 }
-
-// CanonicalPrincipalID lower-cases and trims an email so that comparisons
-// (self-approval, quorum) cannot be fooled by case.
-func CanonicalPrincipalID(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // InGroup reports whether p belongs to group g.
 func (p *Principal) InGroup(g string) bool {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -71,10 +70,47 @@ func (p *Provider) UserID(ctx context.Context, value string) (string, error) {
 			return "", err
 		}
 		id := awssdk.ToString(out.UserId)
+		if err := p.checkMatch(ctx, id, value); err != nil {
+			p.users.put(value, "", err)
+			return "", err
+		}
 		p.users.put(value, id, nil)
 		return id, nil
 	})
 	return v.(string), err
+}
+
+// checkMatch confirms that the user GetUserId found carries value exactly
+// as Drawbridge compares people (CanonicalPrincipalID: ASCII case only).
+// The Identity Store matches with Unicode case folding, so "sue@…" can
+// find the user "ſue@…": that user is someone else, and is reported as
+// not found.
+func (p *Provider) checkMatch(ctx context.Context, userID, value string) error {
+	var out *identitystore.DescribeUserOutput
+	err := retryRead(ctx, func() error {
+		var err error
+		out, err = p.identity.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: &p.identityStoreID, UserId: &userID})
+		return classifyAbout("DescribeUser", "user "+userID, err)
+	})
+	if err != nil {
+		return err
+	}
+	have := []string{awssdk.ToString(out.UserName)}
+	if p.userAttribute != "userName" {
+		have = have[:0]
+		for _, e := range out.Emails {
+			have = append(have, awssdk.ToString(e.Value))
+		}
+	}
+	want := drawbridge.CanonicalPrincipalID(value)
+	for _, h := range have {
+		if drawbridge.CanonicalPrincipalID(h) == want {
+			return nil
+		}
+	}
+	return drawbridge.Permanent(drawbridge.Errorf(drawbridge.ENOTFOUND,
+		"aws: no user with %s %q in AWS Identity Store %s (user %s matches it only under Unicode case folding, which Drawbridge does not apply): set directory.users[].aws_user_id",
+		p.userAttribute, value, p.identityStoreID, userID))
 }
 
 // GroupNames returns the display names of the Identity Store groups the
@@ -204,7 +240,9 @@ func (d *Directory) Resolve(ctx context.Context, who string) (*drawbridge.Princi
 	}
 	if err != nil {
 		email := drawbridge.CanonicalPrincipalID(who)
-		if drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND || !strings.Contains(email, "@") {
+		// Only an ASCII email is looked up: the Identity Store folds case
+		// the Unicode way ("ſam" finds sam), Drawbridge does not.
+		if !drawbridge.IsUnknownPerson(err) || drawbridge.CheckEmail(email) != nil {
 			return nil, err
 		}
 		id, lerr := d.p.UserID(ctx, email)

@@ -162,7 +162,7 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 	if err != nil || nobody.AWSUserID != "" || len(nobody.Groups) != 0 {
 		t.Fatalf("nobody = %+v, %v", nobody, err)
 	}
-	if _, err := dir.Resolve(ctx, "ghost@example.com"); drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND {
+	if _, err := dir.Resolve(ctx, "ghost@example.com"); !drawbridge.IsUnknownPerson(err) {
 		t.Fatalf("someone nowhere: %v", err)
 	}
 	frank, err := dir.Resolve(ctx, "frank@example.com")

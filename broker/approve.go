@@ -48,8 +48,8 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 			// late review must not grant access.
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s: its approval window elapsed at %s; it is being cancelled, submit a new request", r.ID, r.ApprovalDeadline.Format(time.RFC3339))
 		}
-		if approver.ID == r.Requester {
-			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s cannot %s their own request %s: someone else must review it", approver.ID, verb, r.ID)
+		if err := b.checkDistinctPerson(ctx, r, approver, verb); err != nil {
+			return err
 		}
 		// One snapshot of the policy in force: the rule that admits the
 		// approver and the SHA-256 recorded with the approval must come from
@@ -61,11 +61,6 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		}
 		if !rule.IsApprover(approver) {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s is not an approver for rule %q (approvers: %s)", approver.ID, rule.Name, joinApprovers(rule.Approvers))
-		}
-		for _, a := range r.Approvals {
-			if drawbridge.CanonicalPrincipalID(a.Approver) == approver.ID {
-				return drawbridge.Errorf(drawbridge.ECONFLICT, "%s has already reviewed %s; quorum counts distinct people", approver.ID, r.ID)
-			}
 		}
 		now := b.now()
 		a := drawbridge.Approval{Approver: approver.ID, Approved: approve, Comment: comment, At: now}

@@ -108,7 +108,7 @@ func TestSubmitValidation(t *testing.T) {
 		{"malformed account", broker.SubmitInput{Requester: alice, Entitlement: drawbridge.Entitlement{Resource: "12345", Role: readOnly}, Duration: time.Hour}, drawbridge.EINVALID, "12 digits"},
 		{"unknown account", broker.SubmitInput{Requester: alice, Entitlement: drawbridge.Entitlement{Resource: "999999999999", Role: readOnly}, Duration: time.Hour}, drawbridge.EINVALID, "123456789012 (staging)"},
 		{"unknown permission set", broker.SubmitInput{Requester: alice, Entitlement: drawbridge.Entitlement{Resource: staging, Role: "readonlyaccess"}, Duration: time.Hour}, drawbridge.EINVALID, "ReadOnlyAccess"},
-		{"unknown person", broker.SubmitInput{Requester: "mallory@example.com", Entitlement: drawbridge.Entitlement{Resource: staging, Role: readOnly}, Duration: time.Hour}, drawbridge.ENOTFOUND, "alice@example.com"},
+		{"unknown person", broker.SubmitInput{Requester: "mallory@example.com", Entitlement: drawbridge.Entitlement{Resource: staging, Role: readOnly}, Duration: time.Hour}, drawbridge.EINVALID, `unknown person "mallory@example.com"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.Broker.Submit(e.Ctx, tc.in, op)
@@ -175,7 +175,7 @@ func TestNonApproverRefused(t *testing.T) {
 	_, err = e.Broker.Approve(e.Ctx, r.ID, carol, "", broker.Actor{Principal: dave, Channel: drawbridge.ChannelAPI})
 	wantCode(t, err, drawbridge.EFORBIDDEN, "on behalf of")
 	_, err = e.Broker.Approve(e.Ctx, r.ID, "nobody@example.com", "", op)
-	wantCode(t, err, drawbridge.ENOTFOUND, "unknown person")
+	wantCode(t, err, drawbridge.EINVALID, "unknown person")
 	wantState(t, e.Get(t, r.ID), drawbridge.StatePendingApproval)
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/drawbridge-jit/drawbridge"
 )
 
 // Config is the whole drawbridge.yaml.
@@ -332,6 +334,43 @@ func (c *Config) Resolve(p string) string {
 	return filepath.Join(c.Dir, p)
 }
 
+// validateDirectory checks that each entry is one person: an ASCII email
+// (drawbridge.CheckEmail) that no other entry has, and linked identities
+// no other entry shares. Two entries for one person would let that person
+// approve their own request, or count twice towards a quorum; both entries
+// are named so the operator can see which one to remove.
+func (c *Config) validateDirectory(add func(format string, args ...any)) {
+	type owner struct {
+		i     int
+		email string
+	}
+	seen := map[string]owner{}
+	for i, u := range c.Directory.Users {
+		if err := drawbridge.CheckEmail(u.Email); err != nil {
+			add("directory.users[%d]: %v", i, err)
+			continue
+		}
+		keys := []struct{ key, what string }{{"email:" + drawbridge.CanonicalPrincipalID(u.Email), "email " + drawbridge.CanonicalPrincipalID(u.Email)}}
+		p := drawbridge.Principal{SlackID: u.SlackID, AWSUserID: u.AWSUserID}
+		for _, id := range p.LinkedIdentities() {
+			kind, v, _ := strings.Cut(id, ":")
+			keys = append(keys, struct{ key, what string }{id, linkedKey[kind] + " " + v})
+		}
+		for _, k := range keys {
+			if o, dup := seen[k.key]; dup {
+				add("directory.users[%d] (%s) has the %s of directory.users[%d] (%s): one entry is one person, and two entries that are the same person could approve their own requests; merge them into one entry",
+					i, u.Email, k.what, o.i, o.email)
+				continue
+			}
+			seen[k.key] = owner{i, u.Email}
+		}
+	}
+}
+
+// linkedKey names, for messages, the config key of each kind of linked
+// identity (drawbridge.Principal.LinkedIdentities).
+var linkedKey = map[string]string{"slack": "slack_id", "aws": "aws_user_id"}
+
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 func (c *Config) validate(file string) error {
@@ -340,23 +379,7 @@ func (c *Config) validate(file string) error {
 	if c.Store.Driver != "sqlite" {
 		add("store.driver %q is not supported: this release stores in sqlite (PostgreSQL support is on the roadmap)", c.Store.Driver)
 	}
-	seen := map[string]bool{}
-	for i, u := range c.Directory.Users {
-		if !strings.Contains(u.Email, "@") {
-			add("directory.users[%d]: email %q is not an email address", i, u.Email)
-		}
-		key := strings.ToLower(u.Email)
-		if seen[key] {
-			add("directory.users[%d]: %s is listed twice", i, u.Email)
-		}
-		seen[key] = true
-		if u.SlackID != "" {
-			if seen["slack:"+u.SlackID] {
-				add("directory.users[%d]: slack_id %s is used twice", i, u.SlackID)
-			}
-			seen["slack:"+u.SlackID] = true
-		}
-	}
+	c.validateDirectory(add)
 	ids := map[string]bool{}
 	for i, a := range c.Accounts {
 		if !accountID.MatchString(a.ID) {

@@ -186,7 +186,7 @@ func TestValidation(t *testing.T) {
 		wants     []string
 	}{
 		{"bad email", "directory:\n  users:\n    - email: alice\n", []string{"directory.users[0]", "not an email"}},
-		{"duplicate email", "directory:\n  users:\n    - email: a@x.com\n    - email: A@X.com\n", []string{"directory.users[1]", "twice"}},
+		{"duplicate email", "directory:\n  users:\n    - email: a@x.com\n    - email: A@X.com\n", []string{"directory.users[1]", "email a@x.com of directory.users[0]"}},
 		{"duplicate slack id", "directory:\n  users:\n    - {email: a@x.com, slack_id: U1}\n    - {email: b@x.com, slack_id: U1}\n", []string{"slack_id U1"}},
 		{"driver", "store:\n  driver: mysql\n", []string{"store.driver", "mysql"}},
 		{"instance arn", "providers:\n  aws:\n    permission_sets: {A: b}\n", []string{"instance_arn is required"}},

@@ -5,7 +5,6 @@ package directory
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/drawbridge-jit/drawbridge"
@@ -20,10 +19,11 @@ type User struct {
 // Static is a Directory over a fixed list of users.
 type Static struct {
 	byKey map[string]*drawbridge.Principal
-	known []string
 }
 
-// NewStatic indexes users by email and Slack id.
+// NewStatic indexes users by email and Slack id. The list is expected to
+// have passed config validation (one entry per person, no shared linked
+// identity).
 func NewStatic(users []User) *Static {
 	s := &Static{byKey: map[string]*drawbridge.Principal{}}
 	for _, u := range users {
@@ -35,14 +35,12 @@ func NewStatic(users []User) *Static {
 		if u.SlackID != "" {
 			s.byKey["slack:"+u.SlackID] = p
 		}
-		s.known = append(s.known, p.ID)
 	}
-	sort.Strings(s.known)
 	return s
 }
 
-// Resolve returns the person named by who, or an ENOTFOUND error that says
-// where people are configured.
+// Resolve returns the person named by who, or an unknown-person error
+// that says where people are configured (and never who is).
 func (s *Static) Resolve(_ context.Context, who string) (*drawbridge.Principal, error) {
 	key := strings.TrimSpace(who)
 	if strings.HasPrefix(key, "slack:") {
@@ -60,15 +58,7 @@ func (s *Static) Resolve(_ context.Context, who string) (*drawbridge.Principal, 
 	if who == "" {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "no person named: give an email or a Slack user id")
 	}
-	hint := strings.Join(s.known, ", ")
-	if len(s.known) > 8 {
-		hint = strings.Join(s.known[:8], ", ") + ", …"
-	}
-	if hint == "" {
-		hint = "none configured"
-	}
-	return nil, drawbridge.Errorf(drawbridge.ENOTFOUND,
-		"unknown person %q: not in directory.users of the config by email or slack_id (known: %s)", who, hint)
+	return nil, drawbridge.UnknownPerson(who, "not in directory.users of the config by email or slack_id (emails are ASCII; check the spelling)")
 }
 
 // looksLikeSlackID matches Slack user ids (U… or W…, upper-case alphanumerics).

@@ -138,7 +138,7 @@ func (s *Server) principalID(ctx context.Context, who string) (string, error) {
 		if err == nil {
 			return p.ID, nil
 		}
-		if drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND {
+		if !drawbridge.IsUnknownPerson(err) {
 			return "", err
 		}
 	}

@@ -33,6 +33,9 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			if principal == "" || len(roles) == 0 {
 				return usageError("token create needs --principal and --role")
 			}
+			if err := drawbridge.CheckEmail(strings.TrimSpace(principal)); err != nil {
+				return usageError("--principal: %v", err)
+			}
 			t := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: drawbridge.CanonicalPrincipalID(principal),
 				Accounts: accounts, PermissionSets: sets, Description: description, CreatedAt: time.Now().UTC()}
 			for _, r := range roles {

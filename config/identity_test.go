@@ -1,0 +1,33 @@
+package config_test
+
+import "testing"
+
+func TestDirectoryRejectsSharedLinkedIdentities(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		wants     []string
+	}{
+		{"shared aws_user_id",
+			"directory:\n  users:\n    - {email: alice@example.com, aws_user_id: 9067e8a1b2-1111-4a1a-8a1a-000000000001}\n    - {email: bob@example.com}\n    - {email: alice.alt@example.com, aws_user_id: 9067e8a1b2-1111-4a1a-8a1a-000000000001}\n",
+			[]string{"directory.users[2] (alice.alt@example.com)", "directory.users[0] (alice@example.com)", "aws_user_id 9067e8a1b2-1111-4a1a-8a1a-000000000001", "same person"}},
+		{"shared slack_id",
+			"directory:\n  users:\n    - {email: a@x.com, slack_id: U1}\n    - {email: b@x.com, slack_id: U1}\n",
+			[]string{"directory.users[1] (b@x.com)", "directory.users[0] (a@x.com)", "slack_id U1"}},
+		{"same email in two cases",
+			"directory:\n  users:\n    - email: a@x.com\n    - email: A@X.com\n",
+			[]string{"directory.users[1] (A@X.com)", "directory.users[0] (a@x.com)"}},
+		{"long s look-alike",
+			"directory:\n  users:\n    - email: sam@example.com\n    - email: ſam@example.com\n",
+			[]string{"directory.users[1]", "U+017F", "ASCII"}},
+		{"Cyrillic look-alike",
+			"directory:\n  users:\n    - email: \u0430lice@example.com\n",
+			[]string{"directory.users[0]", "U+0430", "ASCII"}},
+		{"Kelvin sign", "directory:\n  users:\n    - email: \u212Aate@example.com\n",
+			[]string{"directory.users[0]", "U+212A"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.src, noEnv)
+			mustFail(t, err, tc.wants...)
+		})
+	}
+}
