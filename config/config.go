@@ -50,6 +50,8 @@ type Server struct {
 	AllowPlainHTTP bool `yaml:"allow_plain_http"`
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string `yaml:"metrics_token"`
+	// MaxBodyBytes caps a request body; a larger one is answered 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 }
 
 // API configures the HTTP API's authorisation.
@@ -295,6 +297,9 @@ func (c *Config) applyDefaults() {
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8080"
 	}
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = 64 << 10
+	}
 	if c.Store.Driver == "" {
 		c.Store.Driver = "sqlite"
 	}
@@ -389,6 +394,9 @@ func (c *Config) validate(file string) error {
 			add("accounts[%d]: account %s is listed twice", i, a.ID)
 		}
 		ids[a.ID] = true
+	}
+	if n := c.Server.MaxBodyBytes; n < 1<<10 || n > 16<<20 {
+		add("server.max_body_bytes %d is out of range: give 1024 to 16777216 bytes (default 65536)", n)
 	}
 	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
 		add("server.tls_cert_file and server.tls_key_file go together: set both or neither")

@@ -48,6 +48,9 @@ type Server struct {
 	// Ready reports whether the server can do its job (store reachable,
 	// policy loaded, expiry engine running) for GET /readyz.
 	Ready func(context.Context) error
+	// MaxBodyBytes caps every request body (DefaultMaxBodyBytes when 0); a
+	// larger one is refused with 413 before it is read into memory.
+	MaxBodyBytes int64
 }
 
 // route is one endpoint: who may call it and what it does. The route table
@@ -113,6 +116,9 @@ func (s *Server) Handler() nethttp.Handler {
 	if s.Store == nil && s.Broker != nil {
 		s.Store = s.Broker.Store
 	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
 	mux := nethttp.NewServeMux()
 	for _, rt := range s.routes() {
 		rt := rt
@@ -140,6 +146,7 @@ func (s *Server) withContract(next nethttp.Handler) nethttp.Handler {
 		start := time.Now()
 		w.Header().Set(ContractHeader, ContractVersion)
 		sw := &statusWriter{ResponseWriter: w, status: 200}
+		r.Body = nethttp.MaxBytesReader(sw, r.Body, s.MaxBodyBytes)
 		if v := r.Header.Get(ContractHeader); v != "" && v != ContractVersion {
 			s.writeError(sw, r, drawbridge.Errorf(drawbridge.EINVALID, "%s %q is not supported: this server speaks version %s", ContractHeader, v, ContractVersion))
 		} else {
@@ -253,6 +260,13 @@ type errorBody struct {
 }
 
 func (s *Server) writeError(w nethttp.ResponseWriter, r *nethttp.Request, err error) {
+	var we *wireError
+	if errors.As(err, &we) {
+		var body errorBody
+		body.Error.Code, body.Error.Message = we.code, we.message
+		writeJSON(w, we.status, body)
+		return
+	}
 	code := drawbridge.ErrorCode(err)
 	if errors.Is(err, context.Canceled) {
 		code = drawbridge.EUNAVAILABLE

@@ -138,6 +138,9 @@ func (e *env) do(role, method, path, body string, hdr ...string) (*nethttp.Respo
 	if s, ok := e.tokens[role]; ok {
 		req.Header.Set("Authorization", "Bearer "+s)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

@@ -2,9 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	nethttp "net/http"
 	"time"
 
@@ -22,10 +19,10 @@ type CreateRequest struct {
 	Provider        string `json:"provider,omitempty"`
 	Resource        string `json:"resource,omitempty"`
 	Role            string `json:"role,omitempty"`
-	AccountID       string `json:"account_id,omitempty"`
+	AccountID       string `json:"account_id,omitempty" desc:"a string of 12 digits"`
 	PermissionSet   string `json:"permission_set,omitempty"`
-	DurationSeconds int64  `json:"duration_seconds,omitempty"`
-	Duration        string `json:"duration,omitempty"`
+	DurationSeconds int64  `json:"duration_seconds,omitempty" desc:"a whole number of seconds"`
+	Duration        string `json:"duration,omitempty" desc:"a duration string such as \"30m\" or \"2h\""`
 	Reason          string `json:"reason,omitempty"`
 	Ticket          string `json:"ticket,omitempty"`
 }
@@ -45,8 +42,8 @@ type RevokeRequest struct {
 
 // ExtendRequest is the body of extend.
 type ExtendRequest struct {
-	DurationSeconds int64  `json:"duration_seconds,omitempty"`
-	Duration        string `json:"duration,omitempty"`
+	DurationSeconds int64  `json:"duration_seconds,omitempty" desc:"a whole number of seconds"`
+	Duration        string `json:"duration,omitempty" desc:"a duration string such as \"30m\" or \"2h\""`
 	Reason          string `json:"reason,omitempty"`
 	Ticket          string `json:"ticket,omitempty"`
 }
@@ -55,19 +52,6 @@ type ExtendRequest struct {
 type RequestList struct {
 	Requests   []*drawbridge.Request `json:"requests"`
 	NextCursor string                `json:"next_cursor,omitempty"`
-}
-
-const maxBody = 64 << 10
-
-// decode reads a JSON body strictly: unknown fields are an error, so a
-// typo is not silently ignored. An empty body is the zero value.
-func decode(r *nethttp.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return drawbridge.Errorf(drawbridge.EINVALID, "request body: %v", err)
-	}
-	return nil
 }
 
 func durationOf(seconds int64, s string) (time.Duration, error) {

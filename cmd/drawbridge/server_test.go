@@ -119,6 +119,9 @@ func curl(t *testing.T, method, url, token, body string) (int, []byte) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := nethttp.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
