@@ -121,7 +121,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		Broker: a.broker, Store: a.store, Tokens: a.db, Logger: logger,
 		AllowWildcardScopes: cfg.API.AllowWildcardScopes,
 		Metrics:             a.metrics.Handler(), MetricsToken: cfg.Server.MetricsToken,
-		MaxBodyBytes:        cfg.Server.MaxBodyBytes,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store unreachable: %w", err)
