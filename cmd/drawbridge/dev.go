@@ -90,7 +90,7 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 		for _, t := range devTokens {
 			fmt.Fprintf(w, "%-16s %-28s %s\n", t.role, t.principal, t.secret)
 		}
-		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
+		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -H 'Content-Type: application/json' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
 		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\nCtrl-C to stop.\n", addr)
 	}})
 }
