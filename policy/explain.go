@@ -41,8 +41,14 @@ func (p *Policy) Explain(in *Input) Explanation {
 	decider := ""
 	for _, r := range p.rules {
 		st := Step{Rule: r.Name, Line: r.Line}
-		why := r.whyNot(in, &act)
+		why, err := r.whyNot(in, &act)
 		switch {
+		case err != nil && decider == "":
+			st.Decided = true
+			decider = r.Name
+			st.Detail = "condition failed to evaluate; decided: deny (" + ex.Decision.Reason + ")"
+		case err != nil:
+			st.Detail = fmt.Sprintf("condition failed to evaluate (%v), but rule %q comes first and decided", err, decider)
 		case why != "":
 			st.Detail = why
 		case decider == "":
@@ -82,33 +88,32 @@ func (e Explanation) String() string {
 }
 
 // whyNot returns "" when the rule's match holds, else the first reason it
-// does not, in the order the match keys are written.
-func (r *Rule) whyNot(in *Input, act *activation) string {
+// does not, in the order the match keys are written; or the error of a
+// condition that failed to evaluate.
+func (r *Rule) whyNot(in *Input, act *activation) (string, error) {
 	e := in.Entitlement
 	if r.Provider != e.Provider {
-		return fmt.Sprintf("provider is %q, rule wants %q", e.Provider, r.Provider)
+		return fmt.Sprintf("provider is %q, rule wants %q", e.Provider, r.Provider), nil
 	}
 	if !r.matchesResource(in) {
 		return fmt.Sprintf("resource %s (OUs: %s; tags: %s) is not selected by %s",
-			e.Resource, listOrNone(in.OUs), tagsOrNone(in.Tags), strings.Join(r.Resources, ", "))
+			e.Resource, listOrNone(in.OUs), tagsOrNone(in.Tags), strings.Join(r.Resources, ", ")), nil
 	}
 	if !r.matchesRole(e.Role) {
-		return fmt.Sprintf("role %s is not in %s", e.Role, strings.Join(r.Roles, ", "))
+		return fmt.Sprintf("role %s is not in %s", e.Role, strings.Join(r.Roles, ", ")), nil
 	}
 	if !r.matchesRequester(in.Requester) {
 		return fmt.Sprintf("requester %s (groups: %s) is not in %s",
-			in.Requester.ID, listOrNone(in.Requester.Groups), strings.Join(r.Requesters, ", "))
+			in.Requester.ID, listOrNone(in.Requester.Groups), strings.Join(r.Requesters, ", ")), nil
 	}
-	if r.prg != nil {
-		ok, err := r.evalCondition(act)
-		if err != nil {
-			return fmt.Sprintf("condition failed to evaluate, so the rule does not match: %v", err)
-		}
-		if !ok {
-			return fmt.Sprintf("condition is false: %s", r.Condition)
-		}
+	ok, err := r.condition(act)
+	if err != nil {
+		return "", err
 	}
-	return ""
+	if !ok {
+		return fmt.Sprintf("condition is false: %s", r.Condition), nil
+	}
+	return "", nil
 }
 
 func listOrNone(xs []string) string {

@@ -281,7 +281,9 @@ func (ss *sets) word(w int) uint64 {
 }
 
 // first returns the position of the first rule whose match holds, or -1.
-func (ix *index) first(rules []*Rule, in *Input) int {
+// A candidate whose condition fails to evaluate stops the search: first
+// returns its position and the error, and that rule decides (deny).
+func (ix *index) first(rules []*Rule, in *Input) (int, error) {
 	e := &in.Entitlement
 	// A stack buffer: map lookups keyed by string(bytes) do not allocate.
 	var buf [128]byte
@@ -293,7 +295,7 @@ func (ix *index) first(rules []*Rule, in *Input) int {
 	if ri == nil {
 		k = append(k[:n], anyRole...)
 		if ri = ix.byRole[string(k)]; ri == nil {
-			return -1
+			return -1, nil
 		}
 	}
 
@@ -336,17 +338,17 @@ func (ix *index) first(rules []*Rule, in *Input) int {
 			m &= m - 1
 			r := rules[pos]
 			if r.prg == nil {
-				return pos
+				return pos, nil
 			}
 			// Built only when a candidate has a condition, so rules
 			// without one decide without allocating.
 			if act == nil {
 				act = &activation{in: in}
 			}
-			if r.conditionHolds(act) {
-				return pos
+			if ok, err := r.condition(act); ok || err != nil {
+				return pos, err
 			}
 		}
 	}
-	return -1
+	return -1, nil
 }

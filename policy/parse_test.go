@@ -100,7 +100,7 @@ func TestParseErrors(t *testing.T) {
 			`9:19: condition: undeclared reference to 'foo'`,
 		}},
 		{"CEL not a bool", edit(`      requesters: ["*"]`, `      requesters: ["*"]`+"\n      condition: 'request.reason'"), []string{
-			`9:18: condition: condition must be a bool expression, but it is dyn`,
+			`9:18: condition: condition must be a bool expression, but it is string`,
 		}},
 		{"CEL empty", edit(`      requesters: ["*"]`, `      requesters: ["*"]`+"\n      condition: ' '"), []string{`9:18: condition is empty`}},
 		{"bad selectors", edit(`accounts: ["*"]`, `accounts: ["ou:", "tag:novalue", "12345", "tag:=x", 1234567890123]`), []string{

@@ -15,6 +15,11 @@
 // because a forgotten line must not silently widen who gets access. Write
 // ["*"] when every value is meant.
 //
+// A CEL condition is type-checked at Parse against typed request and
+// requester objects, so an unknown field is a load error; at run time, a
+// condition that fails to evaluate makes its rule deny, never a fall-through
+// to a later rule that might allow.
+//
 // Evaluate is on the request path of every submission, so it uses an index
 // built at Parse time from (provider, resource, role) to the ascending
 // positions of the rules that can match, merges the few candidate lists in
@@ -161,11 +166,23 @@ func (p *Policy) Evaluate(in *Input) drawbridge.Decision {
 	if reason := invalidInput(in); reason != "" {
 		return p.deny("", reason)
 	}
-	i := p.idx.first(p.rules, in)
+	i, err := p.idx.first(p.rules, in)
 	if i < 0 {
 		return p.noMatch
 	}
+	if err != nil {
+		return p.conditionFailed(p.rules[i], err)
+	}
 	return p.decide(p.rules[i], in)
+}
+
+// conditionFailed is the decision when a rule's condition cannot be
+// evaluated (division by zero, a missing map key, the cost limit). The
+// rule could not say whether it applies, so it denies: falling through
+// to a later rule would let a broken deny rule hand out access through
+// an allow rule after it.
+func (p *Policy) conditionFailed(r *Rule, err error) drawbridge.Decision {
+	return p.deny(r.Name, fmt.Sprintf("condition of rule %q failed to evaluate, so the request is denied (fail closed): %v", r.Name, err))
 }
 
 // invalidInput guards the policy against a caller that skipped validation:
@@ -287,26 +304,25 @@ func (r *Rule) matchesRole(role string) bool {
 }
 
 // matches is the plain, unindexed definition of "the rule's match holds";
-// the index must agree with it.
-func (r *Rule) matches(in *Input, act *activation) bool {
-	return r.Provider == in.Entitlement.Provider &&
-		r.matchesResource(in) &&
-		r.matchesRole(in.Entitlement.Role) &&
-		r.matchesRequester(in.Requester) &&
-		r.conditionHolds(act)
-}
-
-// conditionHolds evaluates the rule's CEL condition. A runtime error or a
-// non-bool result means the rule does not match: fail closed.
-func (r *Rule) conditionHolds(act *activation) bool {
-	if r.prg == nil {
-		return true
+// the index must agree with it. An error means the condition failed to
+// evaluate, and the rule then decides deny.
+func (r *Rule) matches(in *Input, act *activation) (bool, error) {
+	if r.Provider != in.Entitlement.Provider ||
+		!r.matchesResource(in) ||
+		!r.matchesRole(in.Entitlement.Role) ||
+		!r.matchesRequester(in.Requester) {
+		return false, nil
 	}
-	ok, _ := r.evalCondition(act)
-	return ok
+	return r.condition(act)
 }
 
-func (r *Rule) evalCondition(act *activation) (bool, error) {
+// condition evaluates the rule's CEL condition, true when it has none.
+// Conditions are type-checked as bool at Parse, so an error here is a
+// runtime failure, which the caller turns into a deny.
+func (r *Rule) condition(act *activation) (bool, error) {
+	if r.prg == nil {
+		return true, nil
+	}
 	out, _, err := r.prg.Eval(act)
 	if err != nil {
 		return false, err
@@ -326,7 +342,11 @@ func (p *Policy) scan(in *Input) drawbridge.Decision {
 	}
 	act := activation{in: in}
 	for _, r := range p.rules {
-		if r.matches(in, &act) {
+		ok, err := r.matches(in, &act)
+		if err != nil {
+			return p.conditionFailed(r, err)
+		}
+		if ok {
 			return p.decide(r, in)
 		}
 	}

@@ -279,7 +279,7 @@ rules:
       accounts: ["*"]
       permission_sets: [A]
       requesters: ["*"]
-      condition: 'request.no_such_field == "x"'
+      condition: 'request.tags["env"] == "prod" && request.tags["no-such-tag"] == "x"'
     max_duration: 8h
     decision: allow
   - name: fallback
@@ -294,7 +294,7 @@ rules:
 		{"true", input(alice, stagingAccount, "A", 30*time.Minute), "short"},
 		{"false: too long", input(alice, stagingAccount, "A", 31*time.Minute), "fallback"},
 		{"requester, now, ous and tags", input(carol, prodAccount, "A", time.Hour), "oncall"},
-		{"runtime error does not match", input(alice, prodAccount, "A", time.Hour), "fallback"},
+		{"runtime error denies by its rule", input(alice, prodAccount, "A", time.Hour), "runtime-error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,7 +304,7 @@ rules:
 		})
 	}
 	ex := p.Explain(input(alice, prodAccount, "A", time.Hour))
-	if !strings.Contains(ex.Steps[2].Detail, "condition failed to evaluate") {
+	if !strings.Contains(ex.Steps[2].Detail, "condition failed to evaluate; decided: deny") || !ex.Steps[2].Decided {
 		t.Fatalf("explain of a runtime error: %q", ex.Steps[2].Detail)
 	}
 }
@@ -477,10 +477,18 @@ func TestDocumentedConditionsCompile(t *testing.T) {
 		`request.duration <= duration("2h")`,
 		`"oncall" in requester.groups`,
 		`now.getDayOfWeek("Europe/Paris") >= 1 && now.getDayOfWeek("Europe/Paris") <= 5`,
-		`request.tags["data"] != "pii" || request.reason.size() > 20`,
+		`!("data" in request.tags) || request.tags["data"] != "pii" || request.reason.size() > 20`,
+		`"team" in request.tags && request.tags["team"] == "x"`,
 	} {
-		if _, issues := compileCondition(c); issues != nil {
+		prg, issues := compileCondition(c)
+		if issues != nil {
 			t.Errorf("%s: %+v", c, issues)
+			continue
+		}
+		// A documented example must be defined for every request, or
+		// copying it would deny requests by a runtime error.
+		if _, _, err := prg.Eval(&activation{in: input(alice, "999999999999", "A", time.Hour)}); err != nil {
+			t.Errorf("%s fails on an account without tags: %v", c, err)
 		}
 	}
 }

@@ -27,18 +27,23 @@ type specRule struct {
 	reason     bool
 }
 
-var conditions = map[string]func(in *Input) bool{
-	"":                                   func(*Input) bool { return true },
-	`request.duration <= duration("1h")`: func(in *Input) bool { return in.Duration <= time.Hour },
-	`"g1" in requester.groups`:           func(in *Input) bool { return slices.Contains(in.Requester.Groups, "g1") },
-	// A runtime error (no such key) never matches.
-	`request.nope == "x"`: func(*Input) bool { return false },
+// conditions model each CEL condition the random policies use: whether it
+// holds, and whether it fails to evaluate (which denies by that rule).
+var conditions = map[string]func(in *Input) (holds, fails bool){
+	"":                                   func(*Input) (bool, bool) { return true, false },
+	`request.duration <= duration("1h")`: func(in *Input) (bool, bool) { return in.Duration <= time.Hour, false },
+	`"g1" in requester.groups`:           func(in *Input) (bool, bool) { return slices.Contains(in.Requester.Groups, "g1"), false },
+	// Indexing a missing key is a runtime error.
+	`request.tags["team"] == "x"`: func(in *Input) (bool, bool) {
+		v, ok := in.Tags["team"]
+		return v == "x", !ok
+	},
 }
 
-func (s *specRule) matches(in *Input) bool {
+func (s *specRule) matches(in *Input) (holds, fails bool) {
 	e := in.Entitlement
 	if s.provider != e.Provider {
-		return false
+		return false, false
 	}
 	res := false
 	for _, r := range s.resources {
@@ -60,16 +65,23 @@ func (s *specRule) matches(in *Input) bool {
 		who = who || q == "*" || q == "user:"+in.Requester.ID ||
 			(strings.HasPrefix(q, "group:") && slices.Contains(in.Requester.Groups, q[6:]))
 	}
-	return res && role && who && conditions[s.condition](in)
+	if !res || !role || !who {
+		return false, false
+	}
+	return conditions[s.condition](in)
 }
 
 func oracle(rules []specRule, in *Input) (drawbridge.Effect, string) {
 	for i := range rules {
 		s := &rules[i]
-		if !s.matches(in) {
+		holds, fails := s.matches(in)
+		name := fmt.Sprintf("r%d", i)
+		if fails {
+			return drawbridge.EffectDeny, name
+		}
+		if !holds {
 			continue
 		}
-		name := fmt.Sprintf("r%d", i)
 		switch {
 		case s.decision == drawbridge.EffectDeny,
 			in.Duration > s.max,
@@ -125,7 +137,7 @@ func subset[T any](t *rapid.T, pool []T, label string) []T {
 // requests, Evaluate, the plain scan and Explain reach the decision an
 // independent first-match definition reaches.
 func TestIndexAgreesWithOracle(t *testing.T) {
-	condKeys := []string{"", `request.duration <= duration("1h")`, `"g1" in requester.groups`, `request.nope == "x"`}
+	condKeys := []string{"", `request.duration <= duration("1h")`, `"g1" in requester.groups`, `request.tags["team"] == "x"`}
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 150).Draw(t, "rules")
 		rules := make([]specRule, n)

@@ -369,7 +369,7 @@ func (ps *parser) condition(n *yaml.Node, r *Rule) {
 			}
 			col += is.col
 		}
-		ps.errAt(line, col, "condition: %s (CEL variables: request.{provider, resource, role, account, permission_set, reason, ticket, duration, ous, tags}, requester.{id, groups}, now)", is.msg)
+		ps.errAt(line, col, "condition: %s (CEL variables: %s)", is.msg, celVariables())
 	}
 	r.Condition, r.prg = expr, prg
 }
