@@ -13,6 +13,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/clock"
 )
 
 // grantAll runs n concurrent grants to distinct users and returns the errors.
@@ -34,6 +35,9 @@ func grantAll(p *aws.Provider, n int) []error {
 }
 
 func TestInFlightStaysWithinQuota(t *testing.T) {
+	// With the semaphore: a grant holds its slot until the status it polls
+	// is terminal, so the emulator never sees more than 10 in flight,
+	// however the 30 grants interleave.
 	opts := emulator.Options{MaxInFlight: 10, Delay: 20 * time.Millisecond}
 	em, p := setupWith(t, opts, aws.Config{MaxInFlight: 10, MaxTPS: -1})
 	if errs := grantAll(p, 30); len(errs) != 0 {
@@ -43,12 +47,30 @@ func TestInFlightStaysWithinQuota(t *testing.T) {
 		t.Fatalf("%d assignments, want 30", n)
 	}
 
-	// The same load without the semaphore exceeds the emulator's quota, so
-	// the test above can fail.
-	_, unlimited := setupWith(t, opts, aws.Config{MaxInFlight: -1, MaxTPS: -1})
-	errs := grantAll(unlimited, 30)
-	if len(errs) == 0 || !strings.Contains(errs[0].Error(), "ThrottlingException") || drawbridge.IsPermanent(errs[0]) {
-		t.Fatalf("without a semaphore: %d errors (%v); want retryable throttling", len(errs), errs)
+	// Without it, the same load exceeds the emulator's quota, so the test
+	// above can fail. The emulator's clock stands still, so no creation
+	// completes: exactly 10 are accepted and the other 20 are throttled,
+	// whatever the machine's load. The accepted ones poll until ctx ends.
+	frozen := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	_, unlimited := setupWith(t, emulator.Options{MaxInFlight: 10, Delay: time.Second, Now: frozen.Now},
+		aws.Config{MaxInFlight: -1, MaxTPS: -1})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	results := make(chan error, 30)
+	for i := range 30 {
+		go func() { results <- unlimited.Grant(ctx, assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))) }()
+	}
+	for i := range 20 {
+		err := <-results
+		if err == nil || !strings.Contains(err.Error(), "ThrottlingException") || drawbridge.IsPermanent(err) {
+			t.Fatalf("without a semaphore, result %d: %v; want retryable throttling", i, err)
+		}
+	}
+	cancel()
+	for range 10 {
+		if err := <-results; err == nil || strings.Contains(err.Error(), "ThrottlingException") {
+			t.Fatalf("an accepted creation ended with %v; want it still IN_PROGRESS when ctx ended", err)
+		}
 	}
 }
 

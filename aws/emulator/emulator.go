@@ -91,6 +91,11 @@ type Options struct {
 	// operations, like AWS's 10; further creates/deletes get
 	// ThrottlingException. Zero means unlimited.
 	MaxInFlight int
+	// Now is the emulator's clock, which decides when an asynchronous
+	// operation's Delay has passed and refills the rate limit; nil means
+	// time.Now. A fake clock makes tests exact: with it standing still,
+	// operations stay IN_PROGRESS until the test advances it.
+	Now func() time.Time
 }
 
 // SandboxRootID is the id of the emulated organisation's root, the parent
@@ -185,6 +190,7 @@ type Server struct {
 	delay           time.Duration
 	rateLimit       float64
 	maxInFlight     int
+	now             func() time.Time
 	created         time.Time
 
 	permissionSets []permissionSet // sorted by name
@@ -233,13 +239,17 @@ func New(opts Options) *Server {
 	if opts.PermissionSets == nil {
 		opts.PermissionSets = def.PermissionSets
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Server{
 		instanceARN:     opts.InstanceARN,
 		identityStoreID: opts.IdentityStoreID,
 		delay:           opts.Delay,
 		rateLimit:       opts.RateLimit,
 		maxInFlight:     opts.MaxInFlight,
-		created:         time.Now().Truncate(time.Second),
+		now:             opts.Now,
+		created:         opts.Now().Truncate(time.Second),
 		byName:          map[string]*permissionSet{},
 		byARN:           map[string]*permissionSet{},
 		assignments:     map[assignmentKey]bool{},
@@ -253,7 +263,7 @@ func New(opts Options) *Server {
 		accounts:        map[string]*orgAccount{},
 		calls:           map[string]int{},
 		tokens:          opts.RateLimit,
-		lastRefill:      time.Now(),
+		lastRefill:      opts.Now(),
 	}
 	s.ops = s.operationTable()
 	for name, d := range opts.PermissionSets {
@@ -414,7 +424,7 @@ func (s *Server) HasAssignment(accountID, permissionSetName, principalID string)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settle(time.Now())
+	s.settle(s.now())
 	return s.assignments[assignmentKey{accountID, ps.arn, "USER", principalID}]
 }
 
@@ -422,7 +432,7 @@ func (s *Server) HasAssignment(accountID, permissionSetName, principalID string)
 // name, principal type and id.
 func (s *Server) Assignments() []Assignment {
 	s.mu.Lock()
-	s.settle(time.Now())
+	s.settle(s.now())
 	out := make([]Assignment, 0, len(s.assignments))
 	for k := range s.assignments {
 		out = append(out, Assignment{
@@ -459,7 +469,7 @@ func (s *Server) AddAssignment(accountID, permissionSetName, principalID string)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settle(time.Now())
+	s.settle(s.now())
 	s.assignments[assignmentKey{accountID, ps.arn, "USER", principalID}] = true
 	return nil
 }
@@ -473,7 +483,7 @@ func (s *Server) RemoveAssignment(accountID, permissionSetName, principalID stri
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settle(time.Now())
+	s.settle(s.now())
 	delete(s.assignments, assignmentKey{accountID, ps.arn, "USER", principalID})
 }
 

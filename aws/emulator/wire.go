@@ -154,7 +154,7 @@ func (s *Server) serve(r *http.Request, target string) (any, error) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	// The Identity Center quota covers its own API and the Identity Store;
 	// Organizations has quotas of its own, which the emulator leaves out.
 	if !strings.HasPrefix(target, organizationsPrefix) && !s.allow(now) {
