@@ -2,18 +2,30 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
 
 // Grant creates the user assignment and returns once AWS reports it
 // SUCCEEDED. Creating an assignment that already exists succeeds.
+//
+// Once AWS has accepted the create, Grant returns a permanent error only
+// when AWS reported the creation FAILED (nothing was created). Any other way
+// of not seeing it end — the status never found, status calls failing, ctx
+// ending — leaves the outcome unknown: the assignment may exist or appear
+// later. That error is retryable, so the request stays PROVISIONING and
+// visible, and the next attempt repeats the create, which is idempotent,
+// and confirms it; a grant is never ended FAILED by Drawbridge while AWS
+// may still be creating its access.
 func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 	const op = "CreateAccountAssignment"
 	psARN, err := p.check(op, a)
@@ -36,7 +48,7 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 	if err != nil {
 		return classify(op, a, err)
 	}
-	return p.await(ctx, op, a, out.AccountAssignmentCreationStatus, "DescribeAccountAssignmentCreationStatus",
+	err = p.await(ctx, op, a, out.AccountAssignmentCreationStatus, "DescribeAccountAssignmentCreationStatus",
 		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
 			out, err := p.client.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
 				InstanceArn:                        &p.instanceARN,
@@ -47,11 +59,31 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 			}
 			return out.AccountAssignmentCreationStatus, nil
 		})
+	var failed *statusFailed
+	if err == nil || errors.As(err, &failed) {
+		return err
+	}
+	var requestID string
+	if st := out.AccountAssignmentCreationStatus; st != nil {
+		requestID = awssdk.ToString(st.RequestId)
+	}
+	msg := strings.TrimPrefix(err.Error(), "aws: ")
+	var pe *drawbridge.PermanentError
+	if errors.As(err, &pe) {
+		err = pe.Err // the create's outcome is unknown, so this is not final
+	}
+	return &opError{op: op, subject: describe(a), err: err,
+		msg: fmt.Sprintf("AWS accepted the creation (request %s) but its outcome is unknown, so the assignment may exist: %s", requestID, msg)}
 }
 
 // Revoke deletes the user assignment and returns once AWS reports it
-// SUCCEEDED. An assignment already gone is success: when the deletion ends
-// FAILED but the assignment no longer exists, Revoke returns nil.
+// SUCCEEDED. What Revoke promises is that the access is gone, so an
+// assignment already gone is success: when AWS answers the delete with
+// ResourceNotFoundException (the user was deleted from the Identity Store,
+// say), or the deletion ends FAILED (e.g. "… was not found in directory"),
+// Revoke lists the assignments and returns nil when this one is not among
+// them. Two answers from AWS agree then; a listing alone is never taken as
+// proof, because ListAccountAssignments may lag behind recent changes.
 func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 	const op = "DeleteAccountAssignment"
 	psARN, err := p.check(op, a)
@@ -59,9 +91,10 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 		return err
 	}
 	accepted, err := p.deleteAssignment(ctx, op, psARN, a)
-	if err != nil && accepted && drawbridge.IsPermanent(err) {
-		// A deletion of an assignment that is not there may be reported
-		// FAILED; what Revoke promises is that the access is gone.
+	if err == nil {
+		return nil
+	}
+	if (accepted && drawbridge.IsPermanent(err)) || (!accepted && hasCode(err, "ResourceNotFoundException")) {
 		if exists, xerr := p.Exists(ctx, a); xerr == nil && !exists {
 			return nil
 		}
@@ -102,9 +135,20 @@ func (p *Provider) deleteAssignment(ctx context.Context, op, psARN string, a dra
 		})
 }
 
+// statusPropagation is how long a status call may answer
+// ResourceNotFoundException for a request AWS has just accepted: the
+// request id takes a moment to reach the status API, so "not found" right
+// after the create or delete is propagation, not an answer.
+const statusPropagation = time.Minute
+
+// statusFailed is an operation whose status AWS reported FAILED: AWS looked
+// at the request and refused it, and repeating it gets the same answer.
+type statusFailed struct{ opError }
+
 // await polls an asynchronous assignment operation until it reaches a
-// terminal status or ctx ends. FAILED is permanent: AWS looked at the request
-// and refused it, and repeating it gets the same answer.
+// terminal status or ctx ends. FAILED is permanent (a *statusFailed).
+// ResourceNotFoundException from the status call is polled through for
+// statusPropagation (by the provider's clock), then returned retryable.
 func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment, st *types.AccountAssignmentOperationStatus, describeOp string,
 	describeStatus func(context.Context, *string) (*types.AccountAssignmentOperationStatus, error)) error {
 	if st == nil {
@@ -112,11 +156,13 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 	}
 	requestID := st.RequestId
 	var pollErrors int
+	var notFoundSince time.Time
 	// confirmed: the status came from the Describe…Status call. A SUCCEEDED
 	// in the create/delete answer itself is confirmed with one status call
 	// before it counts, so EXPIRED/REVOKED always rests on the provider's
 	// status call, whatever the endpoint answers inline.
 	confirmed := false
+	wait := st.Status != types.StatusValuesSucceeded
 	for {
 		switch st.Status {
 		case types.StatusValuesSucceeded:
@@ -124,22 +170,34 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 				return nil
 			}
 		case types.StatusValuesFailed:
-			return drawbridge.Permanent(&opError{op: op, subject: describe(a),
-				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))})
+			return drawbridge.Permanent(&statusFailed{opError{op: op, subject: describe(a),
+				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))}})
 		}
 		stillRunning := func(err error) error {
 			return &opError{op: describeOp, subject: describe(a), err: err,
 				msg: fmt.Sprintf("request %s still %s: %v", awssdk.ToString(requestID), st.Status, err)}
 		}
-		if st.Status != types.StatusValuesSucceeded {
+		if wait {
 			if err := sleep(ctx, p.pollInterval); err != nil {
 				return stillRunning(err)
 			}
 		}
+		wait = true
 		next, err := describeStatus(ctx, requestID)
 		if err != nil {
 			if ctx.Err() != nil {
 				return stillRunning(ctx.Err())
+			}
+			if hasCode(err, "ResourceNotFoundException") && !serverError(err) {
+				now := p.now()
+				if notFoundSince.IsZero() {
+					notFoundSince = now
+				}
+				if now.Sub(notFoundSince) < statusPropagation {
+					continue
+				}
+				return &opError{op: describeOp, subject: describe(a), err: err,
+					msg: fmt.Sprintf("request %s still not found %s after AWS accepted it: %v", awssdk.ToString(requestID), statusPropagation, err)}
 			}
 			cerr := classify(describeOp, a, err)
 			pollErrors++
@@ -152,9 +210,16 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 			return &opError{op: describeOp, subject: describe(a), msg: "response has no status"}
 		}
 		pollErrors = 0
+		notFoundSince = time.Time{}
 		confirmed = true
 		st = next
 	}
+}
+
+// hasCode reports whether err carries the AWS error code.
+func hasCode(err error, code string) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
