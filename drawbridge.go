@@ -191,16 +191,34 @@ type Request struct {
 	// Extends names the ACTIVE request this one extends, if any.
 	Extends string `json:"extends,omitempty"`
 
-	CreatedAt         time.Time `json:"created_at"`
-	DecidedAt         time.Time `json:"decided_at,omitzero"`
-	ApprovalDeadline  time.Time `json:"approval_deadline,omitzero"`
-	ActivatedAt       time.Time `json:"activated_at,omitzero"`
-	ExpiresAt         time.Time `json:"expires_at,omitzero"`
-	EndedAt           time.Time `json:"ended_at,omitzero"`
-	NextAttemptAt     time.Time `json:"next_attempt_at,omitzero"`
-	ProviderRef       string    `json:"provider_ref,omitempty"`
-	PreexistingAccess bool      `json:"preexisting_access,omitempty"`
-	RevokeAttempts    int       `json:"revoke_attempts"`
+	CreatedAt        time.Time `json:"created_at"`
+	DecidedAt        time.Time `json:"decided_at,omitzero"`
+	ApprovalDeadline time.Time `json:"approval_deadline,omitzero"`
+	ActivatedAt      time.Time `json:"activated_at,omitzero"`
+	ExpiresAt        time.Time `json:"expires_at,omitzero"`
+	EndedAt          time.Time `json:"ended_at,omitzero"`
+	NextAttemptAt    time.Time `json:"next_attempt_at,omitzero"`
+	ProviderRef      string    `json:"provider_ref,omitempty"`
+	// ProvisionStartedAt is when access could first have begun: the start
+	// of the earliest provider attempt that was not definitely rejected. It
+	// is written before the provider is called, and expiry counts from it.
+	ProvisionStartedAt time.Time `json:"provision_started_at,omitzero"`
+	// AssignmentFound records what the provider said when this grant's
+	// provisioning began: the assignment was already there.
+	AssignmentFound bool `json:"assignment_found,omitempty"`
+	// PreexistingAccess is standing access: the provider reported the
+	// assignment present at this grant's own provisioning and no Drawbridge
+	// grant explains it. It is never copied from another grant, and a grant
+	// whose own create made the assignment never has it. Standing access is
+	// not deleted when the grant ends.
+	PreexistingAccess bool `json:"preexisting_access,omitempty"`
+	// DeletesAssignment is set by the revocation that decided no other
+	// grant needs the assignment. While the request is REVOKING it is a
+	// claim on the assignment that provisioning honours (no grant of the
+	// same assignment starts until the deletion is confirmed); afterwards
+	// it records that Drawbridge deleted the assignment at EndedAt.
+	DeletesAssignment bool `json:"deletes_assignment,omitempty"`
+	RevokeAttempts    int  `json:"revoke_attempts"`
 	// ProvisionAttempts counts failed provisioning attempts.
 	ProvisionAttempts int    `json:"provision_attempts"`
 	LastError         string `json:"last_error,omitempty"`

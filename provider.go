@@ -14,7 +14,9 @@ type Assignment struct {
 
 // Provider provisions and removes access in a real system. Grant and Revoke
 // return only once the provider has confirmed the change; an error wrapped
-// with Permanent is not worth retrying, any other error is.
+// with Permanent is not worth retrying, any other error is. An error from
+// Grant wrapped with Rejected says the provider refused the call before
+// changing anything; any other error leaves open whether access began.
 type Provider interface {
 	// Name is the provider key used in entitlements ("aws").
 	Name() string
@@ -46,6 +48,30 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// RejectedError marks a provider failure where the provider answered and
+// refused the change before making it (throttled, conflicting operation in
+// progress, invalid): the attempt cannot have given access. A timeout, a
+// lost connection or a failure after the provider accepted the change is
+// not a rejection, because the change may have happened.
+type RejectedError struct{ Err error }
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Rejected wraps err as a RejectedError.
+func Rejected(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &RejectedError{Err: err}
+}
+
+// IsRejected reports whether err is marked rejected.
+func IsRejected(err error) bool {
+	var r *RejectedError
+	return errors.As(err, &r)
 }
 
 // Catalog knows which entitlements exist (configured accounts and permission

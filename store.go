@@ -2,6 +2,8 @@ package drawbridge
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -30,6 +32,20 @@ type RequestFilter struct {
 
 // Store persists requests and the audit chain. Every change to a request is
 // written in one transaction together with the audit events that record it.
+//
+// Writes also keep one rule about provider assignments, across every
+// process that shares the store: an assignment is never being provisioned
+// and deleted at once. A request written in PROVISIONING, while another
+// request of the same assignment is REVOKING with DeletesAssignment (a
+// deletion claim), is refused; a request written REVOKING with
+// DeletesAssignment, while another request of the same assignment is
+// PROVISIONING or ACTIVE, is refused. Both refusals are an
+// *AssignmentBusyError and write nothing. The check and the write are one
+// transaction that excludes every other writer of the assignment: SQLite's
+// IMMEDIATE transactions serialise all writers; a PostgreSQL store must take
+// a lock per assignment (a row lock on an assignment row, or a
+// transaction-scoped advisory lock on its key) before checking, because
+// READ COMMITTED alone lets two such transactions both pass.
 type Store interface {
 	// CreateRequest inserts r (Version becomes 1) and appends events.
 	CreateRequest(ctx context.Context, r *Request, events ...AuditEvent) error
@@ -48,6 +64,12 @@ type Store interface {
 	// LiveGrants returns the requests in PROVISIONING, ACTIVE or REVOKING
 	// that share the provider assignment (entitlement and provider principal).
 	LiveGrants(ctx context.Context, e Entitlement, principalRef string) ([]*Request, error)
+	// AssignmentGrants returns the requests of one provider assignment that
+	// reached provisioning and had not ended before since: every live grant
+	// (PROVISIONING, ACTIVE, REVOKING) and every grant that ended at or
+	// after since, oldest first. It is the history standing access is
+	// judged against.
+	AssignmentGrants(ctx context.Context, a Assignment, since time.Time) ([]*Request, error)
 	// AppendAudit appends events that record something other than a change
 	// of a request (a failed attempt, a denied login).
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
@@ -71,4 +93,34 @@ func (r *Request) DueAt() time.Time {
 		return r.NextAttemptAt
 	}
 	return time.Time{}
+}
+
+// AssignmentBusyError is a write refused because another request of the
+// same assignment is in the way (see Store): Holder is that request, in
+// state HolderState — REVOKING and deleting the assignment when
+// provisioning was refused, PROVISIONING or ACTIVE when a deletion claim
+// was refused.
+type AssignmentBusyError struct {
+	Request     string
+	Assignment  Assignment
+	Holder      string
+	HolderState State
+}
+
+func (e *AssignmentBusyError) Error() string {
+	if e.HolderState == StateRevoking {
+		return fmt.Sprintf("%s: the assignment %s for %s is being deleted by the revocation of %s; provisioning waits until that deletion is confirmed",
+			e.Request, e.Assignment.Entitlement, e.Assignment.Principal, e.Holder)
+	}
+	return fmt.Sprintf("%s: the assignment %s for %s is still needed by %s (%s)",
+		e.Request, e.Assignment.Entitlement, e.Assignment.Principal, e.Holder, e.HolderState)
+}
+
+// AsAssignmentBusy returns the *AssignmentBusyError in err's chain, or nil.
+func AsAssignmentBusy(err error) *AssignmentBusyError {
+	var e *AssignmentBusyError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
 }

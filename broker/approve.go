@@ -110,7 +110,7 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 	}
 	b.changed(out.DueAt())
 	if out.State == drawbridge.StateApproved {
-		return b.provision(ctx, out)
+		return b.provision(ctx, out, time.Time{})
 	}
 	return out, nil
 }

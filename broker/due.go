@@ -52,15 +52,28 @@ func (b *Broker) HandleDue(ctx context.Context, r *drawbridge.Request) (*drawbri
 	case drawbridge.StateActive:
 		return b.expire(ctx, r)
 	case drawbridge.StateRevoking:
-		if err := b.claim(ctx, r); err != nil {
+		// Resuming a revocation decides again whether it deletes (unless it
+		// already holds the deletion claim), in the same write as the lease.
+		r.NextAttemptAt = now.Add(b.ProvisionLease)
+		plan, err := b.planRemoval(ctx, r)
+		if err != nil {
 			return nil, err
 		}
-		return b.revoke(ctx, r)
+		if err := b.writeRevoking(ctx, r, &plan, nil); err != nil {
+			return nil, err
+		}
+		return b.revoke(ctx, r, plan)
 	case drawbridge.StateApproved, drawbridge.StateProvisioning:
+		before := r.ProvisionStartedAt
+		if r.State == drawbridge.StateProvisioning && before.IsZero() {
+			// Every earlier attempt was definitely rejected: access can
+			// begin with this one, recorded before the provider is asked.
+			r.ProvisionStartedAt = now
+		}
 		if err := b.claim(ctx, r); err != nil {
 			return nil, err
 		}
-		return b.provision(ctx, r)
+		return b.provision(ctx, r, before)
 	}
 	return r, nil
 }

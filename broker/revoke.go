@@ -12,6 +12,7 @@ import (
 // request stays REVOKING and the expiry engine retries it.
 func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*drawbridge.Request, error) {
 	var out *drawbridge.Request
+	var plan removal
 	err := retryConflict(ctx, func() error {
 		r, err := b.get(ctx, id)
 		if err != nil {
@@ -32,20 +33,25 @@ func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*d
 		r.EndReason = reason
 		r.RevokedBy = actor.Principal
 		r.NextAttemptAt = b.now().Add(b.ProvisionLease)
-		ev, err := b.transition(r, drawbridge.EventRevoke, actor, map[string]string{"reason": reason})
+		p, err := b.planRemoval(ctx, r)
 		if err != nil {
 			return err
 		}
-		if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+		details := map[string]string{"reason": reason}
+		ev, err := b.transition(r, drawbridge.EventRevoke, actor, details)
+		if err != nil {
 			return err
 		}
-		out = r
+		if err := b.writeRevoking(ctx, r, &p, ev.Details, ev); err != nil {
+			return err
+		}
+		out, plan = r, p
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return b.revoke(ctx, out)
+	return b.revoke(ctx, out, plan)
 }
 
 // expire starts the revocation of a grant whose expiry has come. It is the
@@ -54,44 +60,107 @@ func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*d
 func (b *Broker) expire(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
 	r.EndReason = "expired"
 	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
-	ev, err := b.transition(r, drawbridge.EventExpire, System, map[string]string{
-		"expires_at": r.ExpiresAt.Format("2006-01-02T15:04:05.000Z07:00")})
+	plan, err := b.planRemoval(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+	ev, err := b.transition(r, drawbridge.EventExpire, System, map[string]string{
+		"expires_at": r.ExpiresAt.Format(timeFormat)})
+	if err != nil {
 		return nil, err
 	}
-	return b.revoke(ctx, r)
+	if err := b.writeRevoking(ctx, r, &plan, ev.Details, ev); err != nil {
+		return nil, err
+	}
+	return b.revoke(ctx, r, plan)
 }
 
-// revoke removes a REVOKING grant's assignment — unless another live grant
-// still needs it, or it was standing access before Drawbridge — and writes
-// the terminal state only after the provider confirmed.
-func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
+// removal is what a revocation does with the assignment: delete it (the
+// request holds the deletion claim, DeletesAssignment) or keep it for the
+// reason given.
+type removal struct {
+	keep string // why the assignment stays; "" when it is deleted
+	note string // what the audit trail should also know about the decision
+}
+
+// planRemoval decides, before r is written REVOKING, whether its end
+// deletes the assignment. Standing access still in place is kept; anything
+// else is claimed for deletion (r.DeletesAssignment), and writeRevoking
+// finds out in the same transaction whether another grant still needs it.
+// A request that already holds the claim keeps it: its deletion may have
+// been sent, and grants waiting for the assignment must wait until it is
+// confirmed.
+func (b *Broker) planRemoval(ctx context.Context, r *drawbridge.Request) (removal, error) {
+	switch {
+	case r.DeletesAssignment:
+		return removal{}, nil
+	case r.ProviderRef == "":
+		return removal{keep: "nothing to remove"}, nil
+	case r.PreexistingAccess:
+		a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
+		hist, err := b.Store.AssignmentGrants(ctx, a, r.ProvisionStartedAt)
+		if err != nil {
+			return removal{}, err
+		}
+		if stillStanding(r, hist) {
+			return removal{keep: "kept: the assignment was standing access before Drawbridge granted it"}, nil
+		}
+		r.DeletesAssignment = true
+		return removal{note: "the standing access recorded at provisioning is gone: a later grant found the assignment absent and Drawbridge created the one in place"}, nil
+	}
+	r.DeletesAssignment = true
+	return removal{}, nil
+}
+
+// writeRevoking writes the REVOKING request r with events, recording the
+// plan in details (the map inside one of the events, or nil). When the
+// store refuses r's deletion claim because another grant is PROVISIONING
+// or ACTIVE on the assignment, the decision becomes "keep" and r is
+// written again without the claim: the check and the claim are one
+// transaction, so no grant of the assignment can start between them.
+func (b *Broker) writeRevoking(ctx context.Context, r *drawbridge.Request, plan *removal, details map[string]string, events ...drawbridge.AuditEvent) error {
+	record := func() {
+		if details == nil {
+			return
+		}
+		details["assignment"] = "delete"
+		if plan.keep != "" {
+			details["assignment"] = plan.keep
+		}
+		if plan.note != "" {
+			details["standing"] = plan.note
+		}
+	}
+	record()
+	err := b.Store.UpdateRequest(ctx, r, events...)
+	if busy := drawbridge.AsAssignmentBusy(err); busy != nil && r.DeletesAssignment {
+		r.DeletesAssignment = false
+		plan.keep = fmt.Sprintf("kept: still needed by %s (%s)", busy.Holder, busy.HolderState)
+		record()
+		err = b.Store.UpdateRequest(ctx, r, events...)
+	}
+	return err
+}
+
+// revoke carries out a REVOKING grant's plan — deletes the assignment when
+// the request holds the deletion claim, keeps it otherwise — and writes
+// the terminal state only after the provider confirmed. The terminal write
+// releases the claim.
+func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal) (*drawbridge.Request, error) {
 	prov := b.Providers[r.Provider]
 	details := map[string]string{}
 	var err error
 	switch {
 	case prov == nil:
 		err = fmt.Errorf("provider %q is not configured: the grant cannot be removed until it is", r.Provider)
-	case r.ProviderRef == "":
-		// Never provisioned (cannot happen for ACTIVE, but be safe): nothing to remove.
-		details["provider"] = "nothing to remove"
-	case r.PreexistingAccess:
-		details["provider"] = "kept: the assignment was standing access before Drawbridge granted it"
+	case !r.DeletesAssignment:
+		details["provider"] = plan.keep
 	default:
-		var shared string
-		shared, err = b.sharedWith(ctx, r)
-		if err == nil && shared != "" {
-			details["provider"] = "kept: still needed by " + shared
-		} else if err == nil {
-			callCtx, cancel := b.providerCtx(ctx)
-			err = prov.Revoke(callCtx, drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef})
-			cancel()
-			if err == nil {
-				details["provider"] = "assignment deleted and deletion confirmed"
-			}
+		callCtx, cancel := b.providerCtx(ctx)
+		err = prov.Revoke(callCtx, drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef})
+		cancel()
+		if err == nil {
+			details["provider"] = "assignment deleted and deletion confirmed"
 		}
 	}
 	if err != nil {
@@ -115,20 +184,6 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request) (*drawbridge
 	}
 	b.Logger.Info("grant removed", "request", r.ID, "state", r.State, "entitlement", r.Entitlement.String(), "detail", details["provider"])
 	return r, nil
-}
-
-// sharedWith names another live grant that still needs r's assignment.
-func (b *Broker) sharedWith(ctx context.Context, r *drawbridge.Request) (string, error) {
-	live, err := b.Store.LiveGrants(ctx, r.Entitlement, r.ProviderRef)
-	if err != nil {
-		return "", err
-	}
-	for _, g := range live {
-		if g.ID != r.ID && (g.State == drawbridge.StateActive || g.State == drawbridge.StateProvisioning) {
-			return g.ID, nil
-		}
-	}
-	return "", nil
 }
 
 func (b *Broker) retryRevocation(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {

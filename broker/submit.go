@@ -104,19 +104,29 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 	}
 	events := []drawbridge.AuditEvent{submitted, decided}
 	var prov drawbridge.Provider
+	var approved *drawbridge.Request
 	start, startErr := startOK, error(nil)
 	if r.State == drawbridge.StateApproved {
 		// Claim provisioning for this process; if it dies the expiry
 		// engine resumes once the lease is up.
 		r.NextAttemptAt = now.Add(b.ProvisionLease)
 		prov = b.Providers[r.Provider]
+		approved = r.Clone()
 		var ev drawbridge.AuditEvent
 		ev, start, startErr = b.prepareProvisioning(ctx, prov, r)
 		if start == startOK {
 			events = append(events, ev)
 		}
 	}
-	if err := b.Store.CreateRequest(ctx, r, events...); err != nil {
+	err = b.Store.CreateRequest(ctx, r, events...)
+	if busy := drawbridge.AsAssignmentBusy(err); busy != nil && approved != nil {
+		// The assignment is being deleted by another grant's revocation:
+		// record the request APPROVED and provision it once the deletion
+		// is confirmed.
+		r, start, startErr = approved, startRetryable, busy
+		err = b.Store.CreateRequest(ctx, r, events[:len(events)-1]...)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("submit: %w", err)
 	}
 	b.Logger.Info("request decided", "request", r.ID, "state", r.State, "rule", dec.Rule, "requester", r.Requester, "entitlement", r.Entitlement.String())
@@ -129,7 +139,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 	case start == startRetryable:
 		return b.retryProvisioning(ctx, r, startErr)
 	}
-	return b.grant(ctx, prov, r)
+	return b.grant(ctx, prov, r, time.Time{})
 }
 
 // Extend submits a request for the same entitlement linked to the ACTIVE

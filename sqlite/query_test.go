@@ -148,7 +148,7 @@ func TestListRequestsLimits(t *testing.T) {
 			ticket, channel, state, effect, rule, policy_sha256, decision_reason, approvals_required, approval_timeout_ns,
 			approvals, extends, created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at,
 			next_attempt_at, due_at, provider_ref, preexisting_access, revoke_attempts, last_error, end_reason,
-			revoked_by, version, provision_attempts
+			revoked_by, version, provision_attempts, provision_started_at, assignment_found, deletes_assignment
 		FROM requests, n WHERE id = ?`, r.ID); err != nil {
 		t.Fatal(err)
 	}

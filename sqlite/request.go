@@ -21,7 +21,8 @@ import (
 const requestColumns = `id, requester, provider, resource, role, duration_ns, reason, ticket, channel, state,
 	effect, rule, policy_sha256, decision_reason, approvals_required, approval_timeout_ns, approvals, extends,
 	created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at, next_attempt_at, due_at,
-	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version, provision_attempts`
+	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version, provision_attempts,
+	provision_started_at, assignment_found, deletes_assignment`
 
 // insertRequestSQL and updateRequestSQL write every column; the update
 // takes the id and the version the caller read last.
@@ -54,6 +55,9 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		return err
 	}
 	err = db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := checkAssignment(ctx, tx, r); err != nil {
+			return err
+		}
 		res, err := tx.StmtContext(ctx, db.stmts.insertRequest).ExecContext(ctx, args...)
 		if isForeignKeyError(err) {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)
@@ -90,6 +94,9 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 	args = append(args[1:], r.ID, r.Version)
 
 	err = db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := checkAssignment(ctx, tx, r); err != nil {
+			return err
+		}
 		res, err := tx.StmtContext(ctx, db.stmts.updateRequest).ExecContext(ctx, args...)
 		if isForeignKeyError(err) {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)
@@ -348,6 +355,64 @@ func (db *DB) LiveGrants(ctx context.Context, e drawbridge.Entitlement, principa
 	return rs, nil
 }
 
+// checkAssignment keeps the Store's rule that an assignment is never
+// provisioned and deleted at once: writing r in PROVISIONING needs no other
+// request of the assignment REVOKING with a deletion claim, and writing a
+// deletion claim needs no other request of it PROVISIONING or ACTIVE. It
+// runs inside the write transaction, which holds SQLite's write lock (the
+// transactions are IMMEDIATE), so no other writer — in this process or
+// another — can change the answer before r is written.
+func checkAssignment(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) error {
+	var states []drawbridge.State
+	claimOnly := false
+	switch {
+	case r.State == drawbridge.StateProvisioning:
+		states, claimOnly = []drawbridge.State{drawbridge.StateRevoking}, true
+	case r.State == drawbridge.StateRevoking && r.DeletesAssignment:
+		states = []drawbridge.State{drawbridge.StateProvisioning, drawbridge.StateActive}
+	default:
+		return nil
+	}
+	if r.ProviderRef == "" {
+		return nil
+	}
+	q := `SELECT id, state FROM requests
+		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ? AND id != ?
+		AND state IN (` + placeholders(len(states)) + `)`
+	args := []any{r.Provider, r.Resource, r.Role, r.ProviderRef, r.ID}
+	for _, st := range states {
+		args = append(args, string(st))
+	}
+	if claimOnly {
+		q += ` AND deletes_assignment`
+	}
+	var holder, state string
+	err := tx.QueryRowContext(ctx, q+` ORDER BY id LIMIT 1`, args...).Scan(&holder, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("check assignment of %s: %w", r.ID, err)
+	}
+	return &drawbridge.AssignmentBusyError{Request: r.ID, Holder: holder, HolderState: drawbridge.State(state),
+		Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}}
+}
+
+// AssignmentGrants returns the requests of assignment a that reached
+// provisioning and had not ended before since, oldest first.
+func (db *DB) AssignmentGrants(ctx context.Context, a drawbridge.Assignment, since time.Time) ([]*drawbridge.Request, error) {
+	// No ORDER BY, for the reason LiveGrants gives.
+	rs, err := db.queryRequests(ctx, "assignment grants", db.read, `SELECT `+requestColumns+` FROM requests
+		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ?
+		AND (state IN (?, ?, ?) OR ended_at >= ?)`,
+		a.Provider, a.Resource, a.Role, a.Principal,
+		string(drawbridge.StateProvisioning), string(drawbridge.StateActive), string(drawbridge.StateRevoking), since.UnixNano())
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	return rs, nil
+}
+
 // querier is a pool or a transaction.
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -398,7 +463,7 @@ func validateRequest(r *drawbridge.Request) error {
 	for name, t := range map[string]time.Time{
 		"created_at": r.CreatedAt, "decided_at": r.DecidedAt, "approval_deadline": r.ApprovalDeadline,
 		"activated_at": r.ActivatedAt, "expires_at": r.ExpiresAt, "ended_at": r.EndedAt,
-		"next_attempt_at": r.NextAttemptAt,
+		"next_attempt_at": r.NextAttemptAt, "provision_started_at": r.ProvisionStartedAt,
 	} {
 		if err := checkTime(name, t); err != nil {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s: %s", r.ID, drawbridge.ErrorMessage(err))
@@ -434,6 +499,7 @@ func requestArgs(r *drawbridge.Request, version int) ([]any, error) {
 		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
 		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
 		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version, r.ProvisionAttempts,
+		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment,
 	}, nil
 }
 
@@ -447,12 +513,14 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 		extends                               sql.NullString
 		created, decided, deadline, activated sql.NullInt64
 		expires, ended, nextAttempt, due      sql.NullInt64
+		provisionStarted                      sql.NullInt64
 	)
 	err := s.Scan(
 		&r.ID, &r.Requester, &r.Provider, &r.Resource, &r.Role, &duration, &r.Reason, &r.Ticket, &channel, &state,
 		&effect, &r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &r.Decision.ApprovalsRequired, &timeout, &approvals, &extends,
 		&created, &decided, &deadline, &activated, &expires, &ended, &nextAttempt, &due,
 		&r.ProviderRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version, &r.ProvisionAttempts,
+		&provisionStarted, &r.AssignmentFound, &r.DeletesAssignment,
 	)
 	if err != nil {
 		return nil, err
@@ -466,6 +534,7 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 	r.CreatedAt, r.DecidedAt, r.ApprovalDeadline = fromNanos(created), fromNanos(decided), fromNanos(deadline)
 	r.ActivatedAt, r.ExpiresAt, r.EndedAt = fromNanos(activated), fromNanos(expires), fromNanos(ended)
 	r.NextAttemptAt = fromNanos(nextAttempt)
+	r.ProvisionStartedAt = fromNanos(provisionStarted)
 	// Most requests have no approvals: "[]" decodes to nothing, and
 	// skipping the decoder for it is a sixth of the CPU of an export.
 	if approvals != "[]" {

@@ -153,7 +153,8 @@ func (g *Generator) Next() *drawbridge.Request {
 var columns = []string{"id", "requester", "provider", "resource", "role", "duration_ns", "reason", "ticket", "channel", "state",
 	"effect", "rule", "policy_sha256", "decision_reason", "approvals_required", "approval_timeout_ns", "approvals", "extends",
 	"created_at", "decided_at", "approval_deadline", "activated_at", "expires_at", "ended_at", "next_attempt_at", "due_at",
-	"provider_ref", "preexisting_access", "revoke_attempts", "last_error", "end_reason", "revoked_by", "version", "provision_attempts"}
+	"provider_ref", "preexisting_access", "revoke_attempts", "last_error", "end_reason", "revoked_by", "version", "provision_attempts",
+	"provision_started_at", "assignment_found", "deletes_assignment"}
 
 func nanos(t time.Time) any {
 	if t.IsZero() {
@@ -174,7 +175,8 @@ func args(r *drawbridge.Request, dst []any) []any {
 		string(d.Effect), d.Rule, d.PolicySHA, d.Reason, d.ApprovalsRequired, int64(d.ApprovalTimeout), approvals, nil,
 		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
 		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
-		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, r.Version, r.ProvisionAttempts)
+		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, r.Version, r.ProvisionAttempts,
+		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment)
 }
 
 // LoadStats describes one load.
