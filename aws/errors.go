@@ -80,3 +80,10 @@ func serverError(err error) bool {
 	var re *smithyhttp.ResponseError
 	return errors.As(err, &re) && re.HTTPStatusCode() >= 500
 }
+
+// clientError reports whether err carries a 4xx response: AWS read the
+// request and refused it, so it changed nothing.
+func clientError(err error) bool {
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}

@@ -18,6 +18,10 @@ import (
 // Grant creates the user assignment and returns once AWS reports it
 // SUCCEEDED. Creating an assignment that already exists succeeds.
 //
+// Errors from before AWS accepted the create — no in-flight slot, or AWS
+// answering the create itself with a 4xx error — are marked
+// drawbridge.Rejected: the attempt cannot have given access.
+//
 // Once AWS has accepted the create, Grant returns a permanent error only
 // when AWS reported the creation FAILED (nothing was created). Any other way
 // of not seeing it end — the status never found, status calls failing, ctx
@@ -34,7 +38,7 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 	}
 	release, err := p.acquire(ctx, op, a)
 	if err != nil {
-		return err
+		return drawbridge.Rejected(err)
 	}
 	defer release()
 	out, err := p.client.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
@@ -46,6 +50,9 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 		PrincipalId:      &a.Principal,
 	})
 	if err != nil {
+		if clientError(err) {
+			return drawbridge.Rejected(classify(op, a, err))
+		}
 		return classify(op, a, err)
 	}
 	err = p.await(ctx, op, a, out.AccountAssignmentCreationStatus, "DescribeAccountAssignmentCreationStatus",

@@ -7,12 +7,14 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 )
 
@@ -282,5 +284,87 @@ func TestRevocationKeepsAssignmentOfGrantBeingProvisioned(t *testing.T) {
 	evs, _ := e.Store.RequestEvents(e.Ctx, a.ID)
 	if last := evs[len(evs)-1]; !strings.Contains(last.Details["provider"], b.ID) {
 		t.Errorf("confirm event should name the grant that still needs the assignment: %v", last.Details)
+	}
+}
+
+// crashStore loses the first ACTIVE write, as a process killed between the
+// provider's answer and that write would: the request stays PROVISIONING
+// with its lease, and the assignment exists.
+type crashStore struct {
+	drawbridge.Store
+	crashed bool
+}
+
+func (s *crashStore) UpdateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
+	if r.State == drawbridge.StateActive && !s.crashed {
+		s.crashed = true
+		return errors.New("process killed before the ACTIVE write")
+	}
+	return s.Store.UpdateRequest(ctx, r, events...)
+}
+
+// Item 8: access began when the provider created the assignment, not when
+// a resumed provisioning finally wrote ACTIVE a lease later; expiry counts
+// from the former.
+func TestCrashBeforeActiveWriteDoesNotStretchAccess(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Broker.Store = &crashStore{Store: e.Store}
+	began := e.Clock.Now()
+	if _, err := e.Broker.Submit(e.Ctx, broker.SubmitInput{Requester: bob, Duration: time.Hour, Reason: "test",
+		Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: prod, Role: readOnly}}, op); err == nil {
+		t.Fatal("submit succeeded although the ACTIVE write was lost")
+	}
+	rs, err := e.Store.ListRequests(e.Ctx, drawbridge.RequestFilter{Limit: 1})
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("%d requests, %v", len(rs), err)
+	}
+	r := rs[0]
+	wantState(t, r, drawbridge.StateProvisioning)
+	if !e.HasAssignment(t, bob, prod, readOnly) {
+		t.Fatal("the provider's create did not happen")
+	}
+	e.Clock.Advance(e.Broker.ProvisionLease + time.Second)
+	e.HandleDue(t)
+	got := e.Get(t, r.ID)
+	wantState(t, got, drawbridge.StateActive)
+	if want := began.Add(time.Hour); !got.ExpiresAt.Equal(want) {
+		t.Errorf("expires at %v, want %v: access began when the provider was asked, %s before the resumed activation",
+			got.ExpiresAt, want, got.ActivatedAt.Sub(began))
+	}
+}
+
+// Across retries, an attempt the provider definitely rejected did not
+// start access; one whose outcome is unknown may have.
+func TestExpiryCountsFromFirstAttemptThatMayHaveGivenAccess(t *testing.T) {
+	throttled := emulator.Fault{Code: "ThrottlingException", Message: "Rate exceeded"} // 400: refused
+	failed := emulator.Fault{Code: "InternalServerException", Message: "oops"}          // 500: may have happened
+	for _, tc := range []struct {
+		name   string
+		script []emulator.Fault
+		from   int // the attempt expiry counts from (0 = first)
+	}{
+		{"rejected, then granted", []emulator.Fault{throttled}, 1},
+		{"unknown, then granted", []emulator.Fault{failed}, 0},
+		{"unknown, rejected, then granted", []emulator.Fault{failed, throttled}, 0},
+		{"rejected, unknown, then granted", []emulator.Fault{throttled, failed}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := testenv.New(t, testenv.Options{})
+			e.Emu.Script(emulator.OpCreateAccountAssignment, tc.script...)
+			var starts []time.Time
+			starts = append(starts, e.Clock.Now())
+			r := e.Submit(t, bob, prod, readOnly, time.Hour, "")
+			for i := 0; i < len(tc.script); i++ {
+				wantState(t, e.Get(t, r.ID), drawbridge.StateProvisioning)
+				e.Clock.Advance(5 * time.Second)
+				starts = append(starts, e.Clock.Now())
+				e.HandleDue(t)
+			}
+			got := e.Get(t, r.ID)
+			wantState(t, got, drawbridge.StateActive)
+			if want := starts[tc.from].Add(time.Hour); !got.ExpiresAt.Equal(want) {
+				t.Errorf("expires at %v, want %v (an hour after attempt %d began)", got.ExpiresAt, want, tc.from+1)
+			}
+		})
 	}
 }
