@@ -337,7 +337,7 @@ func TestCrashBeforeActiveWriteDoesNotStretchAccess(t *testing.T) {
 // start access; one whose outcome is unknown may have.
 func TestExpiryCountsFromFirstAttemptThatMayHaveGivenAccess(t *testing.T) {
 	throttled := emulator.Fault{Code: "ThrottlingException", Message: "Rate exceeded"} // 400: refused
-	failed := emulator.Fault{Code: "InternalServerException", Message: "oops"}          // 500: may have happened
+	failed := emulator.Fault{Code: "InternalServerException", Message: "oops"}         // 500: may have happened
 	for _, tc := range []struct {
 		name   string
 		script []emulator.Fault
