@@ -25,6 +25,7 @@ type requestJSON struct {
 	CreatedAt         time.Time  `json:"created_at"`
 	DecidedAt         *time.Time `json:"decided_at"`
 	ApprovalDeadline  *time.Time `json:"approval_deadline"`
+	ProvisionStarted  *time.Time `json:"provision_started_at"`
 	ActivatedAt       *time.Time `json:"activated_at"`
 	ExpiresAt         *time.Time `json:"expires_at"`
 	EndedAt           *time.Time `json:"ended_at"`
@@ -32,6 +33,7 @@ type requestJSON struct {
 	ApprovalsRequired int        `json:"approvals_required"`
 	RevokeAttempts    int        `json:"revoke_attempts"`
 	ProvisionAttempts int        `json:"provision_attempts"`
+	StandingAccess    bool       `json:"preexisting_access"`
 	LastError         string     `json:"last_error"`
 	EndReason         string     `json:"end_reason,omitempty"`
 	Version           int        `json:"version"`
@@ -64,10 +66,10 @@ func (r *Request) MarshalJSON() ([]byte, error) {
 		DurationSeconds: r.DurationSeconds(), Reason: r.Reason, Ticket: r.Ticket, Channel: r.Channel,
 		Rule: r.Decision.Rule, PolicySHA256: r.Decision.PolicySHA, DecisionReason: r.Decision.Reason,
 		Extends: r.Extends, CreatedAt: r.CreatedAt.UTC(), DecidedAt: timePtr(r.DecidedAt),
-		ApprovalDeadline: timePtr(r.ApprovalDeadline), ActivatedAt: timePtr(r.ActivatedAt),
+		ApprovalDeadline: timePtr(r.ApprovalDeadline), ProvisionStarted: timePtr(r.ProvisionStartedAt), ActivatedAt: timePtr(r.ActivatedAt),
 		ExpiresAt: timePtr(r.ExpiresAt), EndedAt: timePtr(r.EndedAt), Approvals: approvals,
 		ApprovalsRequired: r.Decision.ApprovalsRequired, RevokeAttempts: r.RevokeAttempts, ProvisionAttempts: r.ProvisionAttempts,
-		LastError: r.LastError, EndReason: r.EndReason, Version: r.Version,
+		StandingAccess: r.PreexistingAccess, LastError: r.LastError, EndReason: r.EndReason, Version: r.Version,
 	})
 }
 
@@ -85,8 +87,9 @@ func (r *Request) UnmarshalJSON(b []byte) error {
 		Decision: Decision{Rule: j.Rule, PolicySHA: j.PolicySHA256, Reason: j.DecisionReason,
 			ApprovalsRequired: j.ApprovalsRequired},
 		CreatedAt: j.CreatedAt, DecidedAt: timeVal(j.DecidedAt), ApprovalDeadline: timeVal(j.ApprovalDeadline),
-		ActivatedAt: timeVal(j.ActivatedAt), ExpiresAt: timeVal(j.ExpiresAt), EndedAt: timeVal(j.EndedAt),
-		Approvals: j.Approvals, RevokeAttempts: j.RevokeAttempts, ProvisionAttempts: j.ProvisionAttempts, LastError: j.LastError,
+		ProvisionStartedAt: timeVal(j.ProvisionStarted), ActivatedAt: timeVal(j.ActivatedAt), ExpiresAt: timeVal(j.ExpiresAt), EndedAt: timeVal(j.EndedAt),
+		Approvals: j.Approvals, RevokeAttempts: j.RevokeAttempts, ProvisionAttempts: j.ProvisionAttempts,
+		PreexistingAccess: j.StandingAccess, LastError: j.LastError,
 		EndReason: j.EndReason, Version: j.Version,
 	}
 	return nil
