@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -76,22 +77,37 @@ func (c *CSVWriter) header() error {
 }
 
 // SafeCell neutralises spreadsheet formula injection (CSV injection): a
-// cell that starts with '=', '+', '-', '@', a tab or a carriage return gets
-// a leading single quote. Spreadsheet programs (Excel, LibreOffice, Google
-// Sheets) evaluate such a cell as a formula when an auditor opens the
-// export, and audit fields such as a request's actor or reason come from
-// the people being audited: "=HYPERLINK(...)" or "=cmd|..." would run in
-// the auditor's spreadsheet. The quote makes the program show the text
-// instead; tab and CR are included because some programs strip leading
-// whitespace and then see the formula character behind it (OWASP's CSV
-// injection guidance).
+// cell whose first visible character starts a formula gets a leading
+// single quote. Spreadsheet programs (Excel, LibreOffice, Google Sheets)
+// evaluate such a cell as a formula when an auditor opens the export, and
+// audit fields such as a request's actor or reason come from the people
+// being audited: "=HYPERLINK(...)" or "=cmd|..." would run in the
+// auditor's spreadsheet. The quote makes the program show the text.
+//
+// "First visible" because programs trim or skip what precedes the formula
+// character: leading whitespace of any kind (space, tab, CR, LF, no-break
+// space, ideographic space) and invisible format characters (zero-width
+// space and joiners, word joiner, byte order mark, bidi controls) are
+// skipped before looking. The formula characters are '=', '+', '-', '@'
+// and their full-width (＝＋－＠) and small (﹦﹢﹣﹫) forms, which some
+// programs normalise to ASCII. A cell starting with tab or CR is quoted
+// whatever follows (OWASP's CSV injection guidance).
 func SafeCell(s string) string {
 	if s == "" {
 		return s
 	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
+	if s[0] == '\t' || s[0] == '\r' {
 		return "'" + s
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		switch r {
+		case '=', '+', '-', '@', '＝', '＋', '－', '＠', '﹦', '﹢', '﹣', '﹫':
+			return "'" + s
+		}
+		return s
 	}
 	return s
 }

@@ -21,7 +21,24 @@ func TestSafeCell(t *testing.T) {
 		{"\t=1+1", "'\t=1+1"},
 		{"\r=1+1", "'\r=1+1"},
 		{"a=b", "a=b"},
-		{" =1", " =1"}, // a leading space is shown as text by spreadsheets
+		// Spreadsheets trim or skip invisible leading characters and then
+		// see the formula: each is neutralised.
+		{" =1", "' =1"},
+		{"  +1", "'  +1"},
+		{"\u00a0=1+1", "'\u00a0=1+1"}, // no-break space
+		{"\u200b=1+1", "'\u200b=1+1"}, // zero-width space
+		{"\u200d\u2060@SUM(A1)", "'\u200d\u2060@SUM(A1)"},
+		{"\ufeff=1+1", "'\ufeff=1+1"}, // byte order mark
+		{"\u3000-1", "'\u3000-1"},     // ideographic space
+		{"\n=1+1", "'\n=1+1"},
+		{"＝HYPERLINK(1)", "'＝HYPERLINK(1)"}, // full-width forms
+		{"＋1", "'＋1"},
+		{"－1", "'－1"},
+		{"＠SUM(A1)", "'＠SUM(A1)"},
+		{"\ufe66cmd", "'\ufe66cmd"}, // small equals sign
+		{"\t", "'\t"},
+		{" plain", " plain"},
+		{"\u00a0plain", "\u00a0plain"},
 		{"'already", "'already"},
 		{"123456789012", "123456789012"},
 		{"{\"k\":\"v\"}", "{\"k\":\"v\"}"},

@@ -22,6 +22,9 @@ func (b *Broker) Deny(ctx context.Context, id, approver, comment string, actor A
 }
 
 func (b *Broker) review(ctx context.Context, id, approverName, comment string, approve bool, actor Actor) (*drawbridge.Request, error) {
+	if err := checkInput(idInput("approver", approverName), text("comment", comment, drawbridge.MaxReasonLen)); err != nil {
+		return nil, err
+	}
 	approver, err := b.Directory.Resolve(ctx, approverName)
 	if err != nil {
 		return nil, err

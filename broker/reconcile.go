@@ -196,6 +196,9 @@ func (b *Broker) RevokeAll(ctx context.Context, scope RevokeScope, reason string
 	if scope.Requester == "" && scope.Resource == "" {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "revoke --all needs a scope: --principal and/or --account")
 	}
+	if err := checkInput(idInput("principal", scope.Requester), idInput("account", scope.Resource), text("reason", reason, drawbridge.MaxReasonLen)); err != nil {
+		return nil, err
+	}
 	if scope.Requester != "" {
 		p, err := b.Directory.Resolve(ctx, scope.Requester)
 		if err != nil {

@@ -11,6 +11,9 @@ import (
 // provider confirms the removal, then REVOKED. If the provider fails the
 // request stays REVOKING and the expiry engine retries it.
 func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*drawbridge.Request, error) {
+	if err := checkInput(text("reason", reason, drawbridge.MaxReasonLen)); err != nil {
+		return nil, err
+	}
 	var out *drawbridge.Request
 	var plan removal
 	err := retryConflict(ctx, func() error {

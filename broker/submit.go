@@ -30,6 +30,11 @@ const MaxDuration = 7 * 24 * time.Hour
 // provisions it before returning. A DENIED request is recorded and
 // returned without error: auditors want to see those attempts.
 func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*drawbridge.Request, error) {
+	if err := checkInput(idInput("requester", in.Requester), idInput("provider", in.Entitlement.Provider),
+		idInput("resource (account id)", in.Entitlement.Resource), idInput("role (permission set)", in.Entitlement.Role),
+		text("reason", in.Reason, drawbridge.MaxReasonLen), text("ticket", in.Ticket, drawbridge.MaxTicketLen)); err != nil {
+		return nil, err
+	}
 	if in.Duration <= 0 {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "duration must be positive (got %s); hours accept decimals, e.g. 0.5", in.Duration)
 	}
@@ -146,6 +151,9 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 // request id; policy decides it like any other. While both are ACTIVE they
 // share the provider assignment, so access lasts until the later expiry.
 func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor Actor) (*drawbridge.Request, error) {
+	if err := checkInput(text("reason", reason, drawbridge.MaxReasonLen), text("ticket", ticket, drawbridge.MaxTicketLen)); err != nil {
+		return nil, err
+	}
 	orig, err := b.get(ctx, id)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/drawbridge-jit/drawbridge"
@@ -66,8 +67,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "error:", drawbridgeMessage(err))
+	fmt.Fprintln(stderr, "error:", printableLines(drawbridgeMessage(err)))
 	return exitCode(err)
+}
+
+// printableLines renders a message for the terminal: it keeps the line
+// breaks of a multi-line error (config check lists one problem a line)
+// and shows any other control character, which can only have come from
+// input or from a server's answer, as an escape.
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = drawbridge.Printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func drawbridgeMessage(err error) string {

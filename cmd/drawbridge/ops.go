@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/drawbridge-jit/drawbridge"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -78,7 +79,7 @@ func (g *globals) printStep(s broker.Step, dryRun bool) {
 	if s.Err != nil {
 		line += " error: " + s.Err.Error()
 	}
-	fmt.Fprintln(g.stdout, line)
+	fmt.Fprintln(g.stdout, drawbridge.Printable(line))
 }
 
 func auditCmd(g *globals) *cobra.Command {

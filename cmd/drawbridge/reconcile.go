@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/drawbridge-jit/drawbridge"
 	"io"
 
 	"github.com/drawbridge-jit/drawbridge/broker"
@@ -48,7 +49,7 @@ outside Drawbridge are reported, never deleted.`,
 				if f.Error != "" {
 					line += " error: " + f.Error
 				}
-				fmt.Fprintln(g.stdout, line)
+				fmt.Fprintln(g.stdout, drawbridge.Printable(line))
 			}
 			return nil
 		},

@@ -130,9 +130,9 @@ func (g *globals) printResult(r *drawbridge.Request) error {
 
 func deniedReason(r *drawbridge.Request) string {
 	if r.EndReason != "" {
-		return r.EndReason
+		return drawbridge.Printable(r.EndReason)
 	}
-	return r.Decision.Reason
+	return drawbridge.Printable(r.Decision.Reason)
 }
 
 func (g *globals) printRequest(r *drawbridge.Request) error {
@@ -155,14 +155,18 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// writeStatus prints one request as aligned "field: value" lines.
+// writeStatus prints one request as aligned "field: value" lines. Every
+// value is rendered with drawbridge.Printable: the fields come from the
+// people being reviewed (and from a store or server that may hold text
+// from before input was checked), so a newline or an escape sequence is
+// shown, never obeyed, and cannot forge a line on the approver's terminal.
 func writeStatus(w io.Writer, r *drawbridge.Request) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) {
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		fmt.Fprintf(tw, "%s:\t%s\n", k, drawbridge.Printable(v))
 	}
 	row("id", r.ID)
 	row("state", string(r.State))
@@ -297,7 +301,11 @@ func (g *globals) printList(rs []*drawbridge.Request) error {
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tREQUESTER\tACCOUNT\tPERMISSION SET\tCREATED\tEXPIRES")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, r.Requester, r.Resource, r.Role, fmtTime(r.CreatedAt), fmtTime(r.ExpiresAt))
+		cells := []string{r.ID, string(r.State), r.Requester, r.Resource, r.Role, fmtTime(r.CreatedAt), fmtTime(r.ExpiresAt)}
+		for i, c := range cells {
+			cells[i] = drawbridge.Printable(c)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// hostile is a request as a store or server might hold it from before
+// input was checked: every free-text field tries to forge a line, clear
+// the screen or reorder the approver's terminal.
+func hostile() *drawbridge.Request {
+	forge := "debug\nstate:        ACTIVE\x1b[2J\x1b[H\u202e"
+	return &drawbridge.Request{
+		ID: drawbridge.NewRequestID(), State: drawbridge.StatePendingApproval, Requester: "mallory@example.com\r",
+		Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: "111122223333", Role: "Admin\tAccess"},
+		Duration:    time.Hour, Reason: forge, Ticket: "INC-1\x00\x9b", CreatedAt: time.Unix(0, 0),
+		Decision:  drawbridge.Decision{Rule: "r", Reason: forge},
+		EndReason: forge, LastError: forge,
+	}
+}
+
+// TestOutputRendersControlCharactersVisibly: status, list and the denial
+// message show control and bidi characters as escapes, so the approver
+// sees exactly one state line and no escape sequence reaches the terminal.
+func TestOutputRendersControlCharactersVisibly(t *testing.T) {
+	r := hostile()
+	var status bytes.Buffer
+	if err := writeStatus(&status, r); err != nil {
+		t.Fatal(err)
+	}
+	var list bytes.Buffer
+	g := &globals{stdout: &list}
+	if err := g.printList([]*drawbridge.Request{r}); err != nil {
+		t.Fatal(err)
+	}
+	denied := deniedReason(r)
+	for name, out := range map[string]string{"status": status.String(), "list": list.String(), "denied": denied} {
+		for _, c := range []string{"\x1b", "\r", "\x00", "\u202e", "\u009b"} {
+			if strings.Contains(out, c) {
+				t.Errorf("%s output contains %q raw:\n%s", name, c, out)
+			}
+		}
+		want := []string{`\x1b[2J`, `\u202e`}
+		if name == "list" {
+			want = []string{`mallory@example.com\r`, `Admin\tAccess`}
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s output does not show %s visibly:\n%s", name, w, out)
+			}
+		}
+	}
+	if n := strings.Count(status.String(), "\nstate:"); n != 1 {
+		t.Errorf("status shows %d state lines, want 1:\n%s", n, status.String())
+	}
+	if n := strings.Count(list.String(), "\n"); n != 2 {
+		t.Errorf("list has %d lines, want header and one row:\n%s", n, list.String())
+	}
+	if strings.Contains(denied, "\n") {
+		t.Errorf("denial message spans lines: %q", denied)
+	}
+}
