@@ -437,7 +437,10 @@ func TestContractHeader(t *testing.T) {
 
 func TestCSVNeutralisesFormulas(t *testing.T) {
 	e := newEnv(t)
-	for i, reason := range []string{"=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)", "\tx", "\r=1"} {
+	// Tab and CR can no longer be stored (drawbridge.CheckText); what can
+	// is a formula behind whitespace or a joiner, or in full-width form.
+	reasons := []string{"=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)", " =1", "\u00a0＝1", "\u200d+1"}
+	for i, reason := range reasons {
 		_, err := e.broker.Submit(context.Background(), broker.SubmitInput{Requester: "alice@example.com",
 			Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "ReadOnlyAccess"},
 			Duration:    time.Duration(i+1) * time.Minute, Reason: reason}, operator)
@@ -453,7 +456,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 7 {
+	if len(rows) != len(reasons)+1 {
 		t.Fatalf("%d rows", len(rows))
 	}
 	col := -1
