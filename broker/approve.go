@@ -54,6 +54,11 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		if err := b.checkDistinctPerson(ctx, r, approver, verb); err != nil {
 			return err
 		}
+		if approve {
+			if err := b.refuseOrphanApproval(ctx, r); err != nil {
+				return err
+			}
+		}
 		// One snapshot of the policy in force: the rule that admits the
 		// approver and the SHA-256 recorded with the approval must come from
 		// the same version, even if a reload lands in between.
@@ -94,6 +99,20 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 			}
 			events = append(events, ev)
 		case r.DistinctApprovers() >= required:
+			breach, err := b.continuousAtApproval(ctx, r, rule, now)
+			if err != nil {
+				return err
+			}
+			if breach != "" {
+				ev, err := b.transition(r, drawbridge.EventDeny, actor, map[string]string{"reason": breach,
+					"rule": rule.Name, "policy_sha256": pol.SHA256()})
+				if err != nil {
+					return err
+				}
+				r.EndedAt, r.EndReason = now, breach
+				events = append(events, ev)
+				break
+			}
 			ev, err := b.transition(r, drawbridge.EventApprove, actor, map[string]string{
 				"approvals": fmt.Sprint(r.DistinctApprovers()), "required": fmt.Sprint(required)})
 			if err != nil {

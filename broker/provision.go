@@ -123,17 +123,18 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	now := b.now()
 	r.ActivatedAt = now
 	r.ExpiresAt = r.ProvisionStartedAt.Add(r.Duration)
+	details := map[string]string{}
+	parentRevoked := false
 	if r.Extends != "" {
-		// An extension continues from the later of its own start and the
-		// end of the grant it extends, so extending never shortens access.
-		if orig, err := b.Store.GetRequest(ctx, r.Extends); err == nil && orig.ExpiresAt.After(r.ProvisionStartedAt) {
-			r.ExpiresAt = orig.ExpiresAt.Add(r.Duration)
+		if details, parentRevoked, err = b.extensionWindow(ctx, r); err != nil {
+			return b.retryProvisioning(ctx, r, err)
 		}
 	}
 	r.LastError = ""
 	r.NextAttemptAt = now
-	ev, err := b.transition(r, drawbridge.EventActivate, System, map[string]string{
-		"expires_at": r.ExpiresAt.Format(timeFormat), "provision_started_at": r.ProvisionStartedAt.Format(timeFormat)})
+	details["expires_at"] = r.ExpiresAt.Format(timeFormat)
+	details["provision_started_at"] = r.ProvisionStartedAt.Format(timeFormat)
+	ev, err := b.transition(r, drawbridge.EventActivate, System, details)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +143,9 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	}
 	b.Logger.Info("grant active", "request", r.ID, "entitlement", r.Entitlement.String(), "expires_at", r.ExpiresAt)
 	b.changed(r.DueAt())
+	if parentRevoked {
+		return b.Revoke(ctx, r.ID, fmt.Sprintf("the grant it extends, %s, was revoked", r.Extends), systemAdmin)
+	}
 	return r, nil
 }
 

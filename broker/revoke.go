@@ -150,6 +150,9 @@ func (b *Broker) writeRevoking(ctx context.Context, r *drawbridge.Request, plan 
 // the terminal state only after the provider confirmed. The terminal write
 // releases the claim.
 func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal) (*drawbridge.Request, error) {
+	if err := b.endExtensions(ctx, r); err != nil {
+		return b.retryRevocation(ctx, r, err)
+	}
 	prov := b.Providers[r.Provider]
 	details := map[string]string{}
 	var err error

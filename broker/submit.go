@@ -58,6 +58,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 	if !actor.Admin && actor.Principal != requester.ID {
 		return nil, drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not submit a request on behalf of %s", actor.Principal, requester.ID)
 	}
+	var extendsUntil time.Time
 	if in.Extends != "" {
 		orig, err := b.get(ctx, in.Extends)
 		if err != nil {
@@ -69,14 +70,23 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 		if orig.Requester != requester.ID || orig.Entitlement != in.Entitlement {
 			return nil, drawbridge.Errorf(drawbridge.EINVALID, "an extension must be for the same person and entitlement as %s", orig.ID)
 		}
+		if err := b.refuseSecondExtension(ctx, orig); err != nil {
+			return nil, err
+		}
+		extendsUntil = orig.ExpiresAt
 	}
 
 	now := b.now()
+	since, err := b.continuousSince(ctx, requester.ID, in.Entitlement, now)
+	if err != nil {
+		return nil, err
+	}
 	pol := b.Policy()
 	ous, tags := b.Catalog.ResourceAttrs(in.Entitlement)
 	dec := pol.Evaluate(&policy.Input{
 		Requester: requester, Entitlement: in.Entitlement, Duration: in.Duration,
 		Reason: in.Reason, Ticket: in.Ticket, Now: now, OUs: ous, Tags: tags,
+		ContinuousSince: since, ExtendsUntil: extendsUntil,
 	})
 	r := &drawbridge.Request{
 		ID: drawbridge.NewRequestID(), Requester: requester.ID, Entitlement: in.Entitlement,
@@ -150,6 +160,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 // Extend submits a request for the same entitlement linked to the ACTIVE
 // request id; policy decides it like any other. While both are ACTIVE they
 // share the provider assignment, so access lasts until the later expiry.
+// The rules that bound extensions are in extend.go.
 func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor Actor) (*drawbridge.Request, error) {
 	if err := checkInput(text("reason", reason, drawbridge.MaxReasonLen), text("ticket", ticket, drawbridge.MaxTicketLen)); err != nil {
 		return nil, err

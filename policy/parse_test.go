@@ -57,7 +57,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"unknown key far from any valid one", edit("decision:", "frobnicate:"), []string{
 			`3:5: rule "r" has no decision`,
-			`10:5: unknown key "frobnicate" in rule "r" (valid: name, description, match, require, approval, max_duration, decision)`,
+			`10:5: unknown key "frobnicate" in rule "r" (valid: name, description, match, require, approval, max_duration, max_continuous, decision)`,
 		}},
 		{"version 2", edit("version: 1", "version: 2"), []string{`1:10: unsupported version 2; this Drawbridge reads version: 1`}},
 		{"version not a number", edit("version: 1", "version: one"), []string{`1:10: version must be a whole number, not string "one"`}},

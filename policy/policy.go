@@ -80,6 +80,10 @@ type Rule struct {
 
 	Decision    drawbridge.Effect
 	MaxDuration time.Duration
+	// MaxContinuous bounds the continuous window of access this rule may
+	// create across extensions and overlapping requests; zero means
+	// MaxDuration (see ContinuousLimit).
+	MaxContinuous time.Duration
 
 	// Approvers, ApprovalCount and ApprovalTimeout are set only for
 	// require_approval rules.
@@ -129,6 +133,13 @@ type Input struct {
 	Ticket      string
 	// Now is exposed to CEL conditions as `now`.
 	Now time.Time
+	// ContinuousSince is when the requester's unbroken access to this
+	// entitlement through Drawbridge began, zero when they hold none now.
+	ContinuousSince time.Time
+	// ExtendsUntil is the expiry of the grant this request extends, zero
+	// for a request that extends nothing: an extension's access runs from
+	// there, not from Now.
+	ExtendsUntil time.Time
 	// OUs are the ids of every OU that contains the resource, ancestors
 	// included, so "ou:<parent>" matches accounts in nested OUs.
 	OUs  []string
@@ -209,6 +220,15 @@ func (p *Policy) decide(r *Rule, in *Input) drawbridge.Decision {
 	if in.Duration > r.MaxDuration {
 		return p.deny(r.Name, fmt.Sprintf("requested %s exceeds max_duration %s of rule %q", in.Duration, r.MaxDuration, r.Name))
 	}
+	if !in.ContinuousSince.IsZero() {
+		end := in.Now.Add(in.Duration)
+		if !in.ExtendsUntil.IsZero() {
+			end = in.ExtendsUntil.Add(in.Duration)
+		}
+		if reason := r.CheckContinuous(in.ContinuousSince, end); reason != "" {
+			return p.deny(r.Name, reason)
+		}
+	}
 	if r.RequireReason && strings.TrimSpace(in.Reason) == "" {
 		return p.deny(r.Name, fmt.Sprintf("rule %q requires a reason", r.Name))
 	}
@@ -225,6 +245,36 @@ func (p *Policy) decide(r *Rule, in *Input) drawbridge.Decision {
 
 func (p *Policy) deny(rule, reason string) drawbridge.Decision {
 	return drawbridge.Decision{Effect: drawbridge.EffectDeny, Rule: rule, PolicySHA: p.sha, Reason: reason}
+}
+
+// MaxContinuousLimit is the longest max_continuous a rule may set: access
+// held without a break for longer than a month is standing access, and
+// the broker looks back this far to find where a window began.
+const MaxContinuousLimit = 31 * 24 * time.Hour
+
+// ContinuousLimit is the longest continuous window of access the rule
+// gives: max_continuous, or max_duration when the rule does not set it.
+func (r *Rule) ContinuousLimit() time.Duration {
+	if r.MaxContinuous > 0 {
+		return r.MaxContinuous
+	}
+	return r.MaxDuration
+}
+
+// CheckContinuous returns why access held without a break from since to
+// end breaks the rule's continuous limit, or "" when it does not. The
+// broker calls it at approval too, with the policy in force then.
+func (r *Rule) CheckContinuous(since, end time.Time) string {
+	w := end.Sub(since)
+	if w <= r.ContinuousLimit() {
+		return ""
+	}
+	key := "max_continuous"
+	if r.MaxContinuous == 0 {
+		key = "max_duration"
+	}
+	return fmt.Sprintf("continuous access from %s to %s would last %s, more than %s %s of rule %q (extensions and overlapping requests count towards it; ask for less, or for a new grant once the current one has ended)",
+		since.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), w, key, r.ContinuousLimit(), r.Name)
 }
 
 // IsApprover reports whether p is one of the rule's approvers. It checks

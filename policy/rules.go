@@ -14,7 +14,7 @@ import (
 
 var (
 	topKeys      = []string{"version", "rules"}
-	ruleKeys     = []string{"name", "description", "match", "require", "approval", "max_duration", "decision"}
+	ruleKeys     = []string{"name", "description", "match", "require", "approval", "max_duration", "max_continuous", "decision"}
 	matchKeys    = []string{"provider", "resources", "accounts", "roles", "permission_sets", "requesters", "condition"}
 	requireKeys  = []string{"ticket", "reason"}
 	approvalKeys = []string{"approvers", "count", "timeout"}
@@ -109,7 +109,7 @@ func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 			}
 		}
 	}
-	var matchNode, requireNode, approvalNode, maxNode, decisionNode *yaml.Node
+	var matchNode, requireNode, approvalNode, maxNode, continuousNode, decisionNode *yaml.Node
 	seen := ps.mapping(rn, what, ruleKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -131,6 +131,9 @@ func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 		case "max_duration":
 			maxNode = v
 			r.MaxDuration, _ = ps.duration(v, "max_duration")
+		case "max_continuous":
+			continuousNode = v
+			r.MaxContinuous, _ = ps.duration(v, "max_continuous")
 		case "decision":
 			decisionNode = v
 			if s, ok := ps.str(v, "decision"); ok {
@@ -169,6 +172,9 @@ func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 		if maxNode != nil {
 			ps.errf(seen["max_duration"], "%s denies, so max_duration has no effect; remove it", what)
 		}
+		if continuousNode != nil {
+			ps.errf(seen["max_continuous"], "%s denies, so max_continuous has no effect; remove it", what)
+		}
 		if requireNode != nil {
 			ps.errf(seen["require"], "%s denies, so require has no effect; remove it", what)
 		}
@@ -178,6 +184,13 @@ func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 	case drawbridge.EffectAllow, drawbridge.EffectRequireApproval:
 		if maxNode == nil {
 			ps.errf(rn, "%s has no max_duration; add e.g. `max_duration: 2h` (every grant must be bounded)", what)
+		}
+		switch {
+		case r.MaxContinuous == 0 || r.MaxDuration == 0:
+		case r.MaxContinuous < r.MaxDuration:
+			ps.errf(continuousNode, "%s: max_continuous %s is shorter than max_duration %s, so a grant of max_duration could never be given; raise max_continuous or remove it (it defaults to max_duration)", what, r.MaxContinuous, r.MaxDuration)
+		case r.MaxContinuous > MaxContinuousLimit:
+			ps.errf(continuousNode, "%s: max_continuous %s is longer than Drawbridge's limit of %s; access held continuously that long is standing access, grant it outside Drawbridge", what, r.MaxContinuous, MaxContinuousLimit)
 		}
 		if r.Decision == drawbridge.EffectAllow && approvalNode != nil {
 			ps.errf(seen["approval"], "%s allows without approval, so approval has no effect; use `decision: require_approval` or remove approval", what)
