@@ -55,14 +55,15 @@ func (b *Broker) refuseSecondExtension(ctx context.Context, parent *drawbridge.R
 	if err != nil {
 		return err
 	}
-	for _, x := range exts {
-		how := "extend " + x.ID + " instead once it is ACTIVE, or cancel it"
-		if x.State == drawbridge.StateActive {
-			how = "extend " + x.ID + " instead (the latest grant of the chain)"
-		}
-		return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already has extension %s (%s): %s", parent.ID, x.ID, x.State, how)
+	if len(exts) == 0 {
+		return nil
 	}
-	return nil
+	x := exts[0]
+	how := "extend " + x.ID + " instead once it is ACTIVE, or cancel it"
+	if x.State == drawbridge.StateActive {
+		how = "extend " + x.ID + " instead (the latest grant of the chain)"
+	}
+	return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already has extension %s (%s): %s", parent.ID, x.ID, x.State, how)
 }
 
 // continuousSince returns when requester's unbroken access to e through
