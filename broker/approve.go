@@ -62,7 +62,10 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		// One snapshot of the policy in force: the rule that admits the
 		// approver and the SHA-256 recorded with the approval must come from
 		// the same version, even if a reload lands in between.
-		pol := b.Policy()
+		pol, err := b.decidingPolicy()
+		if err != nil {
+			return err
+		}
 		rule, ok := pol.Rule(r.Decision.Rule)
 		if !ok {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "rule %q that required approval of %s is no longer in the policy in force, so nobody is an eligible approver; cancel it and submit again", r.Decision.Rule, r.ID)

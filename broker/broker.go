@@ -93,6 +93,16 @@ func New(store drawbridge.Store, dir drawbridge.Directory, cat drawbridge.Catalo
 // Policy returns the policy in force.
 func (b *Broker) Policy() *policy.Policy { return b.policy.Load() }
 
+// decidingPolicy returns the policy in force, for a decision. A broker
+// wired without a policy (a process that only revokes, expires and reads)
+// refuses to decide rather than deciding on nothing.
+func (b *Broker) decidingPolicy() (*policy.Policy, error) {
+	if p := b.Policy(); p != nil {
+		return p, nil
+	}
+	return nil, drawbridge.Errorf(drawbridge.EINTERNAL, "no policy loaded: this process was started to revoke, expire and read, not to decide requests")
+}
+
 // SetPolicy replaces the policy in force (reload). Requests already decided
 // keep their decision; approvals are checked against the policy in force
 // when they are given.

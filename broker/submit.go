@@ -76,12 +76,15 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 		extendsUntil = orig.ExpiresAt
 	}
 
+	pol, err := b.decidingPolicy()
+	if err != nil {
+		return nil, err
+	}
 	now := b.now()
 	since, err := b.continuousSince(ctx, requester.ID, in.Entitlement, now)
 	if err != nil {
 		return nil, err
 	}
-	pol := b.Policy()
 	ous, tags := b.Catalog.ResourceAttrs(in.Entitlement)
 	dec := pol.Evaluate(&policy.Input{
 		Requester: requester, Entitlement: in.Entitlement, Duration: in.Duration,

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -372,6 +373,33 @@ func (c *Config) validateDirectory(add func(format string, args ...any)) {
 	}
 }
 
+// validateRanges rejects numbers no command can use: a negative duration
+// (Go's syntax accepts "-1s") or worker count would stall the expiry
+// engine or make it spin, and a NaN rate would disable the AWS quota.
+func (c *Config) validateRanges(add func(format string, args ...any)) {
+	nonNegative := func(key string, d Duration) {
+		if d < 0 {
+			add("%s is %s: it must not be negative", key, d.Std())
+		}
+	}
+	if c.Expiry.Workers < 1 {
+		add("expiry.workers is %d: give at least 1 (default 10)", c.Expiry.Workers)
+	}
+	if c.Expiry.MaxSleep <= 0 {
+		add("expiry.max_sleep is %s: it must be positive (default 2s)", c.Expiry.MaxSleep.Std())
+	}
+	nonNegative("expiry.provision_lease", c.Expiry.ProvisionLease)
+	nonNegative("expiry.reconcile_interval", c.Expiry.ReconcileInterval)
+	if a := c.Providers.AWS; a != nil {
+		nonNegative("providers.aws.poll_interval", a.PollInterval)
+		nonNegative("providers.aws.identity_cache_ttl", a.IdentityCacheTTL)
+		nonNegative("providers.aws.organizations.refresh", a.Organizations.Refresh)
+		if math.IsNaN(a.MaxTPS) || math.IsInf(a.MaxTPS, 0) {
+			add("providers.aws.max_tps is %v: give calls per second (default 20; negative means unlimited)", a.MaxTPS)
+		}
+	}
+}
+
 // linkedKey names, for messages, the config key of each kind of linked
 // identity (drawbridge.Principal.LinkedIdentities).
 var linkedKey = map[string]string{"slack": "slack_id", "aws": "aws_user_id"}
@@ -398,6 +426,7 @@ func (c *Config) validate(file string) error {
 	if n := c.Server.MaxBodyBytes; n < 1<<10 || n > 16<<20 {
 		add("server.max_body_bytes %d is out of range: give 1024 to 16777216 bytes (default 65536)", n)
 	}
+	c.validateRanges(add)
 	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
 		add("server.tls_cert_file and server.tls_key_file go together: set both or neither")
 	}

@@ -31,3 +31,23 @@ func TestDirectoryRejectsSharedLinkedIdentities(t *testing.T) {
 		})
 	}
 }
+
+func TestNumericRanges(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		wants     []string
+	}{
+		{"negative workers", "expiry:\n  workers: -3\n", []string{"expiry.workers", "-3"}},
+		{"negative max_sleep", "expiry:\n  max_sleep: -1s\n", []string{"expiry.max_sleep", "-1s"}},
+		{"negative provision_lease", "expiry:\n  provision_lease: -30s\n", []string{"expiry.provision_lease"}},
+		{"negative reconcile_interval", "expiry:\n  reconcile_interval: -1m\n", []string{"expiry.reconcile_interval"}},
+		{"negative poll_interval", "providers:\n  aws:\n    instance_arn: x\n    permission_sets: {A: b}\n    poll_interval: -1s\n", []string{"providers.aws.poll_interval"}},
+		{"negative cache ttl", "providers:\n  aws:\n    instance_arn: x\n    permission_sets: {A: b}\n    identity_cache_ttl: -1s\n", []string{"providers.aws.identity_cache_ttl"}},
+		{"NaN tps", "providers:\n  aws:\n    instance_arn: x\n    permission_sets: {A: b}\n    max_tps: .nan\n", []string{"providers.aws.max_tps"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.src, noEnv)
+			mustFail(t, err, tc.wants...)
+		})
+	}
+}

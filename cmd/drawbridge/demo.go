@@ -136,7 +136,7 @@ func runDemo(ctx context.Context, w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, cfg, wireOptions{})
+	a, err := openApp(ctx, cfg, wireOptions{decides: true})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/spf13/cobra"
 )
 
@@ -84,9 +85,15 @@ func (g *globals) revokeAll(c *cobra.Command, principal, account, reason string)
 }
 
 // printSessionWarnings prints session-duration warnings (see
-// app.sessionWarnings) as "warning:" lines.
+// app.sessionWarnings) as "warning:" lines. These commands do not decide,
+// so a policy that does not load only skips the check.
 func printSessionWarnings(ctx context.Context, a *app, w io.Writer) {
-	warnings, err := a.sessionWarnings(ctx)
+	pol, err := policy.Load(a.cfg.Policy.File)
+	if err != nil {
+		fmt.Fprintf(w, "warning: session durations not checked against the policy: %v\n", err)
+		return
+	}
+	warnings, err := a.sessionWarnings(ctx, pol)
 	if err != nil {
 		fmt.Fprintf(w, "warning: could not read permission set session durations: %v\n", err)
 	}

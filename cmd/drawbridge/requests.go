@@ -90,7 +90,7 @@ func requestCmd(g *globals) *cobra.Command {
 			if g.remote() {
 				return g.remoteSubmit(c.Context(), in.requester, in.provider, in.account, in.permSet, d, in.reason, in.ticket)
 			}
-			a, err := g.open(c.Context())
+			a, err := g.openDeciding(c.Context())
 			if err != nil {
 				return err
 			}
@@ -324,7 +324,7 @@ func approveCmd(g *globals, approve bool) *cobra.Command {
 			if g.remote() {
 				return g.remoteAction(c.Context(), args[0], name, dbhttp.ReviewRequest{Approver: args[1], Comment: reason})
 			}
-			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+			return g.withBroker(c.Context(), true, func(b *broker.Broker) (*drawbridge.Request, error) {
 				if approve {
 					return b.Approve(c.Context(), args[0], args[1], reason, operator())
 				}
@@ -336,9 +336,10 @@ func approveCmd(g *globals, approve bool) *cobra.Command {
 	return c
 }
 
-// withBroker opens the app, runs one lifecycle call and prints its result.
-func (g *globals) withBroker(ctx context.Context, fn func(*broker.Broker) (*drawbridge.Request, error)) error {
-	a, err := g.open(ctx)
+// withBroker opens the app (with the policy when the call decides), runs
+// one lifecycle call and prints its result.
+func (g *globals) withBroker(ctx context.Context, decides bool, fn func(*broker.Broker) (*drawbridge.Request, error)) error {
+	a, err := g.openApp(ctx, decides)
 	if err != nil {
 		return err
 	}
@@ -367,7 +368,7 @@ func cancelCmd(g *globals) *cobra.Command {
 			if g.remote() {
 				return g.remoteAction(c.Context(), args[0], "cancel", nil)
 			}
-			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+			return g.withBroker(c.Context(), false, func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Cancel(c.Context(), args[0], operatorAs())
 			})
 		},
@@ -408,7 +409,7 @@ func revokeCmd(g *globals) *cobra.Command {
 			if g.remote() {
 				return g.remoteAction(c.Context(), args[0], "revoke", dbhttp.RevokeRequest{Reason: reason})
 			}
-			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+			return g.withBroker(c.Context(), false, func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Revoke(c.Context(), args[0], reason, operatorAs())
 			})
 		},
@@ -434,7 +435,7 @@ func extendCmd(g *globals) *cobra.Command {
 			if g.remote() {
 				return g.remoteAction(c.Context(), args[0], "extend", dbhttp.ExtendRequest{Duration: durationString(d), Reason: reason, Ticket: ticket})
 			}
-			return g.withBroker(c.Context(), func(b *broker.Broker) (*drawbridge.Request, error) {
+			return g.withBroker(c.Context(), true, func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Extend(c.Context(), args[0], d, reason, ticket, operator())
 			})
 		},

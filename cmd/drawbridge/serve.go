@@ -60,6 +60,24 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// listenProblem says why serve cannot listen as configured: a malformed
+// address, or plain HTTP off loopback without allow_plain_http.
+func listenProblem(cfg *config.Config) error {
+	addr := cfg.Server.Listen
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("server.listen %q is not host:port (%v): e.g. 127.0.0.1:8080 or 0.0.0.0:8443", addr, err)
+	}
+	if cfg.Server.TLSCertFile == "" && !isLoopback(addr) && !cfg.Server.AllowPlainHTTP {
+		return fmt.Errorf("server.listen %s is not a loopback address: configure server.tls_cert_file and tls_key_file, "+
+			"or set server.allow_plain_http: true when a TLS-terminating proxy is in front (tokens travel in headers)", addr)
+	}
+	return nil
+}
+
 // serverHooks let dev mode and the load test prepare the wired app before
 // the listener opens (setup) and learn the bound address (ready).
 type serverHooks struct {
@@ -72,11 +90,10 @@ type serverHooks struct {
 // runServer serves until ctx ends.
 func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hooks serverHooks) error {
 	tls := cfg.Server.TLSCertFile != ""
-	if !tls && !isLoopback(cfg.Server.Listen) && !cfg.Server.AllowPlainHTTP {
-		return usageError("server.listen %s is not a loopback address: configure server.tls_cert_file and tls_key_file, "+
-			"or set server.allow_plain_http: true when a TLS-terminating proxy is in front (tokens travel in headers)", cfg.Server.Listen)
+	if err := listenProblem(cfg); err != nil {
+		return &exitError{code: exitUsage, err: err}
 	}
-	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true, uncappedProvider: hooks.uncappedProvider})
+	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true, uncappedProvider: hooks.uncappedProvider, decides: true})
 	if err != nil {
 		return err
 	}
@@ -87,7 +104,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		}
 	}
 
-	if warnings, err := a.sessionWarnings(ctx); err != nil {
+	if warnings, err := a.sessionWarnings(ctx, a.broker.Policy()); err != nil {
 		logger.Warn("could not read permission set session durations", "error", err)
 	} else {
 		for _, w := range warnings {

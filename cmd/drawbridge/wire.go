@@ -82,6 +82,11 @@ type wireOptions struct {
 	// uncappedProvider lifts the AWS provider's client-side quota (20 calls/s,
 	// 10 in flight) for the HTTP load test against the emulator.
 	uncappedProvider bool
+	// decides loads the policy, for commands that decide requests (submit,
+	// review, extend, serve). The others (revocation, expiry, reads,
+	// audit) run without it, so that a policy file broken by an edit never
+	// stops access from being taken away or the trail from being read.
+	decides bool
 }
 
 // openApp wires every part from cfg: store, policy, directory, catalog,
@@ -93,9 +98,12 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	if opt.logger == nil {
 		opt.logger = slog.New(slog.DiscardHandler)
 	}
-	pol, err := policy.Load(cfg.Policy.File)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+	var pol *policy.Policy
+	if opt.decides {
+		var err error
+		if pol, err = policy.Load(cfg.Policy.File); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
 	}
 	providers := map[string]drawbridge.Provider{}
 	var awsProv *aws.Provider
@@ -181,10 +189,10 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 }
 
 // sessionWarnings compares each permission set's session duration with
-// the longest grant the policy allows for it: revoking an assignment does
-// not end role sessions already issued, so a session duration longer than
-// the grants lets access outlive them.
-func (a *app) sessionWarnings(ctx context.Context) ([]string, error) {
+// the longest grant pol allows for it: revoking an assignment does not end
+// role sessions already issued, so a session duration longer than the
+// grants lets access outlive them.
+func (a *app) sessionWarnings(ctx context.Context, pol *policy.Policy) ([]string, error) {
 	if a.aws == nil {
 		return nil, nil
 	}
@@ -193,7 +201,7 @@ func (a *app) sessionWarnings(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	longest := map[string]time.Duration{}
-	for _, r := range a.broker.Policy().Rules() {
+	for _, r := range pol.Rules() {
 		if r.Decision == drawbridge.EffectDeny || (r.Provider != "aws" && r.Provider != "*") {
 			continue
 		}
@@ -249,13 +257,23 @@ func openStore(ctx context.Context, cfg *config.Config) (*sqlite.DB, error) {
 	return nil, fmt.Errorf("store.driver %q is not supported by this build", cfg.Store.Driver)
 }
 
-// open loads the config and wires the app.
+// open loads the config and wires the app without a policy: enough to
+// revoke, expire, read and audit.
 func (g *globals) open(ctx context.Context) (*app, error) {
+	return g.openApp(ctx, false)
+}
+
+// openDeciding wires the app with the policy, for commands that decide.
+func (g *globals) openDeciding(ctx context.Context) (*app, error) {
+	return g.openApp(ctx, true)
+}
+
+func (g *globals) openApp(ctx context.Context, decides bool) (*app, error) {
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	return openApp(ctx, cfg, wireOptions{})
+	return openApp(ctx, cfg, wireOptions{decides: decides})
 }
 
 // operator is the actor of local (operator) mode: trusted as an admin, the

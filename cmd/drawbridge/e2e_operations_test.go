@@ -1,0 +1,143 @@
+package main
+
+// End-to-end tests of what operators rely on when something else is
+// wrong (issue 7 items 13-15): a broken policy never stops revocation,
+// exit codes tell scripts what happened, and files holding secrets are
+// private.
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+)
+
+// breakPolicy appends a rule without a match or decision to the
+// sandbox's policy file: it no longer parses.
+func breakPolicy(t *testing.T, dir string) {
+	t.Helper()
+	pol := filepath.Join(dir, "access_rules.yaml")
+	f, err := os.OpenFile(pol, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("  - name: oops\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Revocation, expiry, reads and audit never need a policy that parses:
+// with the policy broken, due grants still expire, an operator can still
+// revoke and read, and only the commands that decide refuse, naming the
+// problem.
+func TestBrokenPolicyNeverStopsRevocation(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	due := s.request(t, 0, "--requester", "U12345678", "--account", "123456789012", "--permission-set", "ReadOnlyAccess", "--duration", "10s")["id"].(string)
+	const bobAWS = "9067e8a1b2-2222-4a1a-8a1a-000000000002"
+	other := s.request(t, 0, "U23456789", "123456789012", "ReadOnlyAccess", "1")["id"].(string)
+	pending := s.request(t, 0, "alice@example.com", "111122223333", "AdministratorAccess", "1", "INC-1")["id"].(string)
+	breakPolicy(t, s.dir)
+
+	if st := s.status(t, due); st["state"] != "ACTIVE" {
+		t.Fatalf("status with a broken policy: %v", st)
+	}
+	if got := ids(s.list(t)); len(got) != 3 {
+		t.Errorf("list with a broken policy: %v", got)
+	}
+	s.mustRun(t, 0, "audit", "verify")
+	s.mustRun(t, 0, "audit", "export", "--format", "jsonl")
+	if st := decode(t, s.mustRun(t, 0, "--output", "json", "revoke", other, "--reason", "incident").stdout); st["state"] != "REVOKED" {
+		t.Errorf("revoke with a broken policy: %v", st)
+	}
+	if s.emu.HasAssignment("123456789012", "ReadOnlyAccess", bobAWS) {
+		t.Error("the revoked assignment is still in Identity Center")
+	}
+	if st := decode(t, s.mustRun(t, 0, "--output", "json", "cancel", pending).stdout); st["state"] != "CANCELLED" {
+		t.Errorf("cancel with a broken policy: %v", st)
+	}
+	// Bounded real wait for the 10-second grant to be due.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(s.mustRun(t, 0, "janitor", "--dry-run").stdout, "would expire "+due) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not due within 30s", due)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	res := s.mustRun(t, 0, "janitor")
+	if !regexp.MustCompile(`expire ` + due + ` .*-> EXPIRED`).MatchString(res.stdout) {
+		t.Errorf("janitor with a broken policy:\n%s", res)
+	}
+	if s.emu.HasAssignment("123456789012", "ReadOnlyAccess", aliceAWS) {
+		t.Error("the expired assignment is still in Identity Center")
+	}
+
+	// The commands that decide refuse, and say where the policy is broken.
+	for _, args := range [][]string{
+		{"request", "U12345678", "123456789012", "ReadOnlyAccess", "1"},
+		{"policy", "check"},
+		{"config", "check"},
+	} {
+		res := s.run(t, args...)
+		if res.code == 0 || !strings.Contains(res.stderr, "access_rules.yaml:") {
+			t.Errorf("drawbridge %s with a broken policy:\n%s", strings.Join(args, " "), res)
+		}
+	}
+}
+
+// serve refuses to start on a broken policy (fail closed), while a broken
+// reload keeps the last good policy deciding.
+func TestServeWithBrokenPolicy(t *testing.T) {
+	t.Parallel()
+	cfg, addr := serveSandbox(t, emulator.SandboxOptions(), "")
+	dir := filepath.Dir(cfg)
+	token := createToken(t, cfg, "--principal", "alice@example.com", "--role", "requester")
+	srv := startServer(t, addr, "--config", cfg, "serve")
+	breakPolicy(t, dir)
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, func() bool { return strings.Contains(srv.stderr.String(), "policy reload refused") })
+	code, body := curl(t, "POST", "http://"+addr+"/v1/requests", token, `{"account_id":"123456789012","permission_set":"ReadOnlyAccess","duration":"1h"}`)
+	if code != 201 || !strings.Contains(string(body), `"state":"ACTIVE"`) || !strings.Contains(string(body), `"rule":"readonly-self-service"`) {
+		t.Errorf("request after a refused reload: %d %s", code, body)
+	}
+	srv.stop(t, syscall.SIGTERM)
+
+	res := exe(t, dir, nil, "--config", cfg, "serve")
+	if res.code == 0 || !strings.Contains(res.stderr, "access_rules.yaml:") {
+		t.Errorf("serve on a broken policy:\n%s", res)
+	}
+}
+
+// config check names every problem the commands would hit, not only the
+// first, and not only those of the YAML itself.
+func TestConfigCheckNamesEveryProblem(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.mustRun(t, 0, "config", "check")
+	breakPolicy(t, s.dir)
+	s.editConfig(t, "listen: 127.0.0.1:8080", "listen: 10.1.2.3:8080",
+		"dsn: drawbridge.db", "dsn: state/drawbridge.db")
+	res := s.mustRun(t, exitUsage, "config", "check")
+	for _, want := range []string{`access_rules.yaml:50:5: rule "oops" has no match`, "server.listen 10.1.2.3:8080 is not a loopback address",
+		"store.dsn " + filepath.Join(s.dir, "state", "drawbridge.db")} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("config check lacks %q\n%s", want, res)
+		}
+	}
+	s.editConfig(t, "listen: 10.1.2.3:8080", "listen: 127.0.0.1:http-alt-nope",
+		"workers: 10", "workers: -3")
+	res = s.mustRun(t, exitUsage, "config", "check")
+	if !strings.Contains(res.stderr, "expiry.workers is -3") {
+		t.Errorf("config check with negative workers:\n%s", res)
+	}
+	s.editConfig(t, "workers: -3", "workers: 10")
+	if res := s.mustRun(t, exitUsage, "config", "check"); !strings.Contains(res.stderr, `server.listen "127.0.0.1:http-alt-nope" is not host:port`) {
+		t.Errorf("config check with a bad port:\n%s", res)
+	}
+}
