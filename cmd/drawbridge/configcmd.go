@@ -53,7 +53,7 @@ func configCmd(g *globals) *cobra.Command {
 func configProblems(cfg *config.Config) []string {
 	var out []string
 	if _, err := policy.Load(cfg.Policy.File); err != nil {
-		out = append(out, fmt.Sprintf("policy.file %s: %v", cfg.Policy.File, err))
+		out = append(out, fmt.Sprintf("policy.file: %v", err))
 	}
 	if err := listenProblem(cfg); err != nil {
 		out = append(out, err.Error())
