@@ -27,7 +27,9 @@ type Finding struct {
 	Assignment drawbridge.Assignment `json:"assignment"`
 	RequestID  string                `json:"request_id,omitempty"`
 	Fixed      bool                  `json:"fixed"`
-	Error      string                `json:"error,omitempty"`
+	// Note says why a finding was classified or left unfixed.
+	Note  string `json:"note,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // ReconcileReport is what one reconciliation pass found.
