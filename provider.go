@@ -3,6 +3,7 @@ package drawbridge
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Assignment is an entitlement held by one provider-side principal (for AWS,
@@ -88,6 +89,17 @@ type Catalog interface {
 // assignments of the roles Drawbridge manages, for drift reconciliation.
 type AssignmentLister interface {
 	ListAssignments(ctx context.Context, resources []string) ([]Assignment, error)
+}
+
+// AssignmentDater is implemented by providers that can tell when an
+// assignment was created (AWS cannot: ListAccountAssignments carries no
+// creation time). Only with it can reconciliation prove that an assignment
+// is the one an ended grant created, and not one granted again by hand
+// since; without it, `reconcile --fix` reports leftovers and deletes none.
+type AssignmentDater interface {
+	// AssignmentCreatedAt returns the creation time of the assignment as
+	// it exists now; known is false when the provider cannot say.
+	AssignmentCreatedAt(ctx context.Context, a Assignment) (created time.Time, known bool, err error)
 }
 
 // ResourceLister is implemented by catalogs that know every requestable

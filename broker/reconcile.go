@@ -3,7 +3,9 @@ package broker
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -13,11 +15,12 @@ const (
 	// DriftUnmanaged is an assignment nobody granted through Drawbridge and
 	// that is not recorded standing access: access given outside Drawbridge.
 	DriftUnmanaged = "unmanaged_assignment"
-	// DriftLeftover is an assignment Drawbridge created for a grant that has
-	// ended: it should not exist. Fix deletes it.
+	// DriftLeftover is an assignment an ended Drawbridge grant left in
+	// place (its end did not delete it). Fix deletes it only when the
+	// provider's creation time proves it is that grant's own (Reconcile).
 	DriftLeftover = "leftover_assignment"
 	// DriftMissing is an ACTIVE grant whose assignment is gone (removed
-	// outside Drawbridge).
+	// outside Drawbridge). Fix grants it again.
 	DriftMissing = "missing_assignment"
 )
 
@@ -66,10 +69,26 @@ func (b *Broker) listAll(ctx context.Context, f drawbridge.RequestFilter) ([]*dr
 	return out, nil
 }
 
+// creationSkew is the tolerance between the provider's clock and ours when
+// a creation time is matched with a grant's provisioning.
+const creationSkew = time.Minute
+
 // Reconcile compares the assignments providers hold for the managed roles
 // with what Drawbridge's grants explain, records each finding in the audit
-// trail, and with fix deletes leftover assignments Drawbridge itself created
-// — never standing access or assignments made outside Drawbridge.
+// trail, and with fix repairs what it can prove:
+//   - the missing assignment of an ACTIVE grant is granted again;
+//   - a leftover is deleted only when the provider tells the assignment's
+//     creation time (drawbridge.AssignmentDater) and that time is the own
+//     create of an ended Drawbridge grant, before the last grant of the
+//     assignment ended. Anything else — standing access, assignments made
+//     outside Drawbridge, one granted again by hand after a grant ended, a
+//     leftover the provider cannot date — is reported, never deleted.
+//
+// Providers are listed before the store is read, so a grant made while
+// reconcile runs is in the store read and explains its assignment; a grant
+// activated after the listing began is not checked for a missing
+// assignment, and an assignment whose last grant ended after the listing
+// began is not reported (the listing predates the end).
 func (b *Broker) Reconcile(ctx context.Context, fix bool, actor Actor) (*ReconcileReport, error) {
 	rep := &ReconcileReport{}
 	lister, ok := b.Catalog.(drawbridge.ResourceLister)
@@ -77,6 +96,26 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor Actor) (*Reconci
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "reconcile needs the list of accounts: configure accounts in drawbridge.yaml")
 	}
 	resources := lister.Resources()
+
+	listStart := b.now()
+	names := make([]string, 0, len(b.Providers))
+	for name := range b.Providers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	held := map[string][]drawbridge.Assignment{}
+	for _, name := range names {
+		al, ok := b.Providers[name].(drawbridge.AssignmentLister)
+		if !ok {
+			continue
+		}
+		as, err := al.ListAssignments(ctx, resources)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile %s: %w", name, err)
+		}
+		held[name] = as
+	}
+
 	live, err := b.listAll(ctx, drawbridge.RequestFilter{States: []drawbridge.State{
 		drawbridge.StateProvisioning, drawbridge.StateActive, drawbridge.StateRevoking}})
 	if err != nil {
@@ -94,60 +133,58 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor Actor) (*Reconci
 		explained[keyOf(r.Entitlement, r.ProviderRef)] = true
 	}
 	var events []drawbridge.AuditEvent
-	record := func(f Finding) {
+	record := func(f Finding, fix string) {
 		rep.Findings = append(rep.Findings, f)
 		details := map[string]string{"kind": f.Kind, "entitlement": f.Assignment.Entitlement.String(),
 			"principal_ref": f.Assignment.Principal, "fixed": fmt.Sprint(f.Fixed)}
+		if f.Fixed {
+			details["fix"] = fix
+		}
+		if f.Note != "" {
+			details["note"] = f.Note
+		}
 		if f.Error != "" {
 			details["error"] = f.Error
 		}
 		events = append(events, drawbridge.AuditEvent{Time: b.now(), Actor: actor.Principal,
 			Action: "drift_detected", RequestID: f.RequestID, Details: details})
 	}
-	for name, prov := range b.Providers {
-		al, ok := prov.(drawbridge.AssignmentLister)
-		if !ok {
+	for _, name := range names {
+		as, listed := held[name]
+		if !listed {
 			continue
 		}
-		held, err := al.ListAssignments(ctx, resources)
-		if err != nil {
-			return nil, fmt.Errorf("reconcile %s: %w", name, err)
-		}
-		rep.Assignments += len(held)
+		prov := b.Providers[name]
+		rep.Assignments += len(as)
 		present := map[assignmentKey]bool{}
-		for _, a := range held {
+		for _, a := range as {
 			k := keyOf(a.Entitlement, a.Principal)
 			present[k] = true
 			if explained[k] {
 				continue
 			}
-			f := Finding{Kind: DriftUnmanaged, Assignment: a}
-			if ended, err := b.endedGrant(ctx, a); err != nil {
+			f, err := b.unexplained(ctx, prov, a, listStart, fix)
+			if err != nil {
 				return nil, err
-			} else if ended != nil {
-				f.Kind, f.RequestID = DriftLeftover, ended.ID
-				if fix {
-					callCtx, cancel := b.providerCtx(ctx)
-					err := prov.Revoke(callCtx, a)
-					cancel()
-					if err != nil {
-						f.Error = err.Error()
-					} else {
-						f.Fixed = true
-					}
-				}
 			}
-			record(f)
+			if f != nil {
+				record(*f, "deleted")
+			}
 		}
 		for _, r := range live {
 			if r.Provider != name || r.State != drawbridge.StateActive {
 				continue
 			}
 			rep.Grants++
-			if !present[keyOf(r.Entitlement, r.ProviderRef)] && contains(resources, r.Resource) {
-				record(Finding{Kind: DriftMissing, RequestID: r.ID,
-					Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}})
+			if r.ActivatedAt.After(listStart) || present[keyOf(r.Entitlement, r.ProviderRef)] || !contains(resources, r.Resource) {
+				continue
 			}
+			f := Finding{Kind: DriftMissing, RequestID: r.ID,
+				Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}}
+			if fix {
+				b.regrant(ctx, prov, r, &f)
+			}
+			record(f, "re-granted")
 		}
 	}
 	if len(events) > 0 {
@@ -158,20 +195,111 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor Actor) (*Reconci
 	return rep, nil
 }
 
-// endedGrant finds an ended grant that created assignment a (so deleting a
-// leftover never touches access Drawbridge did not create).
-func (b *Broker) endedGrant(ctx context.Context, a drawbridge.Assignment) (*drawbridge.Request, error) {
-	rs, err := b.listAll(ctx, drawbridge.RequestFilter{Provider: a.Provider, Resource: a.Resource, Role: a.Role,
-		States: []drawbridge.State{drawbridge.StateExpired, drawbridge.StateRevoked}})
+// unexplained classifies a held assignment no live grant or recorded
+// standing access explains, and with fix deletes it when it can prove it
+// is a leftover of Drawbridge's own (see Reconcile). It returns nil when
+// the assignment's last grant ended after the listing began.
+func (b *Broker) unexplained(ctx context.Context, prov drawbridge.Provider, a drawbridge.Assignment, listStart time.Time, fix bool) (*Finding, error) {
+	f := &Finding{Kind: DriftUnmanaged, Assignment: a}
+	hist, err := b.Store.AssignmentGrants(ctx, a, time.Time{})
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rs {
-		if r.ProviderRef == a.Principal && !r.PreexistingAccess {
-			return r, nil
+	var last *drawbridge.Request
+	for _, g := range hist {
+		if g.State.Terminal() && !g.EndedAt.IsZero() && (last == nil || g.EndedAt.After(last.EndedAt)) {
+			last = g
 		}
 	}
-	return nil, nil
+	switch {
+	case last == nil:
+		return f, nil
+	case last.EndedAt.After(listStart):
+		return nil, nil
+	case last.DeletesAssignment:
+		f.RequestID = last.ID
+		f.Note = fmt.Sprintf("Drawbridge deleted this assignment when %s ended at %s; it was created again since, outside Drawbridge",
+			last.ID, last.EndedAt.Format(time.RFC3339))
+		return f, nil
+	}
+	f.Kind, f.RequestID = DriftLeftover, last.ID
+	dater, ok := prov.(drawbridge.AssignmentDater)
+	if !ok {
+		f.Note = fmt.Sprintf("not deleted: the provider cannot tell the assignment's creation time, so a grant by hand since %s ended cannot be ruled out; remove it by hand unless it is meant to stay", last.ID)
+		return f, nil
+	}
+	created, known, err := dater.AssignmentCreatedAt(ctx, a)
+	switch {
+	case err != nil:
+		f.Error = err.Error()
+		return f, nil
+	case !known:
+		f.Note = "not deleted: the provider did not report the assignment's creation time"
+		return f, nil
+	}
+	creator := createdBy(hist, created)
+	if creator == nil || !created.Before(last.EndedAt) {
+		f.Kind = DriftUnmanaged
+		f.Note = fmt.Sprintf("created at %s, which no Drawbridge grant's own create explains: made outside Drawbridge", created.UTC().Format(time.RFC3339))
+		return f, nil
+	}
+	f.Note = fmt.Sprintf("created at %s by the provisioning of %s", created.UTC().Format(time.RFC3339), creator.ID)
+	if fix {
+		callCtx, cancel := b.providerCtx(ctx)
+		err := prov.Revoke(callCtx, a)
+		cancel()
+		if err != nil {
+			f.Error = err.Error()
+		} else {
+			f.Fixed = true
+		}
+	}
+	return f, nil
+}
+
+// createdBy returns the grant whose own create made an assignment created
+// at c: it found the assignment absent and was provisioning at c.
+func createdBy(hist []*drawbridge.Request, c time.Time) *drawbridge.Request {
+	for _, g := range hist {
+		if g.AssignmentFound || g.PreexistingAccess || g.ProvisionStartedAt.IsZero() {
+			continue
+		}
+		until := g.ActivatedAt
+		if until.IsZero() {
+			until = g.EndedAt
+		}
+		if !c.Before(g.ProvisionStartedAt.Add(-creationSkew)) && (until.IsZero() || !c.After(until.Add(creationSkew))) {
+			return g
+		}
+	}
+	return nil
+}
+
+// regrant gives an ACTIVE grant its missing assignment back. A grant that
+// stopped being ACTIVE meanwhile is left alone; one that stopped during
+// the provider call is reported, since its revocation may have run before
+// the re-grant.
+func (b *Broker) regrant(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request, f *Finding) {
+	cur, err := b.Store.GetRequest(ctx, r.ID)
+	if err != nil {
+		f.Error = err.Error()
+		return
+	}
+	if cur.State != drawbridge.StateActive {
+		f.Note = fmt.Sprintf("not re-granted: %s is %s now", r.ID, cur.State)
+		return
+	}
+	callCtx, cancel := b.providerCtx(ctx)
+	err = prov.Grant(callCtx, f.Assignment)
+	cancel()
+	if err != nil {
+		f.Error = err.Error()
+		return
+	}
+	f.Fixed = true
+	if after, err := b.Store.GetRequest(ctx, r.ID); err == nil && after.State != drawbridge.StateActive {
+		f.Error = fmt.Sprintf("%s became %s while its assignment was being re-granted; run reconcile again to check the assignment is gone", r.ID, after.State)
+	}
 }
 
 func contains(xs []string, x string) bool {

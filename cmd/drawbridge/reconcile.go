@@ -17,11 +17,16 @@ func reconcileCmd(g *globals) *cobra.Command {
 		Use:   "reconcile [--fix]",
 		Short: "Compare provider assignments with Drawbridge's grants and report drift",
 		Long: `reconcile lists the assignments of every configured permission set in the configured
-accounts and reports drift: assignments no live grant or recorded standing access explains
-(access given outside Drawbridge), assignments left behind by ended grants, and ACTIVE grants
-whose assignment is missing. Findings are written to the audit trail. --fix deletes only
-leftover assignments that Drawbridge itself created; standing access and assignments made
-outside Drawbridge are reported, never deleted.`,
+accounts (first), then reads Drawbridge's grants, and reports drift: assignments no live grant
+or recorded standing access explains (access given outside Drawbridge, including an assignment
+granted again by hand after Drawbridge deleted it), assignments left behind by ended grants,
+and ACTIVE grants whose assignment is missing. Findings are written to the audit trail.
+
+--fix grants the missing assignment of an ACTIVE grant again, and deletes a leftover only when
+the provider tells when the assignment was created and that time is the own create of an ended
+Drawbridge grant. AWS IAM Identity Center does not report creation times, so with AWS --fix
+deletes nothing: leftovers are reported for an operator to remove. Standing access and
+assignments made outside Drawbridge are never deleted.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			a, err := g.open(c.Context())
@@ -44,8 +49,13 @@ outside Drawbridge are reported, never deleted.`,
 				if f.RequestID != "" {
 					line += " (" + f.RequestID + ")"
 				}
-				if f.Fixed {
+				if f.Fixed && f.Kind == broker.DriftMissing {
+					line += " -> granted again"
+				} else if f.Fixed {
 					line += " -> deleted"
+				}
+				if f.Note != "" {
+					line += ": " + f.Note
 				}
 				if f.Error != "" {
 					line += " error: " + f.Error
@@ -55,7 +65,7 @@ outside Drawbridge are reported, never deleted.`,
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&fix, "fix", false, "delete leftover assignments Drawbridge created")
+	c.Flags().BoolVar(&fix, "fix", false, "grant missing assignments of ACTIVE grants again; delete leftovers only when the provider proves Drawbridge created them")
 	return c
 }
 
