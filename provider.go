@@ -107,3 +107,18 @@ type AssignmentDater interface {
 type ResourceLister interface {
 	Resources() []string
 }
+
+// LeaseMargin is how much longer a work lease is than the provider call it
+// protects, at least: time to write the call's outcome before another
+// process may take the work over. Configuration is checked against it, and
+// every provider call made under a lease is given a deadline that ends this
+// long before the lease does.
+const LeaseMargin = 5 * time.Second
+
+// Defaults of the provider timeout (one provider call, status polling
+// included) and of how much longer than it the work lease is: the lease
+// defaults to their sum.
+const (
+	DefaultProviderTimeout = 2 * time.Minute
+	DefaultLeaseSlack      = 30 * time.Second
+)

@@ -59,7 +59,11 @@ type Broker struct {
 	OnChange func(due time.Time)
 
 	// ProvisionLease is how long a claimed provisioning or revocation is
-	// left to the process that claimed it before another may resume it.
+	// left to the process that claimed it before another may resume it. It
+	// should exceed ProviderTimeout by drawbridge.LeaseMargin (the config
+	// check insists); whatever it is, a provider call made under a lease is cut off that
+	// margin before the lease ends, so no other process can start the same
+	// work while the call may still be running.
 	ProvisionLease time.Duration
 	// MaxProvisionAttempts bounds retries of a provisioning that keeps
 	// failing with retryable errors before the request is FAILED.
@@ -83,8 +87,8 @@ func New(store drawbridge.Store, dir drawbridge.Directory, cat drawbridge.Catalo
 	}
 	b := &Broker{
 		Store: store, Directory: dir, Catalog: cat, Providers: providers, Clock: clk, Logger: logger,
-		ProvisionLease: 30 * time.Second, MaxProvisionAttempts: 6,
-		RetryBase: time.Second, RetryCap: 5 * time.Minute, ProviderTimeout: 2 * time.Minute,
+		ProvisionLease: drawbridge.DefaultProviderTimeout + drawbridge.DefaultLeaseSlack, MaxProvisionAttempts: 6,
+		RetryBase: time.Second, RetryCap: 5 * time.Minute, ProviderTimeout: drawbridge.DefaultProviderTimeout,
 	}
 	b.policy.Store(pol)
 	return b
@@ -161,9 +165,18 @@ func (b *Broker) transition(r *drawbridge.Request, ev drawbridge.Event, actor Ac
 	return b.event(actor, string(ev), r, details), nil
 }
 
-// providerCtx bounds one provider call.
+// providerCtx bounds one provider call that no lease protects.
 func (b *Broker) providerCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, b.ProviderTimeout)
+}
+
+// leasedCtx bounds one provider call made under the work lease that ends
+// at leaseEnd (the request's NextAttemptAt as written): by ProviderTimeout,
+// and in any case drawbridge.LeaseMargin before the lease ends, so the call
+// never outlives the lease that keeps other processes from repeating it.
+func (b *Broker) leasedCtx(ctx context.Context, leaseEnd time.Time) (context.Context, context.CancelFunc) {
+	d := min(b.ProviderTimeout, leaseEnd.Add(-drawbridge.LeaseMargin).Sub(b.now()))
+	return context.WithTimeout(ctx, d)
 }
 
 // get loads a request, with a validation error for a malformed id.

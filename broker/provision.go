@@ -40,7 +40,11 @@ func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provid
 	if err != nil {
 		return drawbridge.AuditEvent{}, startFail, err
 	}
-	ref, err := prov.PrincipalRef(ctx, requester)
+	// r.NextAttemptAt is the lease this process holds on r (or, on the
+	// auto-allow path, the one it is about to write).
+	callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
+	defer cancel()
+	ref, err := prov.PrincipalRef(callCtx, requester)
 	if err != nil {
 		if drawbridge.IsPermanent(err) || drawbridge.ErrorCode(err) == drawbridge.EINVALID {
 			return drawbridge.AuditEvent{}, startFail, err
@@ -48,7 +52,7 @@ func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provid
 		return drawbridge.AuditEvent{}, startRetryable, err
 	}
 	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: ref}
-	found, standing, why, err := b.standing(ctx, prov, a, r.ID)
+	found, standing, why, err := b.standing(ctx, callCtx, prov, a, r.ID)
 	if err != nil {
 		return drawbridge.AuditEvent{}, startRetryable, err
 	}
@@ -108,7 +112,7 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request, before ti
 // the start goes back to it.
 func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request, before time.Time) (*drawbridge.Request, error) {
 	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
-	callCtx, cancel := b.providerCtx(ctx)
+	callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
 	err := prov.Grant(callCtx, a)
 	cancel()
 	if err != nil {
@@ -149,14 +153,12 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	return r, nil
 }
 
-// standing asks the provider whether assignment a exists and decides
-// whether that is standing access: present, and not explained by any
-// Drawbridge grant. why says which, for the audit event. Nothing is
+// standing asks the provider whether assignment a exists (within callCtx)
+// and decides whether that is standing access: present, and not explained
+// by any Drawbridge grant. why says which, for the audit event. Nothing is
 // inherited from another grant's record of standing access.
-func (b *Broker) standing(ctx context.Context, prov drawbridge.Provider, a drawbridge.Assignment, self string) (found, standing bool, why string, err error) {
-	callCtx, cancel := b.providerCtx(ctx)
+func (b *Broker) standing(ctx, callCtx context.Context, prov drawbridge.Provider, a drawbridge.Assignment, self string) (found, standing bool, why string, err error) {
 	found, err = prov.Exists(callCtx, a)
-	cancel()
 	if err != nil {
 		return false, false, "", fmt.Errorf("check existing %s: %w", a.Entitlement, err)
 	}

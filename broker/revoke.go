@@ -162,7 +162,7 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal
 	case !r.DeletesAssignment:
 		details["provider"] = plan.keep
 	default:
-		callCtx, cancel := b.providerCtx(ctx)
+		callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
 		err = prov.Revoke(callCtx, drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef})
 		cancel()
 		if err == nil {

@@ -143,9 +143,14 @@ type Expiry struct {
 	MaxSleep Duration `yaml:"max_sleep"`
 	// Workers is how many revocations run at once.
 	Workers int `yaml:"workers"`
+	// ProviderTimeout bounds one provider call, status polling included.
+	// Default 2m.
+	ProviderTimeout Duration `yaml:"provider_timeout"`
 	// ProvisionLease is how long a provisioning or revocation claimed by
 	// one process is left to it before another (or the same after a
-	// restart) resumes it. Default 30s.
+	// restart) resumes it. It must exceed ProviderTimeout by
+	// drawbridge.LeaseMargin, so that no provider call is still running
+	// when its work is taken over. Default ProviderTimeout + 30s.
 	ProvisionLease Duration `yaml:"provision_lease"`
 	// ReconcileInterval is how often the engine compares provider
 	// assignments with grants (drift); 0 turns it off. Default 10m.
@@ -325,6 +330,12 @@ func (c *Config) applyDefaults() {
 	if c.Expiry.Workers == 0 {
 		c.Expiry.Workers = 10
 	}
+	if c.Expiry.ProviderTimeout == 0 {
+		c.Expiry.ProviderTimeout = Duration(drawbridge.DefaultProviderTimeout)
+	}
+	if c.Expiry.ProvisionLease == 0 {
+		c.Expiry.ProvisionLease = c.Expiry.ProviderTimeout + Duration(drawbridge.DefaultLeaseSlack)
+	}
 	if a := c.Providers.AWS; a != nil {
 		if a.Region == "" {
 			a.Region = "us-east-1"
@@ -389,6 +400,12 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 		add("expiry.max_sleep is %s: it must be positive (default 2s)", c.Expiry.MaxSleep.Std())
 	}
 	nonNegative("expiry.provision_lease", c.Expiry.ProvisionLease)
+	if timeout, lease := c.Expiry.ProviderTimeout.Std(), c.Expiry.ProvisionLease.Std(); timeout < 0 {
+		add("expiry.provider_timeout is %s: it must be positive (default %s)", timeout, drawbridge.DefaultProviderTimeout)
+	} else if lease >= 0 && lease < timeout+drawbridge.LeaseMargin {
+		add("expiry.provision_lease %s is too short for expiry.provider_timeout %s: a provider call still running when its lease ends would be started again by another process; set provision_lease to at least %s (the timeout plus %s), or leave it out to get %s",
+			lease, timeout, timeout+drawbridge.LeaseMargin, drawbridge.LeaseMargin, timeout+drawbridge.DefaultLeaseSlack)
+	}
 	nonNegative("expiry.reconcile_interval", c.Expiry.ReconcileInterval)
 	if a := c.Providers.AWS; a != nil {
 		nonNegative("providers.aws.poll_interval", a.PollInterval)

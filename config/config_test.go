@@ -221,3 +221,36 @@ func TestParseDuration(t *testing.T) {
 		t.Errorf("max_sleep 7d: %v, %v", cfg, err)
 	}
 }
+
+// Item 7 of issue 7: the work lease must outlast the provider call it
+// protects; a configuration that breaks that is refused, naming both keys
+// and a value that works.
+func TestLeaseOutlastsProviderTimeout(t *testing.T) {
+	cfg, err := parse(t, minimal, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Expiry.ProviderTimeout.Std(), 2*time.Minute; got != want {
+		t.Errorf("default provider_timeout %v, want %v", got, want)
+	}
+	if got, want := cfg.Expiry.ProvisionLease.Std(), 150*time.Second; got != want {
+		t.Errorf("default provision_lease %v, want %v (the timeout plus 30s)", got, want)
+	}
+	cfg, err = parse(t, minimal+"expiry:\n  provider_timeout: 10s\n", noEnv)
+	if err != nil || cfg.Expiry.ProvisionLease.Std() != 40*time.Second {
+		t.Errorf("lease derived from a configured timeout: %v, %v", cfg.Expiry.ProvisionLease, err)
+	}
+	for _, tc := range []struct{ src, want string }{
+		// The lease that was the default before: shorter than a provider call.
+		{"expiry:\n  provision_lease: 30s\n", "expiry.provision_lease 30s is too short for expiry.provider_timeout 2m0s"},
+		{"expiry:\n  provision_lease: 30s\n", "set provision_lease to at least 2m5s"},
+		{"expiry:\n  provider_timeout: 1m\n  provision_lease: 1m\n", "set provision_lease to at least 1m5s"},
+		{"expiry:\n  provider_timeout: -1s\n", "expiry.provider_timeout is -1s: it must be positive"},
+	} {
+		_, err := parse(t, minimal+tc.src, noEnv)
+		mustFail(t, err, tc.want)
+	}
+	if _, err := parse(t, minimal+"expiry:\n  provider_timeout: 1m\n  provision_lease: 65s\n", noEnv); err != nil {
+		t.Errorf("lease of timeout + margin refused: %v", err)
+	}
+}

@@ -269,8 +269,9 @@ func serveSandbox(t *testing.T, opts emulator.Options, extra string) (cfg, addr 
 	data, _ := os.ReadFile(cfg)
 	text := strings.Replace(string(data), "listen: 127.0.0.1:8080", "listen: "+addr, 1)
 	// A short lease, so that a grant interrupted by a shutdown is resumed
-	// within the test's patience after the restart.
-	text = strings.Replace(text, "\nexpiry:\n", "\nexpiry:\n  provision_lease: 1s\n", 1) + extra
+	// within the test's patience after the restart; the lease must outlast
+	// the provider timeout by drawbridge.LeaseMargin (5s).
+	text = strings.Replace(text, "\nexpiry:\n", "\nexpiry:\n  provider_timeout: 2s\n  provision_lease: 7s\n", 1) + extra
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

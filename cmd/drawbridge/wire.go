@@ -158,9 +158,10 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	b := broker.New(store, dir, cat, providers, pol, opt.clock, opt.logger)
-	if d := cfg.Expiry.ProvisionLease.Std(); d > 0 {
-		b.ProvisionLease = d
-	}
+	// The config applied the defaults and checked that the lease outlasts
+	// the provider call.
+	b.ProviderTimeout = cfg.Expiry.ProviderTimeout.Std()
+	b.ProvisionLease = cfg.Expiry.ProvisionLease.Std()
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
 	b.OnChange = eng.Notify
 	if m != nil {
