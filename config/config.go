@@ -53,6 +53,17 @@ type Server struct {
 	MetricsToken string `yaml:"metrics_token"`
 	// MaxBodyBytes caps a request body; a larger one is answered 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Connection limits (zero: the defaults of http.DefaultLimits, listed
+	// in README): how long a client may take to send its headers and its
+	// whole request, how long a response may take, how long an idle
+	// keep-alive connection stays, the largest headers and the most
+	// connections the listener holds at once.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int      `yaml:"max_header_bytes"`
+	MaxConnections    int      `yaml:"max_connections"`
 }
 
 // API configures the HTTP API's authorisation.
@@ -398,6 +409,16 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 	}
 	if c.Expiry.MaxSleep <= 0 {
 		add("expiry.max_sleep is %s: it must be positive (default 2s)", c.Expiry.MaxSleep.Std())
+	}
+	nonNegative("server.read_header_timeout", c.Server.ReadHeaderTimeout)
+	nonNegative("server.read_timeout", c.Server.ReadTimeout)
+	nonNegative("server.write_timeout", c.Server.WriteTimeout)
+	nonNegative("server.idle_timeout", c.Server.IdleTimeout)
+	if n := c.Server.MaxHeaderBytes; n != 0 && (n < 4<<10 || n > 1<<20) {
+		add("server.max_header_bytes %d is out of range: give 4096 to 1048576 bytes (default 32768)", n)
+	}
+	if n := c.Server.MaxConnections; n < 0 || n > 100000 {
+		add("server.max_connections %d is out of range: give 1 to 100000 (default 256)", n)
 	}
 	nonNegative("expiry.provision_lease", c.Expiry.ProvisionLease)
 	if timeout, lease := c.Expiry.ProviderTimeout.Std(), c.Expiry.ProvisionLease.Std(); timeout < 0 {

@@ -89,6 +89,17 @@ func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, t *dr
 	if err != nil {
 		return err
 	}
+	// The server's write timeout is one deadline for the whole response;
+	// an export may rightly take longer, so each page gets a fresh one
+	// before it is written. A client that stops reading is still cut off
+	// after one write timeout.
+	rc := nethttp.NewResponseController(w)
+	pageDeadline := func() {
+		if s.Limits.WriteTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(s.Limits.WriteTimeout))
+		}
+	}
+	pageDeadline()
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="drawbridge-requests.csv"`)
 	w.WriteHeader(200)
@@ -121,6 +132,7 @@ func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, t *dr
 			s.Logger.Error("export failed mid-stream", "error", err, "rows", written)
 			panic(nethttp.ErrAbortHandler)
 		}
+		pageDeadline()
 	}
 }
 

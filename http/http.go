@@ -48,6 +48,9 @@ type Server struct {
 	// Ready reports whether the server can do its job (store reachable,
 	// policy loaded, expiry engine running) for GET /readyz.
 	Ready func(context.Context) error
+	// Limits are the connection limits of HTTPServer; WriteTimeout also
+	// paces the CSV export.
+	Limits Limits
 	// MaxBodyBytes caps every request body (DefaultMaxBodyBytes when 0); a
 	// larger one is refused with 413 before it is read into memory.
 	MaxBodyBytes int64

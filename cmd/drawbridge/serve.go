@@ -139,6 +139,11 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		AllowWildcardScopes: cfg.API.AllowWildcardScopes,
 		Metrics:             a.metrics.Handler(), MetricsToken: cfg.Server.MetricsToken,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Limits: dbhttp.Limits{
+			ReadHeaderTimeout: time.Duration(cfg.Server.ReadHeaderTimeout), ReadTimeout: time.Duration(cfg.Server.ReadTimeout),
+			WriteTimeout: time.Duration(cfg.Server.WriteTimeout), IdleTimeout: time.Duration(cfg.Server.IdleTimeout),
+			MaxHeaderBytes: cfg.Server.MaxHeaderBytes, MaxConnections: cfg.Server.MaxConnections,
+		},
 		Ready: func(ctx context.Context) error {
 			if err := a.db.Ping(ctx); err != nil {
 				return fmt.Errorf("store unreachable: %w", err)
@@ -152,16 +157,15 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 			return nil
 		},
 	}
-	srv := &nethttp.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	srv := api.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
+	if err := checkOpenFiles(api.Limits.MaxConnections, openFileLimit()); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
+	ln = dbhttp.LimitListener(ln, api.Limits.MaxConnections)
 	scheme := "http"
 	if tls {
 		scheme = "https"
