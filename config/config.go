@@ -347,6 +347,10 @@ func (c *Config) applyDefaults() {
 	if c.Expiry.ProvisionLease == 0 {
 		c.Expiry.ProvisionLease = c.Expiry.ProviderTimeout + Duration(drawbridge.DefaultLeaseSlack)
 	}
+	if c.Server.WriteTimeout == 0 {
+		// A submit or an approval answers after provisioning.
+		c.Server.WriteTimeout = c.Expiry.ProviderTimeout + Duration(time.Minute)
+	}
 	if a := c.Providers.AWS; a != nil {
 		if a.Region == "" {
 			a.Region = "us-east-1"
@@ -419,6 +423,10 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 	}
 	if n := c.Server.MaxConnections; n < 0 || n > 100000 {
 		add("server.max_connections %d is out of range: give 1 to 100000 (default 256)", n)
+	}
+	if w, p := c.Server.WriteTimeout.Std(), c.Expiry.ProviderTimeout.Std(); w >= 0 && p > 0 && w <= p {
+		add("server.write_timeout %s is not longer than expiry.provider_timeout %s: a submit or an approval answers after provisioning, "+
+			"so its answer would be cut off; give more than the provider timeout, or leave it out to get %s", w, p, p+time.Minute)
 	}
 	nonNegative("expiry.provision_lease", c.Expiry.ProvisionLease)
 	if timeout, lease := c.Expiry.ProviderTimeout.Std(), c.Expiry.ProvisionLease.Std(); timeout < 0 {

@@ -26,6 +26,7 @@ func TestServerLimits(t *testing.T) {
 		"server:\n  max_connections: -3\n":   "server.max_connections -3 is out of range",
 		"server:\n  max_header_bytes: 100\n": "server.max_header_bytes 100 is out of range",
 		"server:\n  max_body_bytes: 10\n":    "server.max_body_bytes 10 is out of range",
+		"server:\n  write_timeout: 1m\n":     "server.write_timeout 1m0s is not longer than expiry.provider_timeout 2m0s",
 	} {
 		if _, err := config.Parse("drawbridge.yaml", []byte(src), noEnv); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", src, err, want)
