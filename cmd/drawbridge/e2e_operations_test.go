@@ -144,3 +144,71 @@ func TestConfigCheckNamesEveryProblem(t *testing.T) {
 		t.Errorf("config check with a bad port:\n%s", res)
 	}
 }
+
+// The exit codes of DESIGN.md "Exit codes", through the built binary: 0 ok
+// (a pending request and a reviewer's deny included), 1 runtime error (not
+// found, provider failure), 2 usage (unknown command, unknown person), 3
+// denied by policy.
+func TestExitCodesOfTheContract(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"requst", "U12345678"}, `unknown command "requst" for "drawbridge"; did you mean "request"?`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate" for "drawbridge"`},
+		{[]string{"policy", "chek"}, `unknown command "chek" for "drawbridge policy"; did you mean "check"?`},
+		{[]string{"policy", "foo"}, `unknown command "foo" for "drawbridge policy"`},
+		{[]string{"audit", "verfy"}, `did you mean "verify"?`},
+		{[]string{"token", "nope"}, `unknown command "nope" for "drawbridge token"`},
+		{[]string{"config", "nope"}, `unknown command "nope" for "drawbridge config"`},
+	} {
+		res := s.mustRun(t, exitUsage, tc.args...)
+		oneLineError(t, res, tc.want)
+		if res.stdout != "" {
+			t.Errorf("drawbridge %s printed help on stdout:\n%s", strings.Join(tc.args, " "), res.stdout)
+		}
+	}
+	// Asking what is there is not a mistake.
+	for _, args := range [][]string{{}, {"policy"}, {"--help"}} {
+		if res := s.mustRun(t, 0, args...); !strings.Contains(res.stdout, "Usage:") {
+			t.Errorf("drawbridge %s: no help\n%s", strings.Join(args, " "), res)
+		}
+	}
+
+	pending := s.request(t, 0, "alice@example.com", "111122223333", "AdministratorAccess", "1", "INC-1")
+	if pending["state"] != "PENDING_APPROVAL" {
+		t.Fatalf("pending: %v", pending)
+	}
+	// The reviewer's deny worked: 0, not "denied by policy".
+	res := s.mustRun(t, 0, "--output", "json", "deny", pending["id"].(string), "carol@example.com", "--reason", "not now")
+	if st := decode(t, res.stdout); st["state"] != "DENIED" {
+		t.Errorf("deny: %v", st)
+	}
+	// Denied by policy: 3, and the DENIED request is recorded.
+	if st := s.request(t, exitDenied, "dave@example.com", "123456789012", "AdministratorAccess", "1"); st["state"] != "DENIED" {
+		t.Errorf("policy deny: %v", st)
+	}
+	// Unknown person: usage, and nobody else is named.
+	res = s.mustRun(t, exitUsage, "request", "mallory@example.com", "123456789012", "ReadOnlyAccess", "1")
+	oneLineError(t, res, `unknown person "mallory@example.com"`)
+	if strings.Contains(res.stderr, "alice@") || strings.Contains(res.stderr, "bob@") {
+		t.Errorf("the unknown-person error lists the directory: %s", res.stderr)
+	}
+	// Not found: runtime.
+	oneLineError(t, s.mustRun(t, exitRuntime, "status", "req_"+strings.Repeat("0", 32)), "not found")
+
+	// The provider refuses: the request is not ACTIVE, and the exit code
+	// says so (1), whether it FAILED or waits for a retry.
+	s.emu.Fail(emulator.OpCreateAccountAssignment, emulator.Fault{Code: "AccessDeniedException", Message: "not authorized to create"})
+	res = s.mustRun(t, exitRuntime, "--output", "json", "request", "U12345678", "123456789012", "ReadOnlyAccess", "1")
+	if st := decode(t, res.stdout); st["state"] != "FAILED" || !strings.Contains(res.stderr, "AccessDeniedException") {
+		t.Errorf("permanent provider failure:\n%s", res)
+	}
+	s.emu.Fail(emulator.OpCreateAccountAssignment, emulator.Fault{Code: "InternalServerException", Message: "try later"})
+	res = s.mustRun(t, exitRuntime, "--output", "json", "request", "U23456789", "123456789012", "ReadOnlyAccess", "1")
+	if st := decode(t, res.stdout); st["state"] == "ACTIVE" || !strings.Contains(res.stderr, "InternalServerException") {
+		t.Errorf("retryable provider failure:\n%s", res)
+	}
+}

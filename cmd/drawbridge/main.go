@@ -137,12 +137,42 @@ func newRoot(g *globals) *cobra.Command {
 		}
 		return nil
 	}
+	defer rejectUnknownCommands(root)
 	root.AddCommand(
 		requestCmd(g), statusCmd(g), listCmd(g), approveCmd(g, true), approveCmd(g, false),
 		cancelCmd(g), revokeCmd(g), extendCmd(g), janitorCmd(g), policyCmd(g), auditCmd(g),
 		versionCmd(g), demoCmd(g), sandboxCmd(g), serveCmd(g), devCmd(g), tokenCmd(g), loadtestCmd(g), reconcileCmd(g), configCmd(g),
 	)
 	return root
+}
+
+// rejectUnknownCommands makes every command that only groups others (the
+// root, policy, audit, token, config) refuse a word it does not know with
+// exit 2 and a suggestion, instead of cobra's default of printing help and
+// exiting 0: a mistyped `drawbridge janitr` in cron must fail. Given no
+// word at all, they print their help (asking what is there is not a
+// mistake).
+func rejectUnknownCommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		rejectUnknownCommands(sub)
+	}
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.SuggestionsMinimumDistance = 2 // cobra's own default, which SuggestionsFor does not apply
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", s[0])
+		} else {
+			msg += fmt.Sprintf(": see '%s --help'", c.CommandPath())
+		}
+		return usageError("%s", msg)
+	}
 }
 
 // argsError makes cobra's positional-argument checks exit 2.

@@ -45,15 +45,17 @@ keeps running, waking at the next expiry rather than on a fixed period.`,
 			if len(steps) == 0 {
 				fmt.Fprintln(g.stdout, "janitor: nothing due")
 			}
+			// Non-zero when any step did not complete, so that cron
+			// alerts: a revocation left REVOKING is access still in place.
 			failed := 0
 			for _, s := range steps {
 				g.printStep(s, dryRun)
-				if s.Err != nil {
+				if !dryRun && (s.Err != nil || unfinished(s.Request) != nil) {
 					failed++
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("janitor: %d of %d steps failed", failed, len(steps))
+				return fmt.Errorf("janitor: %d of %d steps failed; failed revocations stay REVOKING and are retried (drawbridge list --state REVOKING)", failed, len(steps))
 			}
 			return nil
 		},

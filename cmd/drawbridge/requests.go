@@ -116,14 +116,37 @@ func requestCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// printResult prints a request after a lifecycle command, and turns a
-// DENIED outcome into exit code 3 (the request is recorded).
+// printResult prints a request after a lifecycle command and turns its
+// outcome into the exit code: 3 when policy denied it (the request is
+// recorded), 1 when the provider failed (see unfinished), else 0 — a
+// pending request, and a reviewer's deny, are the command working.
 func (g *globals) printResult(r *drawbridge.Request) error {
 	if err := g.printRequest(r); err != nil {
 		return err
 	}
-	if r.State == drawbridge.StateDenied {
+	// A DENIED request whose decision was "require approval" was denied
+	// by a reviewer, which is what the deny command is for.
+	if r.State == drawbridge.StateDenied && r.Decision.Effect != drawbridge.EffectRequireApproval {
 		return &exitError{code: exitDenied, err: fmt.Errorf("request %s DENIED: %s", r.ID, deniedReason(r))}
+	}
+	if err := unfinished(r); err != nil {
+		return &exitError{code: exitRuntime, err: err}
+	}
+	return nil
+}
+
+// unfinished says why r did not get where the command took it: FAILED, or
+// waiting on a retry after the provider failed (APPROVED, PROVISIONING or
+// REVOKING with an error). Such a request is not lost — the expiry engine
+// retries it — but the command did not do its job, so scripts must see it.
+func unfinished(r *drawbridge.Request) error {
+	switch r.State {
+	case drawbridge.StateFailed:
+		return fmt.Errorf("request %s FAILED: %s", r.ID, r.LastError)
+	case drawbridge.StateApproved, drawbridge.StateProvisioning, drawbridge.StateRevoking:
+		if r.LastError != "" {
+			return fmt.Errorf("request %s is %s: %s (retried automatically; see drawbridge status %s)", r.ID, r.State, r.LastError, r.ID)
+		}
 	}
 	return nil
 }

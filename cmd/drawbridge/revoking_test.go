@@ -23,7 +23,11 @@ func TestPermanentlyFailingRevocationStaysRevoking(t *testing.T) {
 	id := s.request(t, 0, "--requester", "U12345678", "--account", "123456789012", "--permission-set", "ReadOnlyAccess", "--duration", "1s")["id"].(string)
 	s.emu.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{Code: "AccessDeniedException", Message: "not authorized to delete"})
 	time.Sleep(1100 * time.Millisecond) // the grant's one second
-	res := s.mustRun(t, 0, "janitor")
+	// Non-zero, so that cron alerts.
+	res := s.mustRun(t, exitRuntime, "janitor")
+	if !strings.Contains(res.stderr, "1 of 1 steps failed") {
+		t.Errorf("janitor does not report the failed revocation on stderr:\n%s", res)
+	}
 	if !strings.Contains(res.stdout, id) || !strings.Contains(res.stdout, "-> REVOKING (retrying:") || !strings.Contains(res.stdout, "AccessDeniedException") {
 		t.Fatalf("janitor output:\n%s", res)
 	}
