@@ -546,7 +546,8 @@ func TestLifecycleCommands(t *testing.T) {
 	if res := s.run(t, "approve", pending, "dave@example.com"); res.code != 1 || !strings.Contains(res.stderr, "not an approver") {
 		t.Errorf("approve by a non-approver:\n%s", res)
 	}
-	s.mustRun(t, 3, "deny", pending, "carol@example.com", "--reason", "use the pipeline")
+	// The reviewer's deny worked: exit 0 (3 means denied by policy).
+	s.mustRun(t, 0, "deny", pending, "carol@example.com", "--reason", "use the pipeline")
 	p2 := s.request(t, 0, "bob@example.com", "111122223333", "PowerUserAccess", "0.5", "CHG-43")["id"].(string)
 	if st := decode(t, s.mustRun(t, 0, "cancel", p2, "--output", "json").stdout); st["state"] != "CANCELLED" {
 		t.Errorf("cancel: %v", st["state"])
