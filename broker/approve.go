@@ -54,11 +54,6 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		if err := b.checkDistinctPerson(ctx, r, approver, verb); err != nil {
 			return err
 		}
-		if approve {
-			if err := b.refuseOrphanApproval(ctx, r); err != nil {
-				return err
-			}
-		}
 		// One snapshot of the policy in force: the rule that admits the
 		// approver and the SHA-256 recorded with the approval must come from
 		// the same version, even if a reload lands in between.
@@ -72,6 +67,13 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		}
 		if !rule.IsApprover(approver) {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s is not an approver for rule %q (approvers: %s)", approver.ID, rule.Name, joinApprovers(rule.Approvers))
+		}
+		// Only an eligible approver's attempt finds out (and records) that
+		// an extension can no longer be approved.
+		if approve {
+			if err := b.refuseOrphanApproval(ctx, r); err != nil {
+				return err
+			}
 		}
 		now := b.now()
 		a := drawbridge.Approval{Approver: approver.ID, Approved: approve, Comment: comment, At: now}
