@@ -129,6 +129,11 @@ var (
 	instanceARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
 	permissionSetARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
 	accountIDPattern        = regexp.MustCompile(`^\d{12}$`)
+	// userIDPattern is AWS's pattern for Identity Store user ids, and so
+	// for an account assignment's PrincipalId (the sso-admin and
+	// identitystore service models): a UUID, optionally after ten hex
+	// digits and a dash. AWS rejects any other principal id.
+	userIDPattern = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
 )
 
 // Provider grants and revokes IAM Identity Center account assignments. It

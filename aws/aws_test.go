@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -41,8 +42,20 @@ func setup(t *testing.T, delay time.Duration) (*emulator.Server, *aws.Provider) 
 	return em, p
 }
 
-func assignment(role, user string) drawbridge.Assignment {
-	return drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: role}, Principal: user}
+// assignment is the test user called name's assignment of role in account.
+func assignment(role, name string) drawbridge.Assignment {
+	return drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: role}, Principal: uid(name)}
+}
+
+// uid is the Identity Store user (or group) id the tests give the one
+// called name: AWS's format — ten hex digits, a dash, a UUID — with name's
+// bytes as the UUID's hex digits, so that ids sort as the names do.
+func uid(name string) string {
+	if len(name) > 16 {
+		panic("uid: name longer than 16 bytes: " + name)
+	}
+	h := hex.EncodeToString([]byte(name)) + strings.Repeat("0", 32-2*len(name))
+	return "9067e8a1b2-" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func TestGrantExistsRevoke(t *testing.T) {
@@ -56,7 +69,7 @@ func TestGrantExistsRevoke(t *testing.T) {
 	if err := p.Grant(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if !em.HasAssignment(account, "ReadOnlyAccess", "9067-user") {
+	if !em.HasAssignment(account, "ReadOnlyAccess", uid("9067-user")) {
 		t.Fatal("Grant returned before the assignment existed")
 	}
 	if em.Calls(emulator.OpDescribeAccountAssignmentCreationStatus) == 0 {
@@ -72,7 +85,7 @@ func TestGrantExistsRevoke(t *testing.T) {
 	if err := p.Revoke(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if em.HasAssignment(account, "ReadOnlyAccess", "9067-user") {
+	if em.HasAssignment(account, "ReadOnlyAccess", uid("9067-user")) {
 		t.Fatal("Revoke returned before the assignment was gone")
 	}
 	if ok, err := p.Exists(ctx, a); err != nil || ok {
@@ -87,11 +100,11 @@ func TestExistsReadsEveryPage(t *testing.T) {
 	em, p := setup(t, 0)
 	// The SDK asks for up to 100 per page; 250 others put the user on page 3.
 	for i := range 250 {
-		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+		if err := em.AddAssignment(account, "PowerUserAccess", uid(fmt.Sprintf("a-%03d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := em.AddAssignment(account, "PowerUserAccess", "zz-standing"); err != nil {
+	if err := em.AddAssignment(account, "PowerUserAccess", uid("zz-standing")); err != nil {
 		t.Fatal(err)
 	}
 	ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "zz-standing"))
@@ -113,10 +126,10 @@ func TestAsyncFailedIsPermanent(t *testing.T) {
 	if !drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "Permission set not provisioned to account") {
 		t.Fatalf("want a permanent error with the failure reason, got %v", err)
 	}
-	if !strings.HasPrefix(err.Error(), "aws: CreateAccountAssignment 123456789012/AdministratorAccess for u1: ") {
+	if !strings.HasPrefix(err.Error(), "aws: CreateAccountAssignment 123456789012/AdministratorAccess for "+uid("u1")+": ") {
 		t.Errorf("error does not name the operation and assignment: %v", err)
 	}
-	if em.HasAssignment(account, "AdministratorAccess", "u1") {
+	if em.HasAssignment(account, "AdministratorAccess", uid("u1")) {
 		t.Fatal("FAILED creation left an assignment")
 	}
 }
@@ -124,7 +137,7 @@ func TestAsyncFailedIsPermanent(t *testing.T) {
 func TestRevokeFailedWhileAssignmentRemains(t *testing.T) {
 	em, p := setup(t, 0)
 	a := assignment("ReadOnlyAccess", "u2")
-	if err := em.AddAssignment(account, "ReadOnlyAccess", "u2"); err != nil {
+	if err := em.AddAssignment(account, "ReadOnlyAccess", uid("u2")); err != nil {
 		t.Fatal(err)
 	}
 	em.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "boom", Times: 1})
@@ -132,7 +145,7 @@ func TestRevokeFailedWhileAssignmentRemains(t *testing.T) {
 		t.Fatalf("want permanent error, got %v", err)
 	}
 	// FAILED for an assignment that is not there is still "gone".
-	em.RemoveAssignment(account, "ReadOnlyAccess", "u2")
+	em.RemoveAssignment(account, "ReadOnlyAccess", uid("u2"))
 	em.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "not found", Times: 1})
 	if err := p.Revoke(context.Background(), a); err != nil {
 		t.Fatalf("revoke of a missing assignment that AWS reports FAILED: %v", err)
@@ -176,7 +189,7 @@ func TestErrorClassification(t *testing.T) {
 			if got := drawbridge.IsPermanent(err); got != tc.permanent {
 				t.Fatalf("permanent = %v, want %v: %v", got, tc.permanent, err)
 			}
-			want := fmt.Sprintf("aws: %s 123456789012/ReadOnlyAccess for 9067: %s: ", tc.op, tc.fault.Code)
+			want := fmt.Sprintf("aws: %s 123456789012/ReadOnlyAccess for %s: %s: ", tc.op, uid("9067"), tc.fault.Code)
 			if !strings.HasPrefix(err.Error(), want) {
 				t.Errorf("error %q, want prefix %q", err, want)
 			}
@@ -241,8 +254,8 @@ func TestUnknownPermissionSet(t *testing.T) {
 
 func TestPrincipalRef(t *testing.T) {
 	_, p := setup(t, 0)
-	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", AWSUserID: "9067-abc"})
-	if err != nil || id != "9067-abc" {
+	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", AWSUserID: uid("9067-abc")})
+	if err != nil || id != uid("9067-abc") {
 		t.Fatalf("PrincipalRef = %q, %v", id, err)
 	}
 	// Without an identity store to look people up in, the directory must
@@ -345,7 +358,7 @@ func TestWithHTTPTest(t *testing.T) {
 	if err := p.Grant(context.Background(), assignment("PowerUserAccess", "u")); err != nil {
 		t.Fatal(err)
 	}
-	if !em.HasAssignment(account, "PowerUserAccess", "u") {
+	if !em.HasAssignment(account, "PowerUserAccess", uid("u")) {
 		t.Fatal("no assignment")
 	}
 }
@@ -376,11 +389,11 @@ func TestNewAgainstAWSNeedsARegion(t *testing.T) {
 func TestExistsRetriesTransientListFailure(t *testing.T) {
 	em, p := setup(t, 0)
 	for i := range 150 {
-		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+		if err := em.AddAssignment(account, "PowerUserAccess", uid(fmt.Sprintf("a-%03d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := em.AddAssignment(account, "PowerUserAccess", "zz-standing"); err != nil {
+	if err := em.AddAssignment(account, "PowerUserAccess", uid("zz-standing")); err != nil {
 		t.Fatal(err)
 	}
 	em.Script(emulator.OpListAccountAssignments, emulator.Fault{}, emulator.Fault{Code: "ThrottlingException"})

@@ -36,6 +36,10 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 	if err != nil {
 		return err
 	}
+	if !userIDPattern.MatchString(a.Principal) {
+		return drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s %s: %q is not an Identity Store user id (a UUID, optionally after ten hex digits and a dash), so AWS would refuse it", op, describe(a), a.Principal))
+	}
 	release, err := p.acquire(ctx, op, a)
 	if err != nil {
 		return drawbridge.Rejected(err)

@@ -24,6 +24,10 @@ func (p *Provider) PrincipalRef(ctx context.Context, who *drawbridge.Principal) 
 		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID, "aws: no person given"))
 	}
 	if who.AWSUserID != "" {
+		if !userIDPattern.MatchString(who.AWSUserID) {
+			return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+				"aws: %s's AWS user id %q is not an Identity Store user id (a UUID, optionally after ten hex digits and a dash): fix directory.users[].aws_user_id", who.ID, who.AWSUserID))
+		}
 		return who.AWSUserID, nil
 	}
 	if p.identityStoreID == "" {

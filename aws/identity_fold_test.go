@@ -16,13 +16,13 @@ import (
 // non-ASCII spelling reach someone else's Identity Store user.
 func TestIdentityStoreLookupsDoNotFoldUnicode(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{})
-	em.AddUser("u-sam", "sam", "sam@example.com")
-	em.AddUser("u-ſue", "ſue", "ſue@example.com")
+	em.AddUser(uid("u-sam"), "sam", "sam@example.com")
+	em.AddUser(uid("u-ſue"), "ſue", "ſue@example.com")
 	dir := aws.NewDirectory(directory.NewStatic([]directory.User{{Email: "sam@example.com"}}), p)
 	ctx := context.Background()
 
 	sam, err := dir.Resolve(ctx, "sam@example.com")
-	if err != nil || sam.AWSUserID != "u-sam" {
+	if err != nil || sam.AWSUserID != uid("u-sam") {
 		t.Fatalf("sam = %+v, %v", sam, err)
 	}
 	// Someone not in the directory, named with a long s: not sam.

@@ -40,13 +40,13 @@ func setupWith(t *testing.T, opts emulator.Options, cfg aws.Config) (*emulator.S
 func TestPrincipalRefLooksUpTheIdentityStore(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	em, p := setupWith(t, emulator.Options{}, aws.Config{IdentityCacheTTL: time.Minute, Now: clk.Now})
-	em.AddUser("9067-alice", "alice", "Alice@Example.com")
+	em.AddUser(uid("9067-alice"), "alice", "Alice@Example.com")
 	ctx := context.Background()
 	alice := &drawbridge.Principal{ID: "alice@example.com"}
 
 	for range 3 {
 		id, err := p.PrincipalRef(ctx, alice)
-		if err != nil || id != "9067-alice" {
+		if err != nil || id != uid("9067-alice") {
 			t.Fatalf("PrincipalRef = %q, %v", id, err)
 		}
 	}
@@ -62,7 +62,7 @@ func TestPrincipalRefLooksUpTheIdentityStore(t *testing.T) {
 	}
 
 	// The directory's id wins, without a call.
-	if id, _ := p.PrincipalRef(ctx, &drawbridge.Principal{ID: "alice@example.com", AWSUserID: "configured"}); id != "configured" {
+	if id, _ := p.PrincipalRef(ctx, &drawbridge.Principal{ID: "alice@example.com", AWSUserID: uid("configured")}); id != uid("configured") {
 		t.Errorf("PrincipalRef ignored the directory's id: %q", id)
 	}
 
@@ -83,9 +83,9 @@ func TestPrincipalRefLooksUpTheIdentityStore(t *testing.T) {
 
 func TestPrincipalRefByUserName(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{UserAttribute: aws.AttributeUserName})
-	em.AddUser("9067-carol", "carol@example.com", "carol.personal@example.org")
+	em.AddUser(uid("9067-carol"), "carol@example.com", "carol.personal@example.org")
 	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "carol@example.com"})
-	if err != nil || id != "9067-carol" {
+	if err != nil || id != uid("9067-carol") {
 		t.Fatalf("PrincipalRef by userName = %q, %v", id, err)
 	}
 	_, err = p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "carol.personal@example.org"})
@@ -96,10 +96,10 @@ func TestPrincipalRefByUserName(t *testing.T) {
 
 func TestPrincipalRefRetriesThrottling(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{})
-	em.AddUser("9067-alice", "alice", "alice@example.com")
+	em.AddUser(uid("9067-alice"), "alice", "alice@example.com")
 	em.Script(emulator.OpGetUserId, emulator.Fault{Code: "ThrottlingException"})
 	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com"})
-	if err != nil || id != "9067-alice" {
+	if err != nil || id != uid("9067-alice") {
 		t.Fatalf("PrincipalRef after one throttled call = %q, %v", id, err)
 	}
 	em.Fail(emulator.OpGetUserId, emulator.Fault{Code: "ThrottlingException"})
@@ -115,20 +115,20 @@ func TestPrincipalRefRetriesThrottling(t *testing.T) {
 func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	em, p := setupWith(t, emulator.Options{}, aws.Config{ResolveGroups: true, IdentityCacheTTL: time.Minute, Now: clk.Now})
-	em.AddUser("u-alice", "alice", "alice@example.com")
-	em.AddUser("u-erin", "erin", "erin@example.com")
-	em.AddUser("u-nogroups", "frank", "frank@example.com")
-	em.AddGroup("g-sre", "sre-leads")
-	em.AddGroup("g-eng", "engineers")
+	em.AddUser(uid("u-alice"), "alice", "alice@example.com")
+	em.AddUser(uid("u-erin"), "erin", "erin@example.com")
+	em.AddUser(uid("u-nogroups"), "frank", "frank@example.com")
+	em.AddGroup(uid("g-sre"), "sre-leads")
+	em.AddGroup(uid("g-eng"), "engineers")
 	for _, m := range [][2]string{{"g-sre", "u-alice"}, {"g-eng", "u-alice"}, {"g-eng", "u-erin"}} {
-		if err := em.AddMembership(m[0], m[1]); err != nil {
+		if err := em.AddMembership(uid(m[0]), uid(m[1])); err != nil {
 			t.Fatal(err)
 		}
 	}
 	base := directory.NewStatic([]directory.User{
 		{Email: "alice@example.com", SlackID: "U0ALICE1", Groups: []string{"engineers", "static-only"}},
 		{Email: "nobody@example.com"},
-		{Email: "frank@example.com", AWSUserID: "u-nogroups"},
+		{Email: "frank@example.com", AWSUserID: uid("u-nogroups")},
 	})
 	dir := aws.NewDirectory(base, p)
 	ctx := context.Background()
@@ -137,7 +137,7 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if alice.AWSUserID != "u-alice" || !slices.Equal(alice.Groups, []string{"engineers", "static-only", "sre-leads"}) {
+	if alice.AWSUserID != uid("u-alice") || !slices.Equal(alice.Groups, []string{"engineers", "static-only", "sre-leads"}) {
 		t.Fatalf("alice = %+v; want her user id and static groups joined with Identity Store groups once each", alice)
 	}
 	if _, err := dir.Resolve(ctx, "alice@example.com"); err != nil {
@@ -149,7 +149,7 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 
 	// erin is only in the Identity Store; a shared group's name is cached.
 	erin, err := dir.Resolve(ctx, "Erin@Example.com")
-	if err != nil || erin.ID != "erin@example.com" || erin.AWSUserID != "u-erin" || !slices.Equal(erin.Groups, []string{"engineers"}) {
+	if err != nil || erin.ID != "erin@example.com" || erin.AWSUserID != uid("u-erin") || !slices.Equal(erin.Groups, []string{"engineers"}) {
 		t.Fatalf("erin = %+v, %v", erin, err)
 	}
 	if n := em.Calls(emulator.OpDescribeGroup); n != 2 {
@@ -181,14 +181,14 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 
 func TestDirectoryWithoutGroups(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{})
-	em.AddUser("u-alice", "alice", "alice@example.com")
-	em.AddGroup("g-eng", "engineers")
-	if err := em.AddMembership("g-eng", "u-alice"); err != nil {
+	em.AddUser(uid("u-alice"), "alice", "alice@example.com")
+	em.AddGroup(uid("g-eng"), "engineers")
+	if err := em.AddMembership(uid("g-eng"), uid("u-alice")); err != nil {
 		t.Fatal(err)
 	}
 	dir := aws.NewDirectory(directory.NewStatic([]directory.User{{Email: "alice@example.com"}}), p)
 	alice, err := dir.Resolve(context.Background(), "alice@example.com")
-	if err != nil || alice.AWSUserID != "u-alice" || len(alice.Groups) != 0 {
+	if err != nil || alice.AWSUserID != uid("u-alice") || len(alice.Groups) != 0 {
 		t.Fatalf("alice = %+v, %v; want her id and no Identity Store groups", alice, err)
 	}
 	if em.Calls(emulator.OpListGroupMembershipsForMember) != 0 {

@@ -15,7 +15,7 @@ import (
 func TestListAssignmentsRetriesTransientFailure(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{MaxTPS: -1})
 	for i := range 150 {
-		if err := em.AddAssignment(account, "ReadOnlyAccess", fmt.Sprintf("u-%03d", i)); err != nil {
+		if err := em.AddAssignment(account, "ReadOnlyAccess", uid(fmt.Sprintf("u-%03d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -137,7 +137,7 @@ func TestConflictOnTheSameAssignmentIsRetryable(t *testing.T) {
 	if err := p.Revoke(context.Background(), a); err != nil {
 		t.Fatalf("retried revoke: %v", err)
 	}
-	if em.HasAssignment(account, "ReadOnlyAccess", "u-conflict") {
+	if em.HasAssignment(account, "ReadOnlyAccess", uid("u-conflict")) {
 		t.Fatal("assignment left after the retried revoke")
 	}
 }
@@ -170,14 +170,14 @@ func TestListAssignmentsReadsEveryPage(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{MaxTPS: -1})
 	const other = "210987654321"
 	for i := range 250 {
-		if err := em.AddAssignment(account, "ReadOnlyAccess", fmt.Sprintf("u-%03d", i)); err != nil {
+		if err := em.AddAssignment(account, "ReadOnlyAccess", uid(fmt.Sprintf("u-%03d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, x := range []struct{ acct, ps, user string }{
 		{account, "AdministratorAccess", "u-admin"}, {other, "PowerUserAccess", "u-power"}, {"333333333333", "ReadOnlyAccess", "u-elsewhere"},
 	} {
-		if err := em.AddAssignment(x.acct, x.ps, x.user); err != nil {
+		if err := em.AddAssignment(x.acct, x.ps, uid(x.user)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -189,11 +189,11 @@ func TestListAssignmentsReadsEveryPage(t *testing.T) {
 		t.Fatalf("%d assignments, want 252 (the account outside the list left out)", len(got))
 	}
 	want := []drawbridge.Assignment{
-		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: other, Role: "PowerUserAccess"}, Principal: "u-power"},
-		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "AdministratorAccess"}, Principal: "u-admin"},
-		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, Principal: "u-000"},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: other, Role: "PowerUserAccess"}, Principal: uid("u-power")},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "AdministratorAccess"}, Principal: uid("u-admin")},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, Principal: uid("u-000")},
 	}
-	if !slices.Equal(got[:3], want) || got[251].Principal != "u-249" {
+	if !slices.Equal(got[:3], want) || got[251].Principal != uid("u-249") {
 		t.Fatalf("first assignments %v, last %v", got[:3], got[251])
 	}
 	// 2 accounts × 3 permission sets, plus 2 more pages for the 250.

@@ -35,14 +35,14 @@ func TestStatusNotFoundRightAfterTheCallIsPropagation(t *testing.T) {
 	if err := p.Grant(context.Background(), a); err != nil {
 		t.Fatalf("grant whose status was not found three times at first: %v", err)
 	}
-	if !em.HasAssignment(account, "ReadOnlyAccess", "u-propagation") || em.Calls(emulator.OpCreateAccountAssignment) != 1 {
-		t.Fatalf("assignment %v after %d creates, want it made by one", em.HasAssignment(account, "ReadOnlyAccess", "u-propagation"), em.Calls(emulator.OpCreateAccountAssignment))
+	if !em.HasAssignment(account, "ReadOnlyAccess", uid("u-propagation")) || em.Calls(emulator.OpCreateAccountAssignment) != 1 {
+		t.Fatalf("assignment %v after %d creates, want it made by one", em.HasAssignment(account, "ReadOnlyAccess", uid("u-propagation")), em.Calls(emulator.OpCreateAccountAssignment))
 	}
 	em.Script(emulator.OpDescribeAccountAssignmentDeletionStatus, emulator.Fault{Code: "ResourceNotFoundException", Times: 3})
 	if err := p.Revoke(context.Background(), a); err != nil {
 		t.Fatalf("revoke whose status was not found three times at first: %v", err)
 	}
-	if em.HasAssignment(account, "ReadOnlyAccess", "u-propagation") {
+	if em.HasAssignment(account, "ReadOnlyAccess", uid("u-propagation")) {
 		t.Fatal("assignment left after the revoke")
 	}
 }
@@ -62,7 +62,7 @@ func TestGrantWithAnUnknownOutcomeStaysRetryable(t *testing.T) {
 			if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "outcome is unknown") || !strings.Contains(err.Error(), code) {
 				t.Fatalf("grant whose status call answers %s: %v; want a retryable error saying the outcome is unknown", code, err)
 			}
-			if !em.HasAssignment(account, "ReadOnlyAccess", "u-unknown") {
+			if !em.HasAssignment(account, "ReadOnlyAccess", uid("u-unknown")) {
 				t.Fatal("the emulator did not create the assignment: the test shows nothing")
 			}
 			// Bounded: a minute of "not found" on a clock that moves 20 s
@@ -94,7 +94,7 @@ func TestRevokeOfAnAssignmentAWSCannotFind(t *testing.T) {
 			if err := p.Revoke(context.Background(), a); err != nil {
 				t.Fatalf("revoke of an assignment that is not there: %v", err)
 			}
-			if err := em.AddAssignment(account, "ReadOnlyAccess", user); err != nil {
+			if err := em.AddAssignment(account, "ReadOnlyAccess", uid(user)); err != nil {
 				t.Fatal(err)
 			}
 			em.Fail(emulator.OpDeleteAccountAssignment, fault)
@@ -102,5 +102,23 @@ func TestRevokeOfAnAssignmentAWSCannotFind(t *testing.T) {
 				t.Fatal("revoke succeeded while the listing still shows the assignment")
 			}
 		})
+	}
+}
+
+// A principal id AWS would reject is refused before any call, with an
+// error that says what is wrong and where to fix it.
+func TestMalformedUserIDIsRefusedBeforeCallingAWS(t *testing.T) {
+	em, p := setup(t, 0)
+	a := drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, Principal: "alice"}
+	err := p.Grant(context.Background(), a)
+	if !drawbridge.IsPermanent(err) || drawbridge.ErrorCode(err) != drawbridge.EINVALID || !strings.Contains(err.Error(), "not an Identity Store user id") {
+		t.Fatalf("grant to principal %q: %v; want a permanent EINVALID error", a.Principal, err)
+	}
+	if n := em.Calls(emulator.OpCreateAccountAssignment); n != 0 {
+		t.Errorf("%d creates sent for a malformed principal id", n)
+	}
+	_, err = p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", AWSUserID: "9067e8a1b2-1111-4a1a-8a1a-000000000001"})
+	if drawbridge.ErrorCode(err) != drawbridge.EINVALID || !strings.Contains(err.Error(), "alice@example.com") || !strings.Contains(err.Error(), "directory.users[].aws_user_id") {
+		t.Fatalf("PrincipalRef with a malformed configured id: %v", err)
 	}
 }

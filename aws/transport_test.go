@@ -23,7 +23,7 @@ func TestNoResponseIsLostOnLoopback(t *testing.T) {
 	}
 	em, p := setup(t, 0)
 	for i := range 150 {
-		if err := em.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("a-%03d", i)); err != nil {
+		if err := em.AddAssignment(account, "PowerUserAccess", uid(fmt.Sprintf("a-%03d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -23,6 +23,9 @@ func findings(rep *broker.ReconcileReport, kind string) []broker.Finding {
 	return out
 }
 
+// outsider is someone Drawbridge does not know, with access granted by hand.
+const outsider = "9067e8a1b2-a1b2c3d4-0000-4000-8000-00000000abcd"
+
 // Drift of every kind is found; --fix re-grants the missing assignment of
 // an ACTIVE grant and deletes nothing it cannot prove Drawbridge left
 // behind: not standing access, not an assignment made outside Drawbridge,
@@ -45,7 +48,7 @@ func TestReconcileFindsDriftAndFixesOnlyOwnLeftovers(t *testing.T) {
 		t.Fatalf("standing grant %s, assignment present %v", got.State, e.HasAssignment(t, alice, staging, readOnly))
 	}
 	// Out of band: someone assigned an outsider directly in AWS.
-	if err := e.Emu.AddAssignment(staging, power, "outsider-0001"); err != nil {
+	if err := e.Emu.AddAssignment(staging, power, outsider); err != nil {
 		t.Fatal(err)
 	}
 	// Hand grant after a Drawbridge grant ended: bob's grant was revoked
@@ -112,7 +115,7 @@ func TestReconcileFindsDriftAndFixesOnlyOwnLeftovers(t *testing.T) {
 	if !e.HasAssignment(t, bob, prod, readOnly) {
 		t.Error("fix deleted bob's hand grant made after his Drawbridge grant ended")
 	}
-	if !e.Emu.HasAssignment(staging, power, "outsider-0001") {
+	if !e.Emu.HasAssignment(staging, power, outsider) {
 		t.Error("fix deleted an assignment made outside Drawbridge")
 	}
 	if !e.HasAssignment(t, alice, staging, readOnly) {

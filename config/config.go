@@ -382,6 +382,10 @@ func (c *Config) validateDirectory(add func(format string, args ...any)) {
 			add("directory.users[%d]: %v", i, err)
 			continue
 		}
+		if u.AWSUserID != "" && !awsUserID.MatchString(u.AWSUserID) {
+			add("directory.users[%d] (%s): aws_user_id %q is not an Identity Store user id: AWS issues them as a UUID, optionally after ten hex digits and a dash (9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001); find it with `aws identitystore get-user-id` (docs/aws-setup.md)",
+				i, u.Email, u.AWSUserID)
+		}
 		keys := []struct{ key, what string }{{"email:" + drawbridge.CanonicalPrincipalID(u.Email), "email " + drawbridge.CanonicalPrincipalID(u.Email)}}
 		p := drawbridge.Principal{SlackID: u.SlackID, AWSUserID: u.AWSUserID}
 		for _, id := range p.LinkedIdentities() {
@@ -451,6 +455,10 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 var linkedKey = map[string]string{"slack": "slack_id", "aws": "aws_user_id"}
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
+// awsUserID is the pattern AWS's service models give Identity Store user
+// ids and an account assignment's PrincipalId; AWS rejects anything else.
+var awsUserID = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
 
 func (c *Config) validate(file string) error {
 	var errs []string

@@ -8,8 +8,8 @@ func TestDirectoryRejectsSharedLinkedIdentities(t *testing.T) {
 		wants     []string
 	}{
 		{"shared aws_user_id",
-			"directory:\n  users:\n    - {email: alice@example.com, aws_user_id: 9067e8a1b2-1111-4a1a-8a1a-000000000001}\n    - {email: bob@example.com}\n    - {email: alice.alt@example.com, aws_user_id: 9067e8a1b2-1111-4a1a-8a1a-000000000001}\n",
-			[]string{"directory.users[2] (alice.alt@example.com)", "directory.users[0] (alice@example.com)", "aws_user_id 9067e8a1b2-1111-4a1a-8a1a-000000000001", "same person"}},
+			"directory:\n  users:\n    - {email: alice@example.com, aws_user_id: 9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001}\n    - {email: bob@example.com}\n    - {email: alice.alt@example.com, aws_user_id: 9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001}\n",
+			[]string{"directory.users[2] (alice.alt@example.com)", "directory.users[0] (alice@example.com)", "aws_user_id 9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001", "same person"}},
 		{"shared slack_id",
 			"directory:\n  users:\n    - {email: a@x.com, slack_id: U1}\n    - {email: b@x.com, slack_id: U1}\n",
 			[]string{"directory.users[1] (b@x.com)", "directory.users[0] (a@x.com)", "slack_id U1"}},

@@ -43,21 +43,23 @@ func TestIdentityStore(t *testing.T) {
 	c := identityStoreClient(s.URL())
 	ctx := context.Background()
 	store := awssdk.String(emulator.SandboxIdentityStoreID)
-	s.AddUser("u-alice", "alice", "Alice@Example.com")
-	s.AddGroup("g-eng", "engineers")
-	s.AddGroup("g-sre", "sre-leads")
-	for _, g := range []string{"g-sre", "g-eng"} {
-		if err := s.AddMembership(g, "u-alice"); err != nil {
+	for _, err := range []error{s.AddUser(aliceID, "alice", "Alice@Example.com"), s.AddGroup(engID, "engineers"), s.AddGroup(sreID, "sre-leads")} {
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.AddMembership("g-none", "u-alice"); err == nil {
+	for _, g := range []string{sreID, engID} {
+		if err := s.AddMembership(g, aliceID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddMembership(userN(999), aliceID); err == nil {
 		t.Error("membership of an unknown group accepted")
 	}
 
 	for _, tc := range []struct{ path, value string }{{"emails.value", "alice@example.com"}, {"userName", "ALICE"}} {
 		out, err := c.GetUserId(ctx, &identitystore.GetUserIdInput{IdentityStoreId: store, AlternateIdentifier: byAttribute(tc.path, tc.value)})
-		if err != nil || awssdk.ToString(out.UserId) != "u-alice" {
+		if err != nil || awssdk.ToString(out.UserId) != aliceID {
 			t.Fatalf("GetUserId(%s=%s) = %v, %v", tc.path, tc.value, out, err)
 		}
 	}
@@ -71,36 +73,36 @@ func TestIdentityStore(t *testing.T) {
 		t.Fatalf("GetUserId in another identity store: %v", err)
 	}
 
-	user, err := c.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: store, UserId: awssdk.String("u-alice")})
+	user, err := c.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: store, UserId: awssdk.String(aliceID)})
 	if err != nil || awssdk.ToString(user.UserName) != "alice" || len(user.Emails) != 1 || awssdk.ToString(user.Emails[0].Value) != "Alice@Example.com" {
 		t.Fatalf("DescribeUser = %+v, %v", user, err)
 	}
 
 	var groups []string
 	pages := identitystore.NewListGroupMembershipsForMemberPaginator(c, &identitystore.ListGroupMembershipsForMemberInput{
-		IdentityStoreId: store, MemberId: &istypes.MemberIdMemberUserId{Value: "u-alice"}, MaxResults: awssdk.Int32(1)})
+		IdentityStoreId: store, MemberId: &istypes.MemberIdMemberUserId{Value: aliceID}, MaxResults: awssdk.Int32(1)})
 	for pages.HasMorePages() {
 		out, err := pages.NextPage(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range out.GroupMemberships {
-			if uid, ok := m.MemberId.(*istypes.MemberIdMemberUserId); !ok || uid.Value != "u-alice" {
+			if uid, ok := m.MemberId.(*istypes.MemberIdMemberUserId); !ok || uid.Value != aliceID {
 				t.Errorf("membership member %#v", m.MemberId)
 			}
 			groups = append(groups, awssdk.ToString(m.GroupId))
 		}
 	}
-	if len(groups) != 2 || groups[0] != "g-eng" || groups[1] != "g-sre" {
+	if len(groups) != 2 || groups[0] != engID || groups[1] != sreID {
 		t.Fatalf("memberships over pages of one = %v", groups)
 	}
 
-	g, err := c.DescribeGroup(ctx, &identitystore.DescribeGroupInput{IdentityStoreId: store, GroupId: awssdk.String("g-sre")})
+	g, err := c.DescribeGroup(ctx, &identitystore.DescribeGroupInput{IdentityStoreId: store, GroupId: awssdk.String(sreID)})
 	if err != nil || awssdk.ToString(g.DisplayName) != "sre-leads" {
 		t.Fatalf("DescribeGroup = %+v, %v", g, err)
 	}
 	gid, err := c.GetGroupId(ctx, &identitystore.GetGroupIdInput{IdentityStoreId: store, AlternateIdentifier: byAttribute("displayName", "engineers")})
-	if err != nil || awssdk.ToString(gid.GroupId) != "g-eng" {
+	if err != nil || awssdk.ToString(gid.GroupId) != engID {
 		t.Fatalf("GetGroupId = %+v, %v", gid, err)
 	}
 	if n := s.Calls(emulator.OpGetUserId); n != 4 {
@@ -193,7 +195,7 @@ func TestScriptIsConsumedInOrder(t *testing.T) {
 		emulator.Fault{AsyncFailed: true, FailureReason: "scripted"})
 	var got []string
 	for range 6 {
-		out, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "u"))
+		out, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(0)))
 		switch {
 		case err != nil:
 			got = append(got, apiCode(t, err))
@@ -220,19 +222,19 @@ func TestConflictWhileOperationInProgress(t *testing.T) {
 	opts.Delay = 40 * time.Millisecond
 	_, c := start(t, opts)
 	ctx := context.Background()
-	if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "u")); err != nil {
+	if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(0))); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.DeleteAccountAssignment(ctx, deleteInput("ReadOnlyAccess", "u"))
+	_, err := c.DeleteAccountAssignment(ctx, deleteInput("ReadOnlyAccess", userN(0)))
 	if code := apiCode(t, err); code != "ConflictException" {
 		t.Fatalf("delete during a create: %s", code)
 	}
 	// Another assignment is not affected.
-	if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "other")); err != nil {
+	if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(1))); err != nil {
 		t.Fatalf("create of another assignment: %v", err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	if _, err := c.DeleteAccountAssignment(ctx, deleteInput("ReadOnlyAccess", "u")); err != nil {
+	if _, err := c.DeleteAccountAssignment(ctx, deleteInput("ReadOnlyAccess", userN(0))); err != nil {
 		t.Fatalf("delete after the create completed: %v", err)
 	}
 }

@@ -18,6 +18,14 @@
 // a Script consumed in order), add latency, seed standing access out of band
 // and inspect what happened.
 //
+// Input is validated as AWS validates it, from the service models the AWS
+// CLI ships: member names case-sensitively, required members, patterns,
+// lengths and enums (an Identity Store user id must be a UUID, optionally
+// after ten hex digits and a dash), all before any lookup, so a malformed
+// id gets ValidationException even where the resource does not exist. The
+// seeding methods (AddUser, AddGroup, AddAssignment, AddOU) refuse ids AWS
+// would never issue.
+//
 // Requests are not signature-checked: any credentials work.
 package emulator
 
@@ -461,11 +469,15 @@ func (s *Server) Assignments() []Assignment {
 }
 
 // AddAssignment creates a user assignment at once, out of band: standing
-// access that existed before Drawbridge.
+// access that existed before Drawbridge. The principal id must be one AWS
+// could issue (see AddUser).
 func (s *Server) AddAssignment(accountID, permissionSetName, principalID string) error {
 	ps := s.byName[permissionSetName]
 	if ps == nil {
 		return fmt.Errorf("emulator: no permission set %q", permissionSetName)
+	}
+	if !resourceIDPattern.MatchString(principalID) {
+		return fmt.Errorf("emulator: principal id %q is not an Identity Store id (pattern %s)", principalID, resourceIDPattern)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

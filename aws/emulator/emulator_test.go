@@ -3,7 +3,6 @@ package emulator_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -77,7 +76,7 @@ func TestCreateIsAsynchronous(t *testing.T) {
 	s, c := start(t, opts)
 	ctx := context.Background()
 
-	out, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "user-1"))
+	out, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +87,10 @@ func TestCreateIsAsynchronous(t *testing.T) {
 	if st.CreatedDate == nil || time.Since(*st.CreatedDate) > time.Minute {
 		t.Errorf("CreatedDate = %v, want about now", st.CreatedDate)
 	}
-	if awssdk.ToString(st.PrincipalId) != "user-1" || awssdk.ToString(st.TargetId) != account || st.TargetType != types.TargetTypeAwsAccount {
+	if awssdk.ToString(st.PrincipalId) != userN(1) || awssdk.ToString(st.TargetId) != account || st.TargetType != types.TargetTypeAwsAccount {
 		t.Errorf("status echoes %+v", st)
 	}
-	if s.HasAssignment(account, "ReadOnlyAccess", "user-1") {
+	if s.HasAssignment(account, "ReadOnlyAccess", userN(1)) {
 		t.Fatal("assignment present before the operation completed")
 	}
 	time.Sleep(40 * time.Millisecond)
@@ -105,7 +104,7 @@ func TestCreateIsAsynchronous(t *testing.T) {
 	if got := desc.AccountAssignmentCreationStatus.Status; got != types.StatusValuesSucceeded {
 		t.Fatalf("status after delay = %s, want SUCCEEDED", got)
 	}
-	if !s.HasAssignment(account, "ReadOnlyAccess", "user-1") {
+	if !s.HasAssignment(account, "ReadOnlyAccess", userN(1)) {
 		t.Fatal("assignment missing after SUCCEEDED")
 	}
 
@@ -122,29 +121,29 @@ func TestCreateIsAsynchronous(t *testing.T) {
 func TestZeroDelayAnswersSucceededAtOnce(t *testing.T) {
 	s, c := start(t, emulator.Options{})
 	ctx := context.Background()
-	out, err := c.CreateAccountAssignment(ctx, createInput("AdministratorAccess", "u"))
+	out, err := c.CreateAccountAssignment(ctx, createInput("AdministratorAccess", userN(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.AccountAssignmentCreationStatus.Status != types.StatusValuesSucceeded || !s.HasAssignment(account, "AdministratorAccess", "u") {
-		t.Fatalf("status %s, assignment %v", out.AccountAssignmentCreationStatus.Status, s.HasAssignment(account, "AdministratorAccess", "u"))
+	if out.AccountAssignmentCreationStatus.Status != types.StatusValuesSucceeded || !s.HasAssignment(account, "AdministratorAccess", userN(0)) {
+		t.Fatalf("status %s, assignment %v", out.AccountAssignmentCreationStatus.Status, s.HasAssignment(account, "AdministratorAccess", userN(0)))
 	}
 	// Idempotent: creating it again succeeds and changes nothing.
-	if _, err := c.CreateAccountAssignment(ctx, createInput("AdministratorAccess", "u")); err != nil {
+	if _, err := c.CreateAccountAssignment(ctx, createInput("AdministratorAccess", userN(0))); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.Assignments()); n != 1 {
 		t.Fatalf("%d assignments after a repeated create, want 1", n)
 	}
-	del, err := c.DeleteAccountAssignment(ctx, deleteInput("AdministratorAccess", "u"))
+	del, err := c.DeleteAccountAssignment(ctx, deleteInput("AdministratorAccess", userN(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if del.AccountAssignmentDeletionStatus.Status != types.StatusValuesSucceeded || s.HasAssignment(account, "AdministratorAccess", "u") {
+	if del.AccountAssignmentDeletionStatus.Status != types.StatusValuesSucceeded || s.HasAssignment(account, "AdministratorAccess", userN(0)) {
 		t.Fatal("delete did not remove the assignment at once")
 	}
 	// Deleting a missing assignment also succeeds.
-	del, err = c.DeleteAccountAssignment(ctx, deleteInput("AdministratorAccess", "u"))
+	del, err = c.DeleteAccountAssignment(ctx, deleteInput("AdministratorAccess", userN(0)))
 	if err != nil || del.AccountAssignmentDeletionStatus.Status != types.StatusValuesSucceeded {
 		t.Fatalf("delete of a missing assignment: %v", err)
 	}
@@ -170,7 +169,7 @@ func TestValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			in := createInput("ReadOnlyAccess", "u")
+			in := createInput("ReadOnlyAccess", userN(0))
 			tc.edit(in)
 			_, err := c.CreateAccountAssignment(ctx, in)
 			if code := apiCode(t, err); code != tc.code {
@@ -186,13 +185,13 @@ func TestFaults(t *testing.T) {
 
 	s.Fail(emulator.OpCreateAccountAssignment, emulator.Fault{Code: "ThrottlingException", Times: 2})
 	for i := range 2 {
-		_, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "u"))
+		_, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(0)))
 		var te *types.ThrottlingException
 		if !errors.As(err, &te) || te.ErrorMessage() != "Rate exceeded" {
 			t.Fatalf("call %d: want ThrottlingException: Rate exceeded, got %v", i, err)
 		}
 	}
-	if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "u")); err != nil {
+	if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(0))); err != nil {
 		t.Fatalf("fault outlived Times: %v", err)
 	}
 	if n := s.Calls(emulator.OpCreateAccountAssignment); n != 3 {
@@ -212,7 +211,7 @@ func TestFaults(t *testing.T) {
 
 	s.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "Received a 409 from IAM", Times: 1})
 	time.Sleep(15 * time.Millisecond)
-	del, err := c.DeleteAccountAssignment(ctx, deleteInput("ReadOnlyAccess", "u"))
+	del, err := c.DeleteAccountAssignment(ctx, deleteInput("ReadOnlyAccess", userN(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +226,7 @@ func TestFaults(t *testing.T) {
 	if got := st.AccountAssignmentDeletionStatus; got.Status != types.StatusValuesFailed || awssdk.ToString(got.FailureReason) != "Received a 409 from IAM" {
 		t.Fatalf("status %s reason %q, want FAILED with the injected reason", got.Status, awssdk.ToString(got.FailureReason))
 	}
-	if !s.HasAssignment(account, "ReadOnlyAccess", "u") {
+	if !s.HasAssignment(account, "ReadOnlyAccess", userN(0)) {
 		t.Fatal("a FAILED deletion removed the assignment")
 	}
 }
@@ -246,11 +245,11 @@ func TestLatency(t *testing.T) {
 func TestListAccountAssignmentsPages(t *testing.T) {
 	s, c := start(t, emulator.Options{})
 	for i := range 7 {
-		if err := s.AddAssignment(account, "PowerUserAccess", fmt.Sprintf("user-%d", i)); err != nil {
+		if err := s.AddAssignment(account, "PowerUserAccess", userN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.AddAssignment("210987654321", "PowerUserAccess", "elsewhere"); err != nil {
+	if err := s.AddAssignment("210987654321", "PowerUserAccess", userN(500)); err != nil {
 		t.Fatal(err)
 	}
 	pages := ssoadmin.NewListAccountAssignmentsPaginator(c, &ssoadmin.ListAccountAssignmentsInput{
@@ -271,7 +270,7 @@ func TestListAccountAssignmentsPages(t *testing.T) {
 			got = append(got, awssdk.ToString(a.PrincipalId))
 		}
 	}
-	if n != 3 || len(got) != 7 || got[0] != "user-0" || got[6] != "user-6" {
+	if n != 3 || len(got) != 7 || got[0] != userN(0) || got[6] != userN(6) {
 		t.Fatalf("%d pages, principals %v; want 3 pages of user-0…user-6", n, got)
 	}
 	_, err := c.ListAccountAssignments(context.Background(), &ssoadmin.ListAccountAssignmentsInput{
@@ -359,11 +358,11 @@ func TestRateLimitAndInFlight(t *testing.T) {
 	_, c := start(t, emulator.Options{MaxInFlight: 2, Delay: time.Hour})
 	ctx := context.Background()
 	for i := range 2 {
-		if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", fmt.Sprint(i))); err != nil {
+		if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", "third"))
+	_, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", userN(3)))
 	if code := apiCode(t, err); code != "ThrottlingException" {
 		t.Fatalf("third outstanding operation: %s", code)
 	}
@@ -386,7 +385,7 @@ func TestConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			user := fmt.Sprintf("user-%d", i)
+			user := userN(i)
 			if _, err := c.CreateAccountAssignment(ctx, createInput("ReadOnlyAccess", user)); err != nil {
 				t.Error(err)
 			}

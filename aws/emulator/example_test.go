@@ -31,16 +31,16 @@ func Example() {
 	}
 	a := drawbridge.Assignment{
 		Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "ReadOnlyAccess"},
-		Principal:   "9067-alice",
+		Principal:   "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001",
 	}
 	if err := p.Grant(context.Background(), a); err != nil {
 		panic(err)
 	}
-	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067-alice"))
+	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"))
 	if err := p.Revoke(context.Background(), a); err != nil {
 		panic(err)
 	}
-	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067-alice"))
+	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"))
 	// Output:
 	// true
 	// false

@@ -14,18 +14,28 @@ type group struct{ id, name string }
 type membership struct{ id, groupID, userID string }
 
 // AddUser adds a user to the Identity Store. GetUserId finds it by userName
-// or by email ("emails.value"), case-insensitively.
-func (s *Server) AddUser(id, userName, email string) {
+// or by email ("emails.value"), case-insensitively. The id must be one AWS
+// could issue: an optional ten hex-digit prefix and a dash, then a UUID.
+func (s *Server) AddUser(id, userName, email string) error {
+	if !resourceIDPattern.MatchString(id) {
+		return fmt.Errorf("emulator: user id %q is not an Identity Store id (pattern %s)", id, resourceIDPattern)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[id] = &user{id: id, userName: userName, email: email}
+	return nil
 }
 
-// AddGroup adds a group with the given display name to the Identity Store.
-func (s *Server) AddGroup(id, name string) {
+// AddGroup adds a group with the given display name to the Identity Store;
+// its id follows the same pattern as a user's.
+func (s *Server) AddGroup(id, name string) error {
+	if !resourceIDPattern.MatchString(id) {
+		return fmt.Errorf("emulator: group id %q is not an Identity Store id (pattern %s)", id, resourceIDPattern)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groups[id] = &group{id: id, name: name}
+	return nil
 }
 
 // AddMembership makes the user a member of the group; both must exist.
@@ -66,11 +76,8 @@ func notFound(resourceType, id, format string, args ...any) *apiError {
 }
 
 func (s *Server) checkIdentityStore(id *string) error {
-	if str(id) == "" {
-		return errorf("ValidationException", "1 validation error detected: Value null at 'identityStoreId' failed to satisfy constraint: Member must not be null")
-	}
-	if *id != s.identityStoreID {
-		return notFound("IDENTITY_STORE", *id, "Identity store %s does not exist", *id)
+	if str(id) != s.identityStoreID {
+		return notFound("IDENTITY_STORE", str(id), "Identity store %s does not exist", str(id))
 	}
 	return nil
 }

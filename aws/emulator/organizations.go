@@ -6,7 +6,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -20,12 +19,12 @@ type orgAccount struct {
 }
 
 // AddOU adds an organisational unit under parentID: the root when empty, or
-// an OU added before. OU ids start with "ou-".
+// an OU added before. OU ids follow AWS's pattern (ou-ab12-cd34ef56).
 func (s *Server) AddOU(id, parentID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !strings.HasPrefix(id, "ou-") {
-		return fmt.Errorf("emulator: OU id %q does not start with ou-", id)
+	if !ouIDPattern.MatchString(id) {
+		return fmt.Errorf("emulator: OU id %q is not an OU id as AWS issues them (pattern %s, e.g. ou-ab12-cd34ef56)", id, ouIDPattern)
 	}
 	parent, err := s.orgParent(parentID)
 	if err != nil {
@@ -144,9 +143,6 @@ func (s *Server) listAccountsForParent(in *request, _ time.Time, _ string) (any,
 
 func (s *Server) describeAccount(in *request, _ time.Time, _ string) (any, error) {
 	id := str(in.AccountId)
-	if !accountIDPattern.MatchString(id) {
-		return nil, errorf("InvalidInputException", "You provided a value that does not match the required pattern: AccountId %q", id)
-	}
 	a := s.accounts[id]
 	if a == nil {
 		return nil, errorf("AccountNotFoundException", "You specified an account that doesn't exist: %s", id)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -147,9 +146,13 @@ func (s *Server) serve(r *http.Request, target string) (any, error) {
 	if handler == nil {
 		return nil, errorf("UnknownOperationException", "unknown operation %q", target)
 	}
-	var in request
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
-		return nil, errorf("SerializationException", "cannot decode request body: %v", err)
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, errorf("SerializationException", "cannot read request body: %v", err)
+	}
+	in, err := decodeInput(target, body)
+	if err != nil {
+		return nil, err
 	}
 
 	s.mu.Lock()
@@ -165,12 +168,10 @@ func (s *Server) serve(r *http.Request, target string) (any, error) {
 		return nil, err
 	}
 	s.settle(now)
-	if strings.HasPrefix(target, ssoAdminPrefix) {
-		if err := s.checkInstance(in.InstanceArn, op); err != nil {
-			return nil, err
-		}
+	if strings.HasPrefix(target, ssoAdminPrefix) && op != OpListInstances && str(in.InstanceArn) != s.instanceARN {
+		return nil, errorf("ResourceNotFoundException", "Instance %s does not exist", str(in.InstanceArn))
 	}
-	return handler(&in, now, asyncFail)
+	return handler(in, now, asyncFail)
 }
 
 type handlerFunc func(in *request, now time.Time, asyncFail string) (any, error)
@@ -267,32 +268,10 @@ func defaultMessage(code string) string {
 	}
 }
 
-var (
-	instanceARNPattern      = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::instance/(sso)?ins-[a-zA-Z0-9-.]{16}$`)
-	permissionSetARNPattern = regexp.MustCompile(`^arn:aws[a-z-]*:sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
-	accountIDPattern        = regexp.MustCompile(`^\d{12}$`)
-)
-
-func (s *Server) checkInstance(arn *string, op string) error {
-	if op == OpListInstances {
-		return nil
-	}
-	if arn == nil || !instanceARNPattern.MatchString(*arn) {
-		return errorf("ValidationException", "1 validation error detected: Value %q at 'instanceArn' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", str(arn), instanceARNPattern)
-	}
-	if *arn != s.instanceARN {
-		return errorf("ResourceNotFoundException", "Instance %s does not exist", *arn)
-	}
-	return nil
-}
-
 func (s *Server) permissionSet(arn *string) (*permissionSet, error) {
-	if arn == nil || !permissionSetARNPattern.MatchString(*arn) {
-		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'permissionSetArn' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", str(arn), permissionSetARNPattern)
-	}
-	ps := s.byARN[*arn]
+	ps := s.byARN[str(arn)]
 	if ps == nil {
-		return nil, errorf("ResourceNotFoundException", "Could not find PermissionSet with id %s", *arn)
+		return nil, errorf("ResourceNotFoundException", "Could not find PermissionSet with id %s", str(arn))
 	}
 	return ps, nil
 }
@@ -330,21 +309,9 @@ func statusOf(op *operation) statusJSON {
 // startOperation validates a create or delete and records it. Callers hold
 // s.mu.
 func (s *Server) startOperation(in *request, now time.Time, create bool, asyncFail string) (*statusJSON, error) {
-	if !accountIDPattern.MatchString(str(in.TargetId)) {
-		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'targetId' failed to satisfy constraint: Member must satisfy regular expression pattern: \\d{12}", str(in.TargetId))
-	}
-	if str(in.TargetType) != "AWS_ACCOUNT" {
-		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'targetType' failed to satisfy constraint: Member must satisfy enum value set: [AWS_ACCOUNT]", str(in.TargetType))
-	}
 	ps, err := s.permissionSet(in.PermissionSetArn)
 	if err != nil {
 		return nil, err
-	}
-	if t := str(in.PrincipalType); t != "USER" && t != "GROUP" {
-		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'principalType' failed to satisfy constraint: Member must satisfy enum value set: [USER, GROUP]", t)
-	}
-	if id := str(in.PrincipalId); id == "" || len(id) > 47 {
-		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'principalId' failed to satisfy constraint: Member must have length between 1 and 47", id)
 	}
 	key := assignmentKey{str(in.TargetId), ps.arn, str(in.PrincipalType), str(in.PrincipalId)}
 	if s.busy[key] > 0 {
@@ -374,9 +341,6 @@ func (s *Server) startOperation(in *request, now time.Time, create bool, asyncFa
 }
 
 func (s *Server) describeOperation(id string, create bool) (*statusJSON, error) {
-	if id == "" {
-		return nil, errorf("ValidationException", "1 validation error detected: request id must not be empty")
-	}
 	op := s.operations[id]
 	if op == nil || op.create != create {
 		kind := "deletion"
@@ -400,10 +364,7 @@ func page(in *request, n int) (from, to int, next *string, err error) {
 func pageOf(in *request, n, maxPage int, badInput string) (from, to int, next *string, err error) {
 	limit := maxPage
 	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > maxPage {
-			return 0, 0, nil, errorf(badInput, "1 validation error detected: Value %d at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *in.MaxResults, maxPage)
-		}
-		limit = *in.MaxResults
+		limit = *in.MaxResults // in range: validateInput checked it
 	}
 	if in.NextToken != nil {
 		off, cut := strings.CutPrefix(*in.NextToken, "emu-")
@@ -430,9 +391,6 @@ func withNextToken(out map[string]any, next *string) map[string]any {
 }
 
 func (s *Server) listAccountAssignments(in *request, _ time.Time, _ string) (any, error) {
-	if !accountIDPattern.MatchString(str(in.AccountId)) {
-		return nil, errorf("ValidationException", "1 validation error detected: Value %q at 'accountId' failed to satisfy constraint: Member must satisfy regular expression pattern: \\d{12}", str(in.AccountId))
-	}
 	ps, err := s.permissionSet(in.PermissionSetArn)
 	if err != nil {
 		return nil, err

@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	samAWS = "9067e8a1b2-5555-4a1a-8a1a-000000000005"
+	samAWS = "9067e8a1b2-a1b2c3d4-5555-4a1a-8a1a-000000000005"
 	// longSam is "sam@example.com" spelled with U+017F LATIN SMALL LETTER
 	// LONG S, which Unicode case folding (and the Identity Store's
 	// case-insensitive match) turns into "s".
@@ -71,12 +71,17 @@ func TestLongSAliasCannotApproveEndToEnd(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
 	for _, u := range [][3]string{{aliceAWS, "alice", "alice@example.com"}, {samAWS, "sam", "sam@example.com"},
-		{"9067e8a1b2-2222-4a1a-8a1a-000000000002", "bob", "bob@example.com"}} {
-		s.emu.AddUser(u[0], u[1], u[2])
+		{"9067e8a1b2-a1b2c3d4-2222-4a1a-8a1a-000000000002", "bob", "bob@example.com"}} {
+		if err := s.emu.AddUser(u[0], u[1], u[2]); err != nil {
+			t.Fatal(err)
+		}
 	}
-	s.emu.AddGroup("g-sre", "sre-leads")
-	for _, u := range []string{samAWS, "9067e8a1b2-2222-4a1a-8a1a-000000000002"} {
-		if err := s.emu.AddMembership("g-sre", u); err != nil {
+	const sreGroup = "9067e8a1b2-a1b2c3d4-0000-4000-9000-000000000001"
+	if err := s.emu.AddGroup(sreGroup, "sre-leads"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{samAWS, "9067e8a1b2-a1b2c3d4-2222-4a1a-8a1a-000000000002"} {
+		if err := s.emu.AddMembership(sreGroup, u); err != nil {
 			t.Fatal(err)
 		}
 	}

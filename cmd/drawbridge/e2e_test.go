@@ -184,7 +184,7 @@ func oneLineError(t *testing.T, res result, contains string) {
 	}
 }
 
-const aliceAWS = "9067e8a1b2-1111-4a1a-8a1a-000000000001"
+const aliceAWS = "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"
 
 var contractFields = []string{"id", "state", "requester", "provider", "resource", "role", "duration_seconds",
 	"reason", "ticket", "rule", "created_at", "activated_at", "expires_at", "ended_at", "approvals", "last_error"}
@@ -391,7 +391,7 @@ func TestAuditExportCSVNeutralisesFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = bytes.Replace(data, []byte("  users:\n"), []byte("  users:\n    - {email: \"-ops@example.com\", aws_user_id: ops-1, groups: [engineers]}\n"), 1)
+	data = bytes.Replace(data, []byte("  users:\n"), []byte("  users:\n    - {email: \"-ops@example.com\", aws_user_id: 9067e8a1b2-a1b2c3d4-0000-4000-8000-000000000001, groups: [engineers]}\n"), 1)
 	if err := os.WriteFile(s.cfg, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +480,7 @@ func TestJanitor(t *testing.T) {
 	s := newSandbox(t)
 	due := s.request(t, 0, "--requester", "U12345678", "--account", "123456789012", "--permission-set", "ReadOnlyAccess", "--duration", "1s")["id"].(string)
 	later := s.request(t, 0, "U23456789", "123456789012", "ReadOnlyAccess", "1")["id"].(string)
-	const bobAWS = "9067e8a1b2-2222-4a1a-8a1a-000000000002"
+	const bobAWS = "9067e8a1b2-a1b2c3d4-2222-4a1a-8a1a-000000000002"
 	// Bounded real wait for the 1-second grant to be due.
 	deadline := time.Now().Add(10 * time.Second)
 	for {

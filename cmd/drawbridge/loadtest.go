@@ -77,7 +77,7 @@ func runLoadtest(ctx context.Context, g *globals, n, workers int) error {
 	}
 	var users strings.Builder
 	for i := range loadUsers {
-		fmt.Fprintf(&users, "    - {email: eng%03d@example.com, aws_user_id: loadtest-user-%03d, groups: [engineers]}\n", i, i)
+		fmt.Fprintf(&users, "    - {email: eng%03d@example.com, aws_user_id: 9067e8a1b2-a1b2c3d4-0000-4000-8000-%012d, groups: [engineers]}\n", i, i)
 	}
 	data = []byte(strings.Replace(string(data), "directory:\n  users:\n", "directory:\n  users:\n"+users.String(), 1))
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
