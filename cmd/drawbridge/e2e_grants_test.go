@@ -23,7 +23,7 @@ import (
 )
 
 const (
-	bobAWS     = "9067e8a1b2-2222-4a1a-8a1a-000000000002" // bob@example.com in examples/drawbridge.yaml
+	bobAWS     = "9067e8a1b2-a1b2c3d4-2222-4a1a-8a1a-000000000002" // bob@example.com in examples/drawbridge.yaml
 	prodAcct   = "111122223333"
 	readOnlyPS = "ReadOnlyAccess"
 )

@@ -40,7 +40,7 @@ func TestBrokenPolicyNeverStopsRevocation(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
 	due := s.request(t, 0, "--requester", "U12345678", "--account", "123456789012", "--permission-set", "ReadOnlyAccess", "--duration", "10s")["id"].(string)
-	const bobAWS = "9067e8a1b2-2222-4a1a-8a1a-000000000002"
+	const bobAWS = "9067e8a1b2-a1b2c3d4-2222-4a1a-8a1a-000000000002"
 	other := s.request(t, 0, "U23456789", "123456789012", "ReadOnlyAccess", "1")["id"].(string)
 	pending := s.request(t, 0, "alice@example.com", "111122223333", "AdministratorAccess", "1", "INC-1")["id"].(string)
 	breakPolicy(t, s.dir)
