@@ -73,6 +73,9 @@ type Broker struct {
 	ProviderTimeout time.Duration
 	// RetryBase and RetryCap shape the capped exponential backoff.
 	RetryBase, RetryCap time.Duration
+	// MinDuration is the shortest grant a request may ask for (the
+	// config's limits.min_duration); duration.DefaultMin when zero.
+	MinDuration time.Duration
 
 	policy atomic.Pointer[policy.Policy]
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/duration"
 	"github.com/drawbridge-jit/drawbridge/policy"
 )
 
@@ -22,10 +23,6 @@ type SubmitInput struct {
 	Extends string
 }
 
-// MaxDuration bounds any request regardless of policy: a typo of hours
-// for minutes should not become a year of admin access.
-const MaxDuration = 7 * 24 * time.Hour
-
 // Submit records a request, decides it by policy and, when allowed,
 // provisions it before returning. A DENIED request is recorded and
 // returned without error: auditors want to see those attempts.
@@ -35,11 +32,10 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 		text("reason", in.Reason, drawbridge.MaxReasonLen), text("ticket", in.Ticket, drawbridge.MaxTicketLen)); err != nil {
 		return nil, err
 	}
-	if in.Duration <= 0 {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "duration must be positive (got %s); hours accept decimals, e.g. 0.5", in.Duration)
-	}
-	if in.Duration > MaxDuration {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "duration %s is longer than Drawbridge's hard limit of %s", in.Duration, MaxDuration)
+	// Checked here, not in the channels, so that every channel (CLI, API,
+	// Slack, extensions) gets the same limits.
+	if err := duration.CheckGrant(in.Duration, b.MinDuration); err != nil {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "%v", err)
 	}
 	if in.Entitlement.Provider == "" {
 		in.Entitlement.Provider = "aws"

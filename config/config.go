@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/duration"
 )
 
 // Config is the whole drawbridge.yaml.
@@ -31,6 +32,7 @@ type Config struct {
 	Providers Providers `yaml:"providers"`
 	Expiry    Expiry    `yaml:"expiry"`
 	API       API       `yaml:"api"`
+	Limits    Limits    `yaml:"limits"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -168,35 +170,73 @@ type Expiry struct {
 	ReconcileInterval Duration `yaml:"reconcile_interval"`
 }
 
-// Duration is a time.Duration written as "90s", "2h" or "7d" in YAML.
+// Limits bounds what any request may ask for. The broker checks them, so
+// they hold whichever channel a request comes through.
+type Limits struct {
+	// MinDuration is the shortest grant anyone may ask for; unset means
+	// duration.DefaultMin (10s). The longest is a hard limit of 168h that
+	// no setting raises.
+	MinDuration Duration `yaml:"min_duration"`
+}
+
+// Duration is a time.Duration written in the grammar of package duration:
+// "90s", "2h", "7d", "1d12h".
 type Duration time.Duration
 
 // Std returns the time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// UnmarshalYAML parses Go duration syntax plus a "d" (day) suffix.
+// UnmarshalYAML parses the one duration grammar every channel shares.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseDuration(n.Value)
+	v, err := duration.Parse(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
+		return &durationError{line: n.Line, col: n.Column, err: err}
 	}
 	*d = Duration(v)
 	return nil
 }
 
-// ParseDuration parses Go duration syntax plus whole days ("7d").
-func ParseDuration(s string) (time.Duration, error) {
-	if strings.HasSuffix(s, "d") {
-		var days int
-		if _, err := fmt.Sscanf(s, "%dd", &days); err == nil && fmt.Sprintf("%dd", days) == s {
-			return time.Duration(days) * 24 * time.Hour, nil
+// durationError is a duration that does not parse. The YAML decoder stops
+// at it without saying which key it was under, so Parse finds the key from
+// the position.
+type durationError struct {
+	line, col int
+	err       error
+}
+
+func (e *durationError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
+
+// keyAt returns the dotted key path ("expiry.max_sleep",
+// "directory.users[2].email") of the value at line:col, or "".
+func keyAt(n *yaml.Node, line, col int, path string) string {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if k := keyAt(c, line, col, path); k != "" {
+				return k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, v := n.Content[i].Value, n.Content[i+1]
+			if path != "" {
+				key = path + "." + key
+			}
+			if v.Line == line && v.Column == col {
+				return key
+			}
+			if k := keyAt(v, line, col, key); k != "" {
+				return k
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if k := keyAt(c, line, col, fmt.Sprintf("%s[%d]", path, i)); k != "" {
+				return k
+			}
 		}
 	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: use e.g. 90s, 15m, 2h or 7d", s)
-	}
-	return v, nil
+	return ""
 }
 
 // DefaultFile is the config file looked up in the working directory.
@@ -225,6 +265,13 @@ func Parse(filename string, data []byte, lookup func(string) (string, bool)) (*C
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&strict); err != nil && !errors.Is(err, io.EOF) {
+		var de *durationError
+		var doc yaml.Node
+		if errors.As(err, &de) && yaml.Unmarshal(data, &doc) == nil {
+			if key := keyAt(&doc, de.line, de.col, ""); key != "" {
+				return nil, fmt.Errorf("%s:%d: %s: %v", base, de.line, key, de.err)
+			}
+		}
 		return nil, yamlError(base, err)
 	}
 	// Pass 2: expand ${ENV} inside scalar values only, so an environment
@@ -282,7 +329,7 @@ var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
 	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry",
-	"Organizations": "providers.aws.organizations", "API": "api",
+	"Organizations": "providers.aws.organizations", "API": "api", "Limits": "limits",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -350,6 +397,9 @@ func (c *Config) applyDefaults() {
 	if c.Server.WriteTimeout == 0 {
 		// A submit or an approval answers after provisioning.
 		c.Server.WriteTimeout = c.Expiry.ProviderTimeout + Duration(time.Minute)
+	}
+	if c.Limits.MinDuration == 0 {
+		c.Limits.MinDuration = Duration(duration.DefaultMin)
 	}
 	if a := c.Providers.AWS; a != nil {
 		if a.Region == "" {
@@ -447,6 +497,12 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 		if math.IsNaN(a.MaxTPS) || math.IsInf(a.MaxTPS, 0) {
 			add("providers.aws.max_tps is %v: give calls per second (default 20; negative means unlimited)", a.MaxTPS)
 		}
+	}
+	switch m := c.Limits.MinDuration.Std(); {
+	case m < time.Second:
+		add("limits.min_duration %s is below 1s; a grant shorter than a second would report duration_seconds 0: use e.g. 10s", duration.Format(m))
+	case m > duration.HardMax:
+		add("limits.min_duration %s is above the hard limit of %gh (%s) for one grant, so no request could be made; use e.g. 10s", duration.Format(m), duration.HardMax.Hours(), duration.Format(duration.HardMax))
 	}
 }
 

@@ -201,24 +201,20 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-func TestParseDuration(t *testing.T) {
+// Config durations use the grammar of package duration, days included.
+func TestDurations(t *testing.T) {
 	for in, want := range map[string]time.Duration{
-		"7d": 7 * 24 * time.Hour, "1d": 24 * time.Hour, "90s": 90 * time.Second, "2h": 2 * time.Hour,
-		"15m": 15 * time.Minute, "1h30m": 90 * time.Minute, "100ms": 100 * time.Millisecond,
+		"7d": 7 * 24 * time.Hour, "1d": 24 * time.Hour, "1d12h": 36 * time.Hour, "90s": 90 * time.Second,
+		"2h": 2 * time.Hour, "15m": 15 * time.Minute, "1h30m": 90 * time.Minute, "100ms": 100 * time.Millisecond,
 	} {
-		got, err := config.ParseDuration(in)
-		if err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		cfg, err := parse(t, "expiry:\n  max_sleep: "+in+"\n", noEnv)
+		if err != nil || cfg.Expiry.MaxSleep.Std() != want {
+			t.Errorf("max_sleep %s: %v, %v", in, cfg, err)
 		}
 	}
-	for _, bad := range []string{"", "d", "1.5d", "7days", "-d", "7dd", "soon", "1w"} {
-		if got, err := config.ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) = %v, want an error", bad, got)
-		}
-	}
-	cfg, err := parse(t, "expiry:\n  max_sleep: 7d\n", noEnv)
-	if err != nil || cfg.Expiry.MaxSleep.Std() != 7*24*time.Hour {
-		t.Errorf("max_sleep 7d: %v, %v", cfg, err)
+	for _, bad := range []string{`""`, "d", "1.5d", "7days", "-d", "7dd", "soon", "1w", "-1s", "+1s", "1 h"} {
+		_, err := parse(t, "expiry:\n  max_sleep: "+bad+"\n", noEnv)
+		mustFail(t, err, "drawbridge.yaml:2: expiry.max_sleep: invalid duration")
 	}
 }
 
@@ -253,4 +249,27 @@ func TestLeaseOutlastsProviderTimeout(t *testing.T) {
 	if _, err := parse(t, minimal+"expiry:\n  provider_timeout: 1m\n  provision_lease: 65s\n", noEnv); err != nil {
 		t.Errorf("lease of timeout + margin refused: %v", err)
 	}
+}
+
+// limits.min_duration defaults to 10s, can be set, and must be at least
+// a second and within the hard limit.
+func TestLimits(t *testing.T) {
+	cfg, err := parse(t, "", noEnv)
+	if err != nil || cfg.Limits.MinDuration.Std() != 10*time.Second {
+		t.Fatalf("default min_duration: %v, %v", cfg, err)
+	}
+	cfg, err = parse(t, "limits:\n  min_duration: 1m\n", noEnv)
+	if err != nil || cfg.Limits.MinDuration.Std() != time.Minute {
+		t.Fatalf("min_duration 1m: %v, %v", cfg, err)
+	}
+	for in, want := range map[string]string{
+		"500ms": "limits.min_duration 500ms is below 1s",
+		"1ns":   "limits.min_duration 1ns is below 1s",
+		"8d":    "limits.min_duration 8d is above the hard limit of 168h (7d)",
+	} {
+		_, err := parse(t, "limits:\n  min_duration: "+in+"\n", noEnv)
+		mustFail(t, err, want)
+	}
+	_, err = parse(t, "limits:\n  max_duration: 1h\n", noEnv)
+	mustFail(t, err, `unknown key "max_duration" in limits`)
 }

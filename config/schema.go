@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+
+	"github.com/drawbridge-jit/drawbridge/duration"
 )
 
 // Schema returns a JSON Schema (draft 2020-12) of drawbridge.yaml, derived
@@ -21,8 +23,8 @@ var durationType = reflect.TypeOf(Duration(0))
 
 func schemaOf(t reflect.Type) map[string]any {
 	if t == durationType {
-		return map[string]any{"type": "string", "pattern": `^([0-9]+d)?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))*$`,
-			"description": "a duration: 90s, 15m, 2h or 7d"}
+		return map[string]any{"type": "string", "pattern": duration.Pattern,
+			"description": "a duration: 90s, 15m, 2h, 7d or 1d12h"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

@@ -7,11 +7,12 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/duration"
 )
 
 // CreateRequest is the body of POST /v1/requests. Resource and role take
 // the AWS names as aliases (account_id, permission_set). The duration is
-// duration_seconds or a duration string ("30m", "2h").
+// duration_seconds or a duration string ("30m", "2h", "1d12h").
 type CreateRequest struct {
 	// Requester defaults to the token's principal; naming someone else
 	// needs an admin token and is recorded as on-behalf-of.
@@ -22,7 +23,7 @@ type CreateRequest struct {
 	AccountID       string `json:"account_id,omitempty" desc:"a string of 12 digits"`
 	PermissionSet   string `json:"permission_set,omitempty"`
 	DurationSeconds int64  `json:"duration_seconds,omitempty" desc:"a whole number of seconds"`
-	Duration        string `json:"duration,omitempty" desc:"a duration string such as \"30m\" or \"2h\""`
+	Duration        string `json:"duration,omitempty" desc:"a duration string such as \"30m\", \"2h\" or \"1d12h\""`
 	Reason          string `json:"reason,omitempty"`
 	Ticket          string `json:"ticket,omitempty"`
 }
@@ -43,7 +44,7 @@ type RevokeRequest struct {
 // ExtendRequest is the body of extend.
 type ExtendRequest struct {
 	DurationSeconds int64  `json:"duration_seconds,omitempty" desc:"a whole number of seconds"`
-	Duration        string `json:"duration,omitempty" desc:"a duration string such as \"30m\" or \"2h\""`
+	Duration        string `json:"duration,omitempty" desc:"a duration string such as \"30m\", \"2h\" or \"1d12h\""`
 	Reason          string `json:"reason,omitempty"`
 	Ticket          string `json:"ticket,omitempty"`
 }
@@ -54,20 +55,26 @@ type RequestList struct {
 	NextCursor string                `json:"next_cursor,omitempty"`
 }
 
+// durationOf reads the body's duration with the grammar every channel
+// shares; the broker then applies the limits (limits.min_duration, the
+// 168h hard limit) to whatever channel the request came through.
 func durationOf(seconds int64, s string) (time.Duration, error) {
+	var d time.Duration
+	var err error
 	switch {
 	case seconds != 0 && s != "":
 		return 0, drawbridge.Errorf(drawbridge.EINVALID, "give duration_seconds or duration, not both")
 	case s != "":
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, drawbridge.Errorf(drawbridge.EINVALID, "duration %q: use e.g. 30m or 2h", s)
-		}
-		return d, nil
-	case seconds < 0 || seconds > int64(broker.MaxDuration/time.Second):
-		return 0, drawbridge.Errorf(drawbridge.EINVALID, "duration_seconds must be between 1 and %d", int64(broker.MaxDuration/time.Second))
+		d, err = duration.Parse(s)
+	case seconds != 0:
+		d, err = duration.Seconds(seconds)
+	default:
+		return 0, drawbridge.Errorf(drawbridge.EINVALID, `the body needs duration (e.g. "30m", "2h", "1d12h") or duration_seconds`)
 	}
-	return time.Duration(seconds) * time.Second, nil
+	if err != nil {
+		return 0, drawbridge.Errorf(drawbridge.EINVALID, "%v", err)
+	}
+	return d, nil
 }
 
 func actor(t *drawbridge.Token) broker.Actor {

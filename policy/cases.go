@@ -2,13 +2,12 @@ package policy
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/duration"
 )
 
 // Case is one entry of a `drawbridge policy test` file: a request and the
@@ -116,12 +115,16 @@ func (ps *parser) caseRequest(n *yaml.Node, what string, c *Case) {
 		case "permission_set", "role":
 			c.Role, _ = ps.str(v, key)
 		case "hours":
-			h, err := strconv.ParseFloat(v.Value, 64)
-			if v.Kind != yaml.ScalarNode || (v.ShortTag() != "!!int" && v.ShortTag() != "!!float") || err != nil || h <= 0 || h > 24*366 {
-				ps.errf(v, "hours must be a positive number such as 1 or 0.5, not %s", describe(v))
+			if v.Kind != yaml.ScalarNode || (v.ShortTag() != "!!int" && v.ShortTag() != "!!float") {
+				ps.errf(v, "hours must be a plain decimal number such as 1 or 0.5, not %s", describe(v))
 				return
 			}
-			c.Duration = time.Duration(math.Round(h * float64(time.Hour)))
+			d, err := duration.ParseHours(v.Value)
+			if err != nil {
+				ps.errf(v, "%v", err)
+				return
+			}
+			c.Duration = d
 		case "duration":
 			c.Duration, _ = ps.duration(v, "duration")
 		case "ticket":

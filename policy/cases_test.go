@@ -103,7 +103,7 @@ func TestParseCasesErrors(t *testing.T) {
     request: {requester: a@example.com, account: "1", permission_set: A, hours: -1}
     expect: {decision: allowed, rule: [x]}
 `, []string{
-			`3:81: hours must be a positive number such as 1 or 0.5, not number "-1"`,
+			`3:81: hours must be positive, got -1`,
 			`4:24: unknown decision "allowed" (valid: allow, require_approval, deny)`,
 			`4:39: expect.rule must be a string, not a list`,
 		}},

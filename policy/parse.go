@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/duration"
 )
 
 // Problem is one thing wrong with a policy or cases file, at the position
@@ -261,9 +262,13 @@ func (ps *parser) duration(n *yaml.Node, what string) (time.Duration, bool) {
 		ps.errf(n, "%s must be a duration with a unit such as 2h, 90m or 7d, not %s", what, describe(n))
 		return 0, false
 	}
-	d, err := ParseDuration(n.Value)
+	d, err := duration.Parse(n.Value)
 	if err != nil {
 		ps.errf(n, "%s: %v", what, err)
+		return 0, false
+	}
+	if d <= 0 {
+		ps.errf(n, "%s: duration %q must be positive", what, n.Value)
 		return 0, false
 	}
 	return d, true

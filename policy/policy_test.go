@@ -456,17 +456,26 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// Durations in the policy use the grammar of package duration; the policy
+// adds that they are positive and that max_duration is within the hard
+// limit.
 func TestDuration(t *testing.T) {
 	for s, want := range map[string]time.Duration{
-		"2h": 2 * time.Hour, "90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "1h30m": 90 * time.Minute,
+		"2h": 2 * time.Hour, "90m": 90 * time.Minute, "7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "1h30m": 90 * time.Minute, "168h": 168 * time.Hour,
 	} {
-		if got, err := ParseDuration(s); err != nil || got != want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", s, got, err, want)
+		p, err := Parse("access_rules.yaml", []byte(edit("max_duration: 1h", "max_duration: "+s)))
+		if err != nil || p.rules[0].MaxDuration != want {
+			t.Errorf("max_duration: %s: %v", s, err)
 		}
 	}
-	for _, s := range []string{"", "0s", "-1h", "d", "1.5d", "2 hours", "3600", "1d-1h", "xd", "1d+1h"} {
-		if d, err := ParseDuration(s); err == nil {
-			t.Errorf("ParseDuration(%q) = %v, want an error", s, d)
+	for s, msg := range map[string]string{
+		`""`: "invalid duration", "0s": "must be positive", "0d": "must be positive", "-1h": "invalid duration", "d": "invalid duration",
+		"1.5d": "invalid duration", "2 hours": "invalid duration", "3600": "must be a duration", "1d-1h": "invalid duration",
+		"xd": "invalid duration", "1d+1h": "invalid duration", "+1h": "invalid duration",
+		"8d": "above Drawbridge's hard limit of 168h (7d) for one grant", "168h1s": "hard limit of 168h",
+	} {
+		if _, err := Parse("access_rules.yaml", []byte(edit("max_duration: 1h", "max_duration: "+s))); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("max_duration: %s: %v, want %q", s, err, msg)
 		}
 	}
 }

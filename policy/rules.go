@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/duration"
 )
 
 var (
@@ -130,7 +131,14 @@ func (ps *parser) rule(rn *yaml.Node, n int) *Rule {
 			approvalNode = v
 		case "max_duration":
 			maxNode = v
-			r.MaxDuration, _ = ps.duration(v, "max_duration")
+			if d, ok := ps.duration(v, "max_duration"); ok {
+				if d > duration.HardMax {
+					// Every grant is capped anyway; a rule that seems to
+					// allow more misleads whoever reviews it.
+					ps.errf(v, "max_duration %s is above Drawbridge's hard limit of %gh (%s) for one grant; write at most %gh", v.Value, duration.HardMax.Hours(), duration.Format(duration.HardMax), duration.HardMax.Hours())
+				}
+				r.MaxDuration = d
+			}
 		case "max_continuous":
 			continuousNode = v
 			r.MaxContinuous, _ = ps.duration(v, "max_continuous")

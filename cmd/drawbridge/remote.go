@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/duration"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 )
 
@@ -41,12 +42,10 @@ func (g *globals) remoteResult(call func(*dbhttp.Client) (*drawbridge.Request, e
 	return g.printResult(r)
 }
 
-func durationString(d time.Duration) string { return d.String() }
-
 func (g *globals) remoteSubmit(ctx context.Context, requester, provider, account, permSet string, d time.Duration, reason, ticket string) error {
 	return g.remoteResult(func(c *dbhttp.Client) (*drawbridge.Request, error) {
 		return c.Submit(ctx, dbhttp.CreateRequest{Requester: requester, Provider: provider, AccountID: account,
-			PermissionSet: permSet, Duration: durationString(d), Reason: reason, Ticket: ticket})
+			PermissionSet: permSet, Duration: duration.Format(d), Reason: reason, Ticket: ticket})
 	})
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,24 +13,19 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/catalog"
-	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/duration"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/spf13/cobra"
 )
 
-// parseHours reads the hours argument users know ("0.5", "0.02" ≈ 72 s).
+// parseHours reads the hours argument users know ("0.5", "0.02" ≈ 72 s);
+// the broker applies limits.min_duration.
 func parseHours(s string) (time.Duration, error) {
-	h, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(h) || math.IsInf(h, 0) {
-		return 0, usageError("hours %q is not a number: give hours as a decimal, e.g. 0.5 or 2", s)
+	d, err := duration.ParseHours(s)
+	if err != nil {
+		return 0, usageError("%v", err)
 	}
-	if h <= 0 {
-		return 0, usageError("hours must be positive, got %s", s)
-	}
-	if h > broker.MaxDuration.Hours() {
-		return 0, usageError("hours %s is more than the limit of %.0f", s, broker.MaxDuration.Hours())
-	}
-	return time.Duration(h * float64(time.Hour)).Round(time.Millisecond), nil
+	return d, nil
 }
 
 func requestCmd(g *globals) *cobra.Command {
@@ -75,7 +69,7 @@ func requestCmd(g *globals) *cobra.Command {
 			case in.hours != "":
 				d, err = parseHours(in.hours)
 			case in.duration != "":
-				d, err = config.ParseDuration(in.duration)
+				d, err = duration.Parse(in.duration)
 				if err != nil {
 					err = usageError("--duration: %v", err)
 				} else if d <= 0 {
@@ -109,7 +103,7 @@ func requestCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.requester, "requester", "", "who asks (email or Slack user id)")
 	f.StringVar(&in.account, "account", "", "AWS account id (12 digits)")
 	f.StringVar(&in.permSet, "permission-set", "", "permission set name")
-	f.StringVar(&in.duration, "duration", "", "how long, e.g. 30m, 2h (instead of <hours>)")
+	f.StringVar(&in.duration, "duration", "", "how long, e.g. 30m, 2h, 1d12h (instead of <hours>)")
 	f.StringVar(&in.reason, "reason", "", "why you need it")
 	f.StringVar(&in.ticket, "ticket", "", "ticket id, e.g. INC-12345")
 	f.StringVar(&in.provider, "provider", "aws", "provider of the entitlement")
@@ -456,7 +450,7 @@ func extendCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if g.remote() {
-				return g.remoteAction(c.Context(), args[0], "extend", dbhttp.ExtendRequest{Duration: durationString(d), Reason: reason, Ticket: ticket})
+				return g.remoteAction(c.Context(), args[0], "extend", dbhttp.ExtendRequest{Duration: duration.Format(d), Reason: reason, Ticket: ticket})
 			}
 			return g.withBroker(c.Context(), true, func(b *broker.Broker) (*drawbridge.Request, error) {
 				return b.Extend(c.Context(), args[0], d, reason, ticket, operator())

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
-	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/duration"
 	"github.com/spf13/cobra"
 )
 
@@ -46,7 +46,7 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 				t.Roles = append(t.Roles, role)
 			}
 			if expires != "" && expires != "never" {
-				d, err := config.ParseDuration(expires)
+				d, err := duration.Parse(expires)
 				if err != nil || d <= 0 {
 					return usageError("--expires %q: give a positive duration such as 90d or 12h, or never", expires)
 				}

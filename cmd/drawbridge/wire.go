@@ -162,6 +162,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	// the provider call.
 	b.ProviderTimeout = cfg.Expiry.ProviderTimeout.Std()
 	b.ProvisionLease = cfg.Expiry.ProvisionLease.Std()
+	b.MinDuration = cfg.Limits.MinDuration.Std()
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
 	b.OnChange = eng.Notify
 	if m != nil {
