@@ -241,7 +241,7 @@ func TestLeaseOutlastsProviderTimeout(t *testing.T) {
 		{"expiry:\n  provision_lease: 30s\n", "expiry.provision_lease 30s is too short for expiry.provider_timeout 2m0s"},
 		{"expiry:\n  provision_lease: 30s\n", "set provision_lease to at least 2m5s"},
 		{"expiry:\n  provider_timeout: 1m\n  provision_lease: 1m\n", "set provision_lease to at least 1m5s"},
-		{"expiry:\n  provider_timeout: -1s\n", "expiry.provider_timeout is -1s: it must be positive"},
+		{"expiry:\n  provider_timeout: -1s\n", `expiry.provider_timeout: invalid duration "-1s"`},
 	} {
 		_, err := parse(t, minimal+tc.src, noEnv)
 		mustFail(t, err, tc.want)
