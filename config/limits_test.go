@@ -22,7 +22,7 @@ func TestServerLimits(t *testing.T) {
 		t.Errorf("parsed %+v", cfg.Server)
 	}
 	for src, want := range map[string]string{
-		"server:\n  read_timeout: -1s\n":     "server.read_timeout is -1s",
+		"server:\n  read_timeout: -1s\n":     `server.read_timeout: invalid duration "-1s"`,
 		"server:\n  max_connections: -3\n":   "server.max_connections -3 is out of range",
 		"server:\n  max_header_bytes: 100\n": "server.max_header_bytes 100 is out of range",
 		"server:\n  max_body_bytes: 10\n":    "server.max_body_bytes 10 is out of range",
