@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,6 +82,41 @@ type Store struct {
 	Driver string `yaml:"driver"` // sqlite (default) or postgres
 	DSN    string `yaml:"dsn"`    // SQLite: a file path; PostgreSQL: a connection string
 }
+
+// Redacted returns the DSN with any password replaced by "***", for logs
+// and messages: a URL's userinfo password and its password= query
+// parameter, or the password= field of a key=value connection string
+// (PostgreSQL's two forms). A SQLite path comes back unchanged.
+func (s Store) Redacted() string {
+	u, err := url.Parse(s.DSN)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return kvPassword.ReplaceAllString(s.DSN, "${1}***")
+	}
+	params := strings.Split(u.RawQuery, "&")
+	for i, p := range params {
+		if k, _, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "password") {
+			params[i] = k + "=***"
+		}
+	}
+	u.RawQuery = strings.Join(params, "&")
+	_, hasPassword := u.User.Password()
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	out := u.String()
+	if hasPassword {
+		// The first "@" after the scheme ends the userinfo: String
+		// escapes any "@" inside the user name.
+		start := len(u.Scheme) + len("://")
+		at := start + strings.Index(out[start:], "@")
+		out = out[:at] + ":***" + out[at:]
+	}
+	return out
+}
+
+// kvPassword finds the password of a key=value connection string, quoted
+// ('a b', with backslash escapes) or not.
+var kvPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
 // Policy names the access rules file.
 type Policy struct {

@@ -44,6 +44,7 @@ type DB struct {
 	write *sql.DB // one connection, IMMEDIATE transactions
 	read  *sql.DB // read-only connections
 	now   func() time.Time
+	warn  func(string)
 	stmts statements
 
 	// writes feeds the group-commit writer (see inWriteTx); closed stops
@@ -97,6 +98,12 @@ func WithNow(now func() time.Time) Option {
 	return func(db *DB) { db.now = now }
 }
 
+// WithWarnings sets where Open reports what it changed that the operator
+// should know about (a store file it made private); by default nowhere.
+func WithWarnings(warn func(string)) Option {
+	return func(db *DB) { db.warn = warn }
+}
+
 // Open opens (creating if needed) the SQLite database at path and brings
 // its schema up to date. Two DBs may be open on one file, in one process or
 // several: migrations and writes serialise on SQLite's write lock.
@@ -109,9 +116,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	db := &DB{path: abs, now: time.Now}
+	db := &DB{path: abs, now: time.Now, warn: func(string) {}}
 	for _, o := range opts {
 		o(db)
+	}
+	if err := privateFiles(abs, db.warn); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", abs, err)
 	}
 
 	// synchronous=FULL: a commit is on disk before it is acknowledged. With

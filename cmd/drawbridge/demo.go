@@ -153,7 +153,7 @@ func runDemo(ctx context.Context, w io.Writer, dir string) error {
 	b := a.broker
 	op := operator()
 	fmt.Fprintf(w, "Drawbridge demo: store %s, IAM Identity Center emulator at %s,\npolicy %s (sha256 %.12s…)\n",
-		cfg.Store.DSN, emu.URL(), cfg.Policy.File, b.Policy().SHA256())
+		cfg.Store.Redacted(), emu.URL(), cfg.Policy.File, b.Policy().SHA256())
 
 	d.step("alice (engineers) asks for ReadOnlyAccess on staging 123456789012 for 3 seconds: policy allows it at once")
 	r, err := d.expect(func() (*drawbridge.Request, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
@@ -85,7 +86,7 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 	setup := func(a *app) error { return insertDevTokens(ctx, a) }
 	return runServer(ctx, cfg, newLogger(g.stderr), serverHooks{setup: setup, ready: func(a *app, addr net.Addr) {
 		w := g.stdout
-		fmt.Fprintf(w, "drawbridge dev: http://%s  (store %s, emulator %s)\n", addr, cfg.Store.DSN, emu.URL())
+		fmt.Fprintf(w, "drawbridge dev: http://%s  (store %s, emulator %s)\n", addr, cfg.Store.Redacted(), emu.URL())
 		fmt.Fprintf(w, "tokens (fixed, for development only):\n")
 		for _, t := range devTokens {
 			fmt.Fprintf(w, "%-16s %-28s %s\n", t.role, t.principal, t.secret)
@@ -93,6 +94,40 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -H 'Content-Type: application/json' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
 		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\nCtrl-C to stop.\n", addr)
 	}})
+}
+
+// refuseDevTokens stops serve on a store that still holds dev mode's
+// fixed tokens (a store made by `dev --data` and then served for real):
+// their secrets are published, so anyone could use them. The error gives
+// the exact commands that revoke them.
+func refuseDevTokens(ctx context.Context, a *app) error {
+	var cmds []string
+	for _, d := range devTokens {
+		t, err := a.db.TokenByHash(ctx, drawbridge.HashTokenSecret(d.secret))
+		if drawbridge.ErrorCode(err) == drawbridge.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if t.Active(time.Now()) {
+			cmds = append(cmds, fmt.Sprintf("drawbridge --config %s token revoke %s", shellQuote(a.cfg.Path), t.ID))
+		}
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	return &exitError{code: exitRuntime, err: fmt.Errorf(
+		"the store %s holds %d of drawbridge dev's fixed tokens (dbt_dev_…, published in the docs, so anyone can use them); serve refuses to start until they are revoked: %s",
+		a.cfg.Store.Redacted(), len(cmds), strings.Join(cmds, " && "))}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:@,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // insertDevTokens stores the fixed tokens unless a previous run (--data)

@@ -212,3 +212,108 @@ func TestExitCodesOfTheContract(t *testing.T) {
 		t.Errorf("retryable provider failure:\n%s", res)
 	}
 }
+
+// privateMode fails unless path exists and only its owner may read it.
+func privateMode(t *testing.T, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("%s has mode %v, want readable by its owner only", path, fi.Mode().Perm())
+	}
+}
+
+// The store and an audit export hold token hashes and the audit trail:
+// only their owner may read them, including an export written over a file
+// others could read.
+func TestStoreAndExportFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	s.request(t, 0, "U12345678", "123456789012", "ReadOnlyAccess", "1")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if p := filepath.Join(s.dir, "drawbridge.db"+suffix); fileExists(p) || suffix == "" {
+			privateMode(t, p)
+		}
+	}
+	fresh := filepath.Join(s.dir, "fresh.csv")
+	s.mustRun(t, 0, "audit", "export", "--out", fresh)
+	privateMode(t, fresh)
+	loose := filepath.Join(s.dir, "loose.jsonl")
+	if err := os.WriteFile(loose, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.mustRun(t, 0, "audit", "export", "--format", "jsonl", "--out", loose)
+	privateMode(t, loose)
+
+	// A store someone made readable to others is tightened, with a warning.
+	db := filepath.Join(s.dir, "drawbridge.db")
+	if err := os.Chmod(db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := s.mustRun(t, 0, "list")
+	privateMode(t, db)
+	if !strings.Contains(res.stderr, "warning: store file "+db+" had mode 0644") {
+		t.Errorf("no warning about the loose store file:\n%s", res)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// A store made by `drawbridge dev --data` holds dev mode's fixed, public
+// tokens; serve refuses to start on it until they are revoked, and says
+// exactly how. dev itself keeps working on it.
+func TestServeRefusesDevTokens(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	devAddr := freeAddr(t)
+	dev := startServer(t, devAddr, "dev", "--listen", devAddr, "--data", data)
+	dev.stop(t, syscall.SIGTERM)
+	dev = startServer(t, devAddr, "dev", "--listen", devAddr, "--data", data)
+	dev.stop(t, syscall.SIGTERM)
+	privateMode(t, filepath.Join(data, "drawbridge.db"))
+
+	// Serve the same store for real, against an emulator of this test.
+	emu, err := emulator.Start("127.0.0.1:0", emulator.SandboxOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	cfg := filepath.Join(data, "drawbridge.yaml")
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	text := regexp.MustCompile(`endpoint: http://127\.0\.0\.1:\d+`).ReplaceAllString(string(src), "endpoint: "+emu.URL())
+	text = strings.Replace(text, "listen: 127.0.0.1:8080", "listen: "+addr, 1)
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := exe(t, t.TempDir(), nil, "--config", cfg, "serve")
+	if res.code != exitRuntime || !strings.Contains(res.stderr, "dbt_dev_") {
+		t.Fatalf("serve on a store with dev tokens:\n%s", res)
+	}
+	cmds := regexp.MustCompile(`drawbridge --config (\S+) token revoke (tok_[0-9a-f]{32})`).FindAllStringSubmatch(res.stderr, -1)
+	if len(cmds) != len(devTokens) {
+		t.Fatalf("want %d revoke commands in the message, got %d:\n%s", len(devTokens), len(cmds), res.stderr)
+	}
+	for _, c := range cmds {
+		if c[1] != cfg {
+			t.Errorf("the command names config %s, want %s", c[1], cfg)
+		}
+		exe(t, t.TempDir(), nil, "--config", c[1], "token", "revoke", c[2])
+	}
+	srv := startServer(t, addr, "--config", cfg, "serve")
+	if code, _ := curl(t, "GET", "http://"+addr+"/v1/requests", "dbt_dev_admin", ""); code != 401 {
+		t.Errorf("a revoked dev token: %d, want 401", code)
+	}
+	srv.stop(t, syscall.SIGTERM)
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"github.com/drawbridge-jit/drawbridge"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -35,7 +34,7 @@ keeps running, waking at the next expiry rather than on a fixed period.`,
 			if follow {
 				printSessionWarnings(c.Context(), a, g.stderr)
 				a.engine.OnStep = func(s broker.Step) { g.printStep(s, false) }
-				fmt.Fprintf(g.stderr, "janitor: following %s; Ctrl-C to stop\n", a.cfg.Store.DSN)
+				fmt.Fprintf(g.stderr, "janitor: following %s; Ctrl-C to stop\n", a.cfg.Store.Redacted())
 				return a.engine.Run(c.Context())
 			}
 			steps, err := a.engine.RunOnce(c.Context(), dryRun)
@@ -134,7 +133,7 @@ exports the requests CSV of GET /api/exports.csv instead (an auditor token, one 
 			var w audit.Writer
 			dst := g.stdout
 			if out != "" && out != "-" {
-				f, err := os.Create(out)
+				f, err := createPrivate(out)
 				if err != nil {
 					return err
 				}

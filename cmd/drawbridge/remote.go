@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -108,7 +107,7 @@ func (g *globals) remoteExport(ctx context.Context, q url.Values, out string) er
 	}
 	var w io.Writer = g.stdout
 	if out != "" && out != "-" {
-		f, err := os.Create(out)
+		f, err := createPrivate(out)
 		if err != nil {
 			return err
 		}

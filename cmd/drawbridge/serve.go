@@ -37,7 +37,9 @@ Logs are JSON lines on standard error.`,
 			if err != nil {
 				return err
 			}
-			return runServer(c.Context(), cfg, newLogger(g.stderr), serverHooks{})
+			return runServer(c.Context(), cfg, newLogger(g.stderr), serverHooks{
+				setup: func(a *app) error { return refuseDevTokens(c.Context(), a) },
+			})
 		},
 	}
 }
@@ -170,7 +172,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	if tls {
 		scheme = "https"
 	}
-	logger.Info("drawbridge serving", "addr", ln.Addr().String(), "scheme", scheme, "store", cfg.Store.DSN,
+	logger.Info("drawbridge serving", "addr", ln.Addr().String(), "scheme", scheme, "store", cfg.Store.Redacted(),
 		"policy", cfg.Policy.File, "policy_sha256", a.broker.Policy().SHA256(), "metrics_protected", cfg.Server.MetricsToken != "")
 	serveErr := make(chan error, 1)
 	go func() {

@@ -59,7 +59,7 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			if err := t.Validate(cfg.API.AllowWildcardScopes); err != nil {
 				return usageError("%s", drawbridge.ErrorMessage(err))
 			}
-			db, err := openStore(c.Context(), cfg)
+			db, err := openStore(c.Context(), cfg, g.warn)
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			if err != nil {
 				return err
 			}
-			db, err := openStore(c.Context(), cfg)
+			db, err := openStore(c.Context(), cfg, g.warn)
 			if err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			if err != nil {
 				return err
 			}
-			db, err := openStore(c.Context(), cfg)
+			db, err := openStore(c.Context(), cfg, g.warn)
 			if err != nil {
 				return err
 			}

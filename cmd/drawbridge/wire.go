@@ -87,6 +87,9 @@ type wireOptions struct {
 	// audit) run without it, so that a policy file broken by an edit never
 	// stops access from being taken away or the trail from being read.
 	decides bool
+	// warn reports what opening the store changed (a store file made
+	// private); default: the logger.
+	warn func(string)
 }
 
 // openApp wires every part from cfg: store, policy, directory, catalog,
@@ -97,6 +100,9 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	}
 	if opt.logger == nil {
 		opt.logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.warn == nil {
+		opt.warn = func(s string) { opt.logger.Warn(s) }
 	}
 	var pol *policy.Policy
 	if opt.decides {
@@ -129,7 +135,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	if len(providers) == 0 {
 		return nil, errors.New("no provider configured: add providers.aws to the config")
 	}
-	db, err := openStore(ctx, cfg)
+	db, err := openStore(ctx, cfg, opt.warn)
 	if err != nil {
 		return nil, err
 	}
@@ -247,12 +253,13 @@ func catalogFrom(cfg *config.Config) *catalog.Static {
 	return catalog.NewStatic(accounts, roles)
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (*sqlite.DB, error) {
+// openStore opens the configured store; warn hears what opening changed.
+func openStore(ctx context.Context, cfg *config.Config, warn func(string)) (*sqlite.DB, error) {
 	switch cfg.Store.Driver {
 	case "sqlite":
-		s, err := sqlite.Open(ctx, cfg.Store.DSN)
+		s, err := sqlite.Open(ctx, cfg.Store.DSN, sqlite.WithWarnings(warn))
 		if err != nil {
-			return nil, fmt.Errorf("store %s: %w", cfg.Store.DSN, err)
+			return nil, fmt.Errorf("store %s: %w", cfg.Store.Redacted(), err)
 		}
 		return s, nil
 	}
@@ -275,8 +282,11 @@ func (g *globals) openApp(ctx context.Context, decides bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	return openApp(ctx, cfg, wireOptions{decides: decides})
+	return openApp(ctx, cfg, wireOptions{decides: decides, warn: g.warn})
 }
+
+// warn prints a "warning:" line on standard error.
+func (g *globals) warn(s string) { fmt.Fprintln(g.stderr, "warning:", s) }
 
 // operator is the actor of local (operator) mode: trusted as an admin, the
 // positional name says who acts, and the OS user is recorded beside it.
