@@ -61,9 +61,6 @@ type Store interface {
 	DueRequests(ctx context.Context, now time.Time, limit int) ([]*Request, error)
 	// NextDue returns the earliest DueAt of any request, ok=false if none.
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
-	// LiveGrants returns the requests in PROVISIONING, ACTIVE or REVOKING
-	// that share the provider assignment (entitlement and provider principal).
-	LiveGrants(ctx context.Context, e Entitlement, principalRef string) ([]*Request, error)
 	// AssignmentGrants returns the requests of one provider assignment that
 	// reached provisioning and had not ended before since: every live grant
 	// (PROVISIONING, ACTIVE, REVOKING) and every grant that ended at or

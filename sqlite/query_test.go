@@ -224,13 +224,18 @@ func TestDueRequestsAndNextDue(t *testing.T) {
 	}
 }
 
-func TestLiveGrants(t *testing.T) {
+// AssignmentGrants with since in the future returns the live grants of
+// exactly one assignment, and binds every value.
+func TestAssignmentGrantsLiveOnly(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openDB(t)
 	ent := drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "AdministratorAccess"}
 	mk := func(state drawbridge.State, e drawbridge.Entitlement, ref string) *drawbridge.Request {
 		r := newRequest("alice@example.com", e.Resource, e.Role)
 		r.Entitlement, r.State, r.ProviderRef = e, state, ref
+		if state.Terminal() {
+			r.EndedAt = t0
+		}
 		return create(t, db, r)
 	}
 	var want []string
@@ -245,15 +250,16 @@ func TestLiveGrants(t *testing.T) {
 	mk(drawbridge.StateActive, drawbridge.Entitlement{Provider: "aws", Resource: "999999999999", Role: "AdministratorAccess"}, "user-1")
 	mk(drawbridge.StateActive, drawbridge.Entitlement{Provider: "entra", Resource: "123456789012", Role: "AdministratorAccess"}, "user-1")
 
-	got, err := db.LiveGrants(ctx, ent, "user-1")
+	future := t0.Add(time.Hour)
+	got, err := db.AssignmentGrants(ctx, drawbridge.Assignment{Entitlement: ent, Principal: "user-1"}, future)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g := ids(got); !slices.Equal(g, want) {
-		t.Fatalf("LiveGrants = %v, want %v", g, want)
+		t.Fatalf("AssignmentGrants = %v, want %v", g, want)
 	}
-	if got, _ := db.LiveGrants(ctx, ent, "' OR 1=1 --"); len(got) != 0 {
-		t.Fatalf("LiveGrants for an unknown principal = %v", ids(got))
+	if got, _ := db.AssignmentGrants(ctx, drawbridge.Assignment{Entitlement: ent, Principal: "' OR 1=1 --"}, future); len(got) != 0 {
+		t.Fatalf("AssignmentGrants for an unknown principal = %v", ids(got))
 	}
 }
 
@@ -264,9 +270,14 @@ func TestQueriesUseIndexes(t *testing.T) {
 		`SELECT id FROM requests WHERE due_at IS NOT NULL AND due_at <= 1 ORDER BY due_at, id LIMIT 10`:         "requests_due",
 		`SELECT due_at FROM requests WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1`:                          "requests_due",
 		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND provider_ref = 'd'`: "requests_assignment",
-		`SELECT id FROM requests WHERE requester = 'a' ORDER BY id DESC LIMIT 100`:                              "requests_requester",
-		`SELECT id FROM requests WHERE state = 'ACTIVE' ORDER BY id DESC LIMIT 100`:                             "requests_state_id",
-		`SELECT seq FROM audit_events WHERE request_id = 'r' ORDER BY seq`:                                      "audit_events_request",
+		// the Store's assignment rule (checkAssignment) and AssignmentGrants
+		`SELECT id, state FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND provider_ref = 'd' AND id != 'e'
+			AND state IN ('PROVISIONING', 'ACTIVE') LIMIT 1`: "requests_assignment",
+		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND provider_ref = 'd'
+			AND (state IN ('PROVISIONING', 'ACTIVE', 'REVOKING') OR ended_at >= 1)`: "requests_assignment",
+		`SELECT id FROM requests WHERE requester = 'a' ORDER BY id DESC LIMIT 100`:  "requests_requester",
+		`SELECT id FROM requests WHERE state = 'ACTIVE' ORDER BY id DESC LIMIT 100`: "requests_state_id",
+		`SELECT seq FROM audit_events WHERE request_id = 'r' ORDER BY seq`:          "audit_events_request",
 	} {
 		rows, err := raw.Query(`EXPLAIN QUERY PLAN ` + query)
 		if err != nil {

@@ -336,25 +336,6 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	return fromNanos(n), true, nil
 }
 
-// LiveGrants returns the requests in PROVISIONING, ACTIVE or REVOKING for
-// entitlement e and provider principal principalRef (Request.ProviderRef),
-// oldest first.
-func (db *DB) LiveGrants(ctx context.Context, e drawbridge.Entitlement, principalRef string) ([]*drawbridge.Request, error) {
-	// No ORDER BY: it would tempt the planner into walking the (state, id)
-	// index over every live grant instead of the assignment index, which
-	// finds the handful of rows directly. The few rows are sorted here.
-	rs, err := db.queryRequests(ctx, "live grants", db.read, `SELECT `+requestColumns+` FROM requests
-		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ?
-		AND state IN (?, ?, ?)`,
-		e.Provider, e.Resource, e.Role, principalRef,
-		string(drawbridge.StateProvisioning), string(drawbridge.StateActive), string(drawbridge.StateRevoking))
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
-	return rs, nil
-}
-
 // checkAssignment keeps the Store's rule that an assignment is never
 // provisioned and deleted at once: writing r in PROVISIONING needs no other
 // request of the assignment REVOKING with a deletion claim, and writing a
@@ -386,8 +367,10 @@ func checkAssignment(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) err
 	if claimOnly {
 		q += ` AND deletes_assignment`
 	}
+	// No ORDER BY (any holder will do): ordering by id would tempt the
+	// planner into walking the (state, id) index over every ACTIVE grant.
 	var holder, state string
-	err := tx.QueryRowContext(ctx, q+` ORDER BY id LIMIT 1`, args...).Scan(&holder, &state)
+	err := tx.QueryRowContext(ctx, q+` LIMIT 1`, args...).Scan(&holder, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	} else if err != nil {
@@ -400,7 +383,9 @@ func checkAssignment(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) err
 // AssignmentGrants returns the requests of assignment a that reached
 // provisioning and had not ended before since, oldest first.
 func (db *DB) AssignmentGrants(ctx context.Context, a drawbridge.Assignment, since time.Time) ([]*drawbridge.Request, error) {
-	// No ORDER BY, for the reason LiveGrants gives.
+	// No ORDER BY: it would tempt the planner into walking the (state, id)
+	// index over every live grant instead of the assignment index, which
+	// finds the handful of rows directly. The few rows are sorted here.
 	rs, err := db.queryRequests(ctx, "assignment grants", db.read, `SELECT `+requestColumns+` FROM requests
 		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ?
 		AND (state IN (?, ?, ?) OR ended_at >= ?)`,
