@@ -19,14 +19,30 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 )
 
 const (
-	bobAWS     = "9067e8a1b2-a1b2c3d4-2222-4a1a-8a1a-000000000002" // bob@example.com in examples/drawbridge.yaml
 	prodAcct   = "111122223333"
 	readOnlyPS = "ReadOnlyAccess"
 )
+
+// awsUserOf returns the Identity Store user id the config gives email.
+func awsUserOf(t *testing.T, cfg, email string) string {
+	t.Helper()
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range c.Directory.Users {
+		if u.Email == email {
+			return u.AWSUserID
+		}
+	}
+	t.Fatalf("%s is not in %s", email, cfg)
+	return ""
+}
 
 // deleteGate holds DeleteAccountAssignment calls while armed: entered
 // receives one value per held call, and release lets them through.
@@ -61,10 +77,11 @@ func (g *deleteGate) arm() {
 
 // grantsSandbox is serve's config pointed at a gated emulator.
 type grantsSandbox struct {
-	emu  *emulator.Server
-	gate *deleteGate
-	cfg  string
-	addr string
+	emu    *emulator.Server
+	gate   *deleteGate
+	cfg    string
+	addr   string
+	bobAWS string // bob@example.com's Identity Store user id
 }
 
 func newGrantsSandbox(t *testing.T) *grantsSandbox {
@@ -106,7 +123,7 @@ func newGrantsSandbox(t *testing.T) *grantsSandbox {
 	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &grantsSandbox{emu: emu, gate: gate, cfg: cfg, addr: addr}
+	return &grantsSandbox{emu: emu, gate: gate, cfg: cfg, addr: addr, bobAWS: awsUserOf(t, cfg, "bob@example.com")}
 }
 
 func (s *grantsSandbox) submitBob(t *testing.T, c *dbhttp.Client) *drawbridge.Request {
@@ -135,7 +152,7 @@ func revokeHTTP(t *testing.T, c *dbhttp.Client, id string) *drawbridge.Request {
 func TestE2EStandingAccessIsNotResurrected(t *testing.T) {
 	t.Parallel()
 	s := newGrantsSandbox(t)
-	if err := s.emu.AddAssignment(prodAcct, readOnlyPS, bobAWS); err != nil {
+	if err := s.emu.AddAssignment(prodAcct, readOnlyPS, s.bobAWS); err != nil {
 		t.Fatal(err)
 	}
 	admin := createToken(t, s.cfg, "--principal", "admin@example.com", "--role", "admin")
@@ -146,7 +163,7 @@ func TestE2EStandingAccessIsNotResurrected(t *testing.T) {
 	if a.State != drawbridge.StateActive || !a.PreexistingAccess {
 		t.Fatalf("A is %s, preexisting %v; want ACTIVE on standing access", a.State, a.PreexistingAccess)
 	}
-	s.emu.RemoveAssignment(prodAcct, readOnlyPS, bobAWS) // the move to just-in-time access
+	s.emu.RemoveAssignment(prodAcct, readOnlyPS, s.bobAWS) // the move to just-in-time access
 
 	b := s.submitBob(t, c)
 	if b.State != drawbridge.StateActive {
@@ -155,19 +172,19 @@ func TestE2EStandingAccessIsNotResurrected(t *testing.T) {
 	if b.PreexistingAccess {
 		t.Errorf("B inherited standing access from A; its own create made the assignment")
 	}
-	if !s.emu.HasAssignment(prodAcct, readOnlyPS, bobAWS) {
+	if !s.emu.HasAssignment(prodAcct, readOnlyPS, s.bobAWS) {
 		t.Fatal("B is ACTIVE without its assignment")
 	}
 	if r := revokeHTTP(t, c, a.ID); r.State != drawbridge.StateRevoked {
 		t.Fatalf("A is %s after revoke", r.State)
 	}
-	if !s.emu.HasAssignment(prodAcct, readOnlyPS, bobAWS) {
+	if !s.emu.HasAssignment(prodAcct, readOnlyPS, s.bobAWS) {
 		t.Fatal("revoking A removed the assignment B still needs")
 	}
 	if r := revokeHTTP(t, c, b.ID); r.State != drawbridge.StateRevoked {
 		t.Fatalf("B is %s after revoke", r.State)
 	}
-	if s.emu.HasAssignment(prodAcct, readOnlyPS, bobAWS) {
+	if s.emu.HasAssignment(prodAcct, readOnlyPS, s.bobAWS) {
 		t.Error("the assignment Drawbridge re-created for B lives on after both grants were revoked")
 	}
 	srv.stop(t, os.Interrupt)
@@ -223,7 +240,7 @@ func TestE2EGrantDuringRevokeInAnotherProcess(t *testing.T) {
 	if st, err := c.Get(context.Background(), a.ID); err != nil || st.State != drawbridge.StateRevoked {
 		t.Errorf("A: %v %v", st, err)
 	}
-	if !s.emu.HasAssignment(prodAcct, readOnlyPS, bobAWS) {
+	if !s.emu.HasAssignment(prodAcct, readOnlyPS, s.bobAWS) {
 		t.Fatal("B is ACTIVE but its assignment was deleted by A's revocation")
 	}
 	if got.PreexistingAccess {
