@@ -89,6 +89,10 @@ type Config struct {
 	// MaxInFlight caps asynchronous assignment operations in flight; 0
 	// means DefaultMaxInFlight, negative unlimited.
 	MaxInFlight int
+	// OrgMaxTPS caps calls per second to AWS Organizations (its own quota,
+	// apart from Identity Center's); 0 means DefaultOrgMaxTPS, negative
+	// unlimited.
+	OrgMaxTPS float64
 	// Now is the clock of the caches; nil means time.Now.
 	Now func() time.Time
 }
@@ -96,9 +100,15 @@ type Config struct {
 // Defaults for Config's zero values. AWS publishes about 20 calls per second
 // across the Identity Center APIs and at most 10 outstanding asynchronous
 // assignment operations, neither adjustable.
+//
+// Organizations throttles each account's calls (TooManyRequestsException)
+// at a rate AWS does not publish per operation; DefaultOrgMaxTPS keeps the
+// catalog's bursts — a DescribeAccount, a ListParents per OU level and a
+// ListTagsForResource for each account not seen yet — well under it.
 const (
 	DefaultMaxTPS           = 20
 	DefaultMaxInFlight      = 10
+	DefaultOrgMaxTPS        = 10
 	DefaultIdentityCacheTTL = 5 * time.Minute
 )
 
@@ -148,6 +158,7 @@ type Provider struct {
 	pollInterval    time.Duration
 
 	inFlight chan struct{} // a slot per assignment operation; nil = unlimited
+	sleep    func(context.Context, time.Duration) error
 
 	userAttribute string
 	resolveGroups bool
@@ -181,6 +192,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		userAttribute:   cfg.UserAttribute,
 		resolveGroups:   cfg.ResolveGroups,
 		now:             cfg.Now,
+		sleep:           sleep,
 	}
 	if cfg.MaxInFlight > 0 {
 		p.inFlight = make(chan struct{}, cfg.MaxInFlight)
@@ -253,6 +265,9 @@ func validate(cfg *Config) error {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.OrgMaxTPS == 0 {
+		cfg.OrgMaxTPS = DefaultOrgMaxTPS
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -261,7 +276,7 @@ func validate(cfg *Config) error {
 
 // clients are the SDK clients of one Provider. Identity Center and the
 // Identity Store share a rate limiter; Organizations, a separate service
-// with quotas of its own, does not take from that budget.
+// with a quota of its own, has its own limiter.
 type clients struct {
 	ssoAdmin      *ssoadmin.Client
 	identityStore *identitystore.Client
@@ -319,6 +334,11 @@ func newClients(ctx context.Context, cfg Config) (*clients, error) {
 		}
 		return append(opts, limit)
 	}
+	orgOpts := func(o *organizations.Options) {
+		if cfg.OrgMaxTPS > 0 {
+			o.APIOptions = append(o.APIOptions, rateLimit(newLimiter(cfg.OrgMaxTPS)))
+		}
+	}
 	return &clients{
 		ssoAdmin: ssoadmin.NewFromConfig(awsCfg, func(o *ssoadmin.Options) {
 			endpoint(&o.BaseEndpoint)
@@ -334,6 +354,7 @@ func newClients(ctx context.Context, cfg Config) (*clients, error) {
 		}),
 		organizations: organizations.NewFromConfig(awsCfg, func(o *organizations.Options) {
 			endpoint(&o.BaseEndpoint)
+			orgOpts(o)
 			o.Retryer = awssdk.NopRetryer{}
 			o.RetryMaxAttempts = 0
 		}),
@@ -366,7 +387,7 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 		PermissionSetArn: &psARN,
 	})
 	for pages.HasMorePages() {
-		out, err := nextAssignmentsPage(ctx, pages, op, describe(a))
+		out, err := p.nextAssignmentsPage(ctx, pages, op, describe(a))
 		if err != nil {
 			return false, err
 		}

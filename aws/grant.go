@@ -189,7 +189,7 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 				msg: fmt.Sprintf("request %s still %s: %v", awssdk.ToString(requestID), st.Status, err)}
 		}
 		if wait {
-			if err := sleep(ctx, p.pollInterval); err != nil {
+			if err := p.sleep(ctx, p.pollInterval); err != nil {
 				return stillRunning(err)
 			}
 		}

@@ -51,7 +51,7 @@ func (p *Provider) UserID(ctx context.Context, value string) (string, error) {
 		const op = "GetUserId"
 		subject := fmt.Sprintf("%s %q in identity store %s", p.userAttribute, value, p.identityStoreID)
 		var out *identitystore.GetUserIdOutput
-		err := retryRead(ctx, func() error {
+		err := retryRead(ctx, p.sleep, func() error {
 			var err error
 			out, err = p.identity.GetUserId(ctx, &identitystore.GetUserIdInput{
 				IdentityStoreId: &p.identityStoreID,
@@ -91,7 +91,7 @@ func (p *Provider) UserID(ctx context.Context, value string) (string, error) {
 // not found.
 func (p *Provider) checkMatch(ctx context.Context, userID, value string) error {
 	var out *identitystore.DescribeUserOutput
-	err := retryRead(ctx, func() error {
+	err := retryRead(ctx, p.sleep, func() error {
 		var err error
 		out, err = p.identity.DescribeUser(ctx, &identitystore.DescribeUserInput{IdentityStoreId: &p.identityStoreID, UserId: &userID})
 		return classifyAbout("DescribeUser", "user "+userID, err)
@@ -133,7 +133,7 @@ func (p *Provider) GroupNames(ctx context.Context, userID string) ([]string, err
 		})
 		for pages.HasMorePages() {
 			var out *identitystore.ListGroupMembershipsForMemberOutput
-			err := retryRead(ctx, func() error {
+			err := retryRead(ctx, p.sleep, func() error {
 				var err error
 				out, err = pages.NextPage(ctx)
 				return classifyAbout(op, subject, err)
@@ -171,7 +171,7 @@ func (p *Provider) groupName(ctx context.Context, groupID string) (string, error
 		return name, err
 	}
 	var out *identitystore.DescribeGroupOutput
-	err := retryRead(ctx, func() error {
+	err := retryRead(ctx, p.sleep, func() error {
 		var err error
 		out, err = p.identity.DescribeGroup(ctx, &identitystore.DescribeGroupInput{IdentityStoreId: &p.identityStoreID, GroupId: &groupID})
 		return classifyAbout("DescribeGroup", "group "+groupID, err)
@@ -186,15 +186,19 @@ func (p *Provider) groupName(ctx context.Context, groupID string) (string, error
 
 // readAttempts and readBackoff bound the retries of an idempotent read
 // within one call: a throttled lookup while a request is being provisioned
-// should not fail it.
+// should not fail it. maxRetryAfter bounds how long a read waits when the
+// Identity Store asks for a pause (RetryAfterSeconds): a longer pause is
+// left to the caller's own backoff, so that no call hangs for minutes.
 const (
-	readAttempts = 3
-	readBackoff  = 100 * time.Millisecond
+	readAttempts  = 3
+	readBackoff   = 100 * time.Millisecond
+	maxRetryAfter = 10 * time.Second
 )
 
 // retryRead runs call up to readAttempts times while it fails with a
-// retryable error, backing off exponentially with jitter.
-func retryRead(ctx context.Context, call func() error) error {
+// retryable error, backing off exponentially with jitter, and at least as
+// long as a throttling error's RetryAfterSeconds asks.
+func retryRead(ctx context.Context, sleep func(context.Context, time.Duration) error, call func() error) error {
 	var err error
 	for attempt := range readAttempts {
 		if err = call(); err == nil || drawbridge.IsPermanent(err) || ctx.Err() != nil {
@@ -202,7 +206,16 @@ func retryRead(ctx context.Context, call func() error) error {
 		}
 		if attempt < readAttempts-1 {
 			d := readBackoff << attempt
-			if sleep(ctx, d/2+rand.N(d/2+1)) != nil {
+			d = d/2 + rand.N(d/2+1)
+			var te *istypes.ThrottlingException
+			if errors.As(err, &te) && te.RetryAfterSeconds > 0 {
+				after := time.Duration(te.RetryAfterSeconds) * time.Second
+				if after > maxRetryAfter {
+					return err
+				}
+				d = max(d, after)
+			}
+			if sleep(ctx, d) != nil {
 				return err
 			}
 		}

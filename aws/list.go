@@ -35,7 +35,7 @@ func (p *Provider) ListAssignments(ctx context.Context, accounts []string) ([]dr
 			})
 			var users []string
 			for pages.HasMorePages() {
-				page, err := nextAssignmentsPage(ctx, pages, op, subject)
+				page, err := p.nextAssignmentsPage(ctx, pages, op, subject)
 				if err != nil {
 					return nil, err
 				}
@@ -58,9 +58,9 @@ func (p *Provider) ListAssignments(ctx context.Context, accounts []string) ([]dr
 // read-only, so a transient failure (throttling, a dropped connection) is
 // retried here like every read, rather than failing the grant or the
 // reconciliation that asked; the paginator re-sends the same page.
-func nextAssignmentsPage(ctx context.Context, pages *ssoadmin.ListAccountAssignmentsPaginator, op, subject string) (*ssoadmin.ListAccountAssignmentsOutput, error) {
+func (p *Provider) nextAssignmentsPage(ctx context.Context, pages *ssoadmin.ListAccountAssignmentsPaginator, op, subject string) (*ssoadmin.ListAccountAssignmentsOutput, error) {
 	var out *ssoadmin.ListAccountAssignmentsOutput
-	err := retryRead(ctx, func() error {
+	err := retryRead(ctx, p.sleep, func() error {
 		var err error
 		out, err = pages.NextPage(ctx)
 		return classifyAbout(op, subject, err)

@@ -56,6 +56,7 @@ type OrgCatalog struct {
 	client  *organizations.Client
 	refresh time.Duration
 	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error
 	logger  *slog.Logger
 
 	mu       sync.Mutex
@@ -91,7 +92,7 @@ func (p *Provider) Catalog(base drawbridge.Catalog, opts OrgOptions) *OrgCatalog
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &OrgCatalog{
-		base: base, client: p.orgs, refresh: opts.Refresh, now: p.now, logger: opts.Logger,
+		base: base, client: p.orgs, refresh: opts.Refresh, now: p.now, sleep: p.sleep, logger: opts.Logger,
 		accounts: map[string]*orgEntry{},
 		ouParent: newTTLCache[string, string](opts.Refresh, p.now),
 		ctx:      ctx, cancel: cancel,
@@ -255,7 +256,7 @@ func (c *OrgCatalog) fetch(ctx context.Context, account string) (*orgEntry, erro
 func (c *OrgCatalog) read(ctx context.Context, account string) (*orgEntry, error) {
 	subject := "account " + account
 	var desc *organizations.DescribeAccountOutput
-	err := retryRead(ctx, func() error {
+	err := retryRead(ctx, c.sleep, func() error {
 		var err error
 		desc, err = c.client.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: &account})
 		return classifyAbout("DescribeAccount", subject, err)
@@ -299,7 +300,7 @@ func (c *OrgCatalog) read(ctx context.Context, account string) (*orgEntry, error
 	pages := organizations.NewListTagsForResourcePaginator(c.client, &organizations.ListTagsForResourceInput{ResourceId: &account})
 	for pages.HasMorePages() {
 		var out *organizations.ListTagsForResourceOutput
-		err := retryRead(ctx, func() error {
+		err := retryRead(ctx, c.sleep, func() error {
 			var err error
 			out, err = pages.NextPage(ctx)
 			return classifyAbout("ListTagsForResource", subject, err)
@@ -324,19 +325,26 @@ func (c *OrgCatalog) parentOf(ctx context.Context, child string) (parent string,
 		}
 		return v, false, nil
 	}
-	var out *organizations.ListParentsOutput
-	err = retryRead(ctx, func() error {
-		var err error
-		out, err = c.client.ListParents(ctx, &organizations.ListParentsInput{ChildId: &child})
-		return classifyAbout("ListParents", child, err)
-	})
-	if err != nil {
-		return "", false, err
+	// Follow every page: Organizations may answer a page with no parent
+	// and a NextToken.
+	var parents []orgtypes.Parent
+	pages := organizations.NewListParentsPaginator(c.client, &organizations.ListParentsInput{ChildId: &child})
+	for pages.HasMorePages() {
+		var out *organizations.ListParentsOutput
+		err = retryRead(ctx, c.sleep, func() error {
+			var err error
+			out, err = pages.NextPage(ctx)
+			return classifyAbout("ListParents", child, err)
+		})
+		if err != nil {
+			return "", false, err
+		}
+		parents = append(parents, out.Parents...)
 	}
-	if len(out.Parents) == 0 {
+	if len(parents) == 0 {
 		return "", false, &opError{op: "ListParents", subject: child, msg: "no parent returned"}
 	}
-	pr := out.Parents[0]
+	pr := parents[0]
 	parent, isRoot = awssdk.ToString(pr.Id), pr.Type == orgtypes.ParentTypeRoot
 	if !accountIDPattern.MatchString(child) {
 		v := parent

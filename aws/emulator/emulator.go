@@ -92,9 +92,12 @@ type Options struct {
 	Delay time.Duration
 	// RateLimit caps calls per second across the Identity Center and
 	// Identity Store operations, like AWS's published 20 TPS; calls above
-	// it get ThrottlingException. Organizations calls are not limited.
-	// Zero means unlimited.
+	// it get ThrottlingException. Zero means unlimited.
 	RateLimit float64
+	// OrgRateLimit caps Organizations calls per second; calls above it get
+	// TooManyRequestsException, as Organizations answers. Zero means
+	// unlimited.
+	OrgRateLimit float64
 	// MaxInFlight caps outstanding (IN_PROGRESS) asynchronous assignment
 	// operations, like AWS's 10; further creates/deletes get
 	// ThrottlingException. Zero means unlimited.
@@ -141,7 +144,7 @@ func permissionSetARN(instanceARN, name string) string {
 }
 
 // Fault is an injected failure for one operation. In a Script, a Fault with
-// neither Code nor AsyncFailed is a pass: that call is answered normally.
+// neither Code, AsyncFailed nor EmptyPage is a pass: that call is answered normally.
 type Fault struct {
 	// Code is the error type returned as an HTTP error, e.g.
 	// "ThrottlingException", "InternalServerException" (answered with 500),
@@ -158,6 +161,14 @@ type Fault struct {
 	// FailureReason, leaving the assignment unchanged.
 	AsyncFailed   bool
 	FailureReason string
+	// EmptyPage (list operations only, and only when Code is empty) answers
+	// with no items and a NextToken that goes on where this page would have
+	// started: AWS may answer a page of a list so (Organizations' ListParents
+	// is known to), and a client must follow the token, not stop.
+	EmptyPage bool
+	// RetryAfterSeconds adds that member to the error (Identity Store's
+	// ThrottlingException carries it).
+	RetryAfterSeconds int
 }
 
 // Assignment is one account assignment held in the emulator.
@@ -196,7 +207,6 @@ type Server struct {
 	instanceARN     string
 	identityStoreID string
 	delay           time.Duration
-	rateLimit       float64
 	maxInFlight     int
 	now             func() time.Time
 	created         time.Time
@@ -213,8 +223,8 @@ type Server struct {
 	faults      map[string][]*Fault   // per operation, consumed from the front
 	calls       map[string]int
 	latency     time.Duration
-	tokens      float64
-	lastRefill  time.Time
+	bucket      bucket // Identity Center and Identity Store calls
+	orgBucket   bucket // Organizations calls
 
 	// Identity Store
 	users       map[string]*user  // by user id
@@ -254,7 +264,6 @@ func New(opts Options) *Server {
 		instanceARN:     opts.InstanceARN,
 		identityStoreID: opts.IdentityStoreID,
 		delay:           opts.Delay,
-		rateLimit:       opts.RateLimit,
 		maxInFlight:     opts.MaxInFlight,
 		now:             opts.Now,
 		created:         opts.Now().Truncate(time.Second),
@@ -270,8 +279,8 @@ func New(opts Options) *Server {
 		ous:             map[string]bool{},
 		accounts:        map[string]*orgAccount{},
 		calls:           map[string]int{},
-		tokens:          opts.RateLimit,
-		lastRefill:      opts.Now(),
+		bucket:          bucket{rate: opts.RateLimit, tokens: opts.RateLimit, last: opts.Now()},
+		orgBucket:       bucket{rate: opts.OrgRateLimit, tokens: opts.OrgRateLimit, last: opts.Now()},
 	}
 	s.ops = s.operationTable()
 	for name, d := range opts.PermissionSets {
@@ -366,12 +375,12 @@ func (s *Server) PermissionSetARNs() map[string]string {
 }
 
 // Fail injects f into every following call of op (see Fault.Times),
-// replacing op's fault script. A Fault with neither Code nor AsyncFailed
+// replacing op's fault script. A Fault with neither Code, AsyncFailed nor EmptyPage
 // clears op's faults.
 func (s *Server) Fail(op string, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f.Code == "" && !f.AsyncFailed {
+	if f.Code == "" && !f.AsyncFailed && !f.EmptyPage {
 		delete(s.faults, op)
 		return
 	}
@@ -380,7 +389,7 @@ func (s *Server) Fail(op string, f Fault) {
 
 // Script replaces op's faults with a sequence consumed in order, one call
 // per entry (or Times calls), after which op answers normally again. A
-// Fault with neither Code nor AsyncFailed lets one call through, so
+// Fault with neither Code, AsyncFailed nor EmptyPage lets one call through, so
 // Script(op, Fault{}, Fault{Code: "ThrottlingException"}) throttles the
 // second call only. No faults clears op's script.
 func (s *Server) Script(op string, faults ...Fault) {
@@ -536,20 +545,27 @@ func (s *Server) complete(op *operation) {
 // inFlight counts operations still IN_PROGRESS. Callers hold s.mu.
 func (s *Server) inFlight() int { return len(s.pending) }
 
-// allow takes one token from the rate limiter. Callers hold s.mu.
-func (s *Server) allow(now time.Time) bool {
-	if s.rateLimit <= 0 {
+// bucket is a token bucket holding a second's worth of calls; a zero rate
+// allows everything. Callers hold s.mu.
+type bucket struct {
+	rate, tokens float64
+	last         time.Time
+}
+
+// allow takes one token, if there is one.
+func (b *bucket) allow(now time.Time) bool {
+	if b.rate <= 0 {
 		return true
 	}
-	s.tokens += now.Sub(s.lastRefill).Seconds() * s.rateLimit
-	s.lastRefill = now
-	if burst := max(s.rateLimit, 1); s.tokens > burst {
-		s.tokens = burst
+	b.tokens += now.Sub(b.last).Seconds() * b.rate
+	b.last = now
+	if burst := max(b.rate, 1); b.tokens > burst {
+		b.tokens = burst
 	}
-	if s.tokens < 1 {
+	if b.tokens < 1 {
 		return false
 	}
-	s.tokens--
+	b.tokens--
 	return true
 }
 

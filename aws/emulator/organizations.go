@@ -99,10 +99,12 @@ func (s *Server) listParents(in *request, _ time.Time, _ string) (any, error) {
 	if parent == SandboxRootID {
 		typ = "ROOT"
 	}
-	if _, _, _, err := orgPage(in, 1); err != nil {
+	all := []map[string]any{{"Id": parent, "Type": typ}}
+	from, to, next, err := orgPage(in, len(all))
+	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Parents": []map[string]any{{"Id": parent, "Type": typ}}}, nil
+	return withNextToken(map[string]any{"Parents": all[from:to]}, next), nil
 }
 
 func (s *Server) accountJSON(a *orgAccount) map[string]any {

@@ -105,6 +105,9 @@ var memberNames = func() map[string]bool {
 			return
 		}
 		for f := range t.Fields() {
+			if !f.IsExported() {
+				continue
+			}
 			names[f.Name] = true
 			walk(f.Type)
 		}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -93,6 +94,8 @@ type request struct {
 	ChildId    *string
 	ParentId   *string
 	ResourceId *string
+
+	emptyPage bool // an injected fault: answer an empty page (Fault.EmptyPage)
 }
 
 func str(p *string) string {
@@ -159,14 +162,19 @@ func (s *Server) serve(r *http.Request, target string) (any, error) {
 	defer s.mu.Unlock()
 	now := s.now()
 	// The Identity Center quota covers its own API and the Identity Store;
-	// Organizations has quotas of its own, which the emulator leaves out.
-	if !strings.HasPrefix(target, organizationsPrefix) && !s.allow(now) {
+	// Organizations has a quota of its own.
+	if strings.HasPrefix(target, organizationsPrefix) {
+		if !s.orgBucket.allow(now) {
+			return nil, errorf("TooManyRequestsException", "%s", defaultMessage("TooManyRequestsException"))
+		}
+	} else if !s.bucket.allow(now) {
 		return nil, errorf("ThrottlingException", "Rate exceeded")
 	}
-	asyncFail, err := s.takeFault(op)
+	asyncFail, emptyPage, err := s.takeFault(op)
 	if err != nil {
 		return nil, err
 	}
+	in.emptyPage = emptyPage
 	s.settle(now)
 	if strings.HasPrefix(target, ssoAdminPrefix) && op != OpListInstances && str(in.InstanceArn) != s.instanceARN {
 		return nil, errorf("ResourceNotFoundException", "Instance %s does not exist", str(in.InstanceArn))
@@ -214,12 +222,12 @@ func (s *Server) operationTable() map[string]handlerFunc {
 }
 
 // takeFault consumes the next entry of op's fault script, returning the
-// HTTP error to answer or the failure reason an asynchronous operation is to
-// end with. Callers hold s.mu.
-func (s *Server) takeFault(op string) (asyncFail string, err error) {
+// HTTP error to answer, the failure reason an asynchronous operation is to
+// end with, or whether a list is to answer an empty page. Callers hold s.mu.
+func (s *Server) takeFault(op string) (asyncFail string, emptyPage bool, err error) {
 	script := s.faults[op]
 	if len(script) == 0 {
-		return "", nil
+		return "", false, nil
 	}
 	f := script[0]
 	if f.Times > 0 {
@@ -241,13 +249,18 @@ func (s *Server) takeFault(op string) (asyncFail string, err error) {
 		if f.HTTPStatus != 0 {
 			e.status = f.HTTPStatus
 		}
-		return "", e
+		if f.RetryAfterSeconds > 0 {
+			e.fields = map[string]any{"RetryAfterSeconds": f.RetryAfterSeconds}
+		}
+		return "", false, e
+	case f.EmptyPage:
+		return "", true, nil
 	case !f.AsyncFailed:
-		return "", nil // a pass in a script: this call is answered normally
+		return "", false, nil // a pass in a script: this call is answered normally
 	case f.FailureReason == "":
-		return "Injected failure", nil
+		return "Injected failure", false, nil
 	default:
-		return f.FailureReason, nil
+		return f.FailureReason, false, nil
 	}
 }
 
@@ -368,10 +381,17 @@ func pageOf(in *request, n, maxPage int, badInput string) (from, to int, next *s
 	}
 	if in.NextToken != nil {
 		off, cut := strings.CutPrefix(*in.NextToken, "emu-")
+		off, _, _ = strings.Cut(off, "-")
 		from, err = strconv.Atoi(off)
 		if !cut || err != nil || from < 0 || from > n {
 			return 0, 0, nil, errorf(badInput, "Invalid NextToken")
 		}
+	}
+	if in.emptyPage {
+		// An empty page that goes on where it started, under a token of
+		// its own (clients stop at a token they were given before).
+		t := fmt.Sprintf("emu-%d-e%d", from, emptyPages.Add(1))
+		return from, from, &t, nil
 	}
 	to = min(from+limit, n)
 	if to < n {
@@ -380,6 +400,9 @@ func pageOf(in *request, n, maxPage int, badInput string) (from, to int, next *s
 	}
 	return from, to, next, nil
 }
+
+// emptyPages numbers the tokens of injected empty pages.
+var emptyPages atomic.Int64
 
 // withNextToken adds NextToken to a list response when there is a next
 // page; AWS omits the member on the last page.
