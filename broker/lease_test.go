@@ -8,6 +8,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/expiry"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 )
 
@@ -74,9 +75,12 @@ func TestLeaseOutlastsTheProviderCall(t *testing.T) {
 	// looks at the request when 30 s (the old lease) and then the whole
 	// provider timeout have passed on the clock.
 	began := e.Clock.Now()
+	eng := expiry.New(e.Broker, time.Minute, 2)
 	for _, d := range []time.Duration{31 * time.Second, e.Broker.ProviderTimeout} {
 		e.Clock.Advance(began.Add(d).Sub(e.Clock.Now()))
-		e.HandleDue(t)
+		if _, err := eng.RunOnce(e.Ctx, false); err != nil {
+			t.Fatal(err)
+		}
 		if n := p.count(); n != 1 {
 			t.Fatalf("%d Grant calls %s into a provider call the lease protects, want 1", n, d)
 		}
