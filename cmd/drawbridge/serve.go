@@ -134,7 +134,8 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	wg.Add(1)
-	go func() { defer wg.Done(); watchPolicy(watchCtx, a, logger, 2*time.Second) }()
+	watch := watchPolicy(a, logger, 2*time.Second)
+	go func() { defer wg.Done(); watch(watchCtx) }()
 
 	api := &dbhttp.Server{
 		Broker: a.broker, Store: a.store, Tokens: a.db, Logger: logger,
@@ -214,10 +215,13 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 // (modification time or size, polled). A policy that does not load is
 // refused: the last good one stays in force, the reason is logged and
 // drawbridge_policy_reload_failures_total counts it.
-func watchPolicy(ctx context.Context, a *app, logger *slog.Logger, every time.Duration) {
+//
+// It subscribes to SIGHUP and stamps the file before it returns the loop to
+// run: a SIGHUP that arrived before the subscription would end the process
+// (Go's default for it), and an edit before the stamp would go unseen.
+func watchPolicy(a *app, logger *slog.Logger, every time.Duration) func(context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	file := a.cfg.Policy.File
 	stamp := func() string {
 		fi, err := os.Stat(file)
@@ -227,37 +231,40 @@ func watchPolicy(ctx context.Context, a *app, logger *slog.Logger, every time.Du
 		return fmt.Sprint(fi.ModTime().UnixNano(), fi.Size())
 	}
 	last := stamp()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		reason := ""
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			reason = "SIGHUP"
-		case <-tick.C:
-			if s := stamp(); s != last {
-				last = s
-				reason = "file changed"
+	return func(ctx context.Context) {
+		defer signal.Stop(hup)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			reason := ""
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				reason = "SIGHUP"
+			case <-tick.C:
+				if s := stamp(); s != last {
+					last = s
+					reason = "file changed"
+				}
 			}
+			if reason == "" {
+				continue
+			}
+			p, err := policy.Load(file)
+			if a.metrics != nil {
+				a.metrics.PolicyReload(err)
+			}
+			if err != nil {
+				logger.Error("policy reload refused; the last good policy stays in force", "trigger", reason,
+					"file", file, "error", err.Error(), "policy_sha256", a.broker.Policy().SHA256())
+				continue
+			}
+			if p.SHA256() == a.broker.Policy().SHA256() {
+				continue
+			}
+			a.broker.SetPolicy(p)
+			logger.Info("policy reloaded", "trigger", reason, "file", file, "policy_sha256", p.SHA256(), "rules", len(p.Rules()))
 		}
-		if reason == "" {
-			continue
-		}
-		p, err := policy.Load(file)
-		if a.metrics != nil {
-			a.metrics.PolicyReload(err)
-		}
-		if err != nil {
-			logger.Error("policy reload refused; the last good policy stays in force", "trigger", reason,
-				"file", file, "error", err.Error(), "policy_sha256", a.broker.Policy().SHA256())
-			continue
-		}
-		if p.SHA256() == a.broker.Policy().SHA256() {
-			continue
-		}
-		a.broker.SetPolicy(p)
-		logger.Info("policy reloaded", "trigger", reason, "file", file, "policy_sha256", p.SHA256(), "rules", len(p.Rules()))
 	}
 }
