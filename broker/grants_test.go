@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -366,5 +367,58 @@ func TestExpiryCountsFromFirstAttemptThatMayHaveGivenAccess(t *testing.T) {
 				t.Errorf("expires at %v, want %v (an hour after attempt %d began)", got.ExpiresAt, want, tc.from+1)
 			}
 		})
+	}
+}
+
+// pauseKeep holds the write that records request id keeping the
+// assignment (REVOKING without the deletion claim) until released.
+type pauseKeep struct {
+	drawbridge.Store
+	id      string
+	paused  chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *pauseKeep) UpdateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
+	if r.ID == s.id && r.State == drawbridge.StateRevoking && !r.DeletesAssignment {
+		s.once.Do(func() {
+			s.paused <- struct{}{}
+			<-s.release
+		})
+	}
+	return s.Store.UpdateRequest(ctx, r, events...)
+}
+
+// Two grants of one assignment revoked at once (revoke --all, two expiries
+// in the same second): each may try its claim while the other is still
+// ACTIVE, and both keep the assignment — unless the one that keeps it asks
+// again once it is REVOKING itself. The last grant to end deletes it.
+func TestConcurrentRevocationsOfOneAssignmentDelete(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	bobID := e.AWSUserID(t, bob)
+	a := e.Submit(t, bob, prod, readOnly, time.Hour, "")
+	b := e.Submit(t, bob, prod, readOnly, time.Hour, "")
+	st := &pauseKeep{Store: e.Store, id: a.ID, paused: make(chan struct{}), release: make(chan struct{})}
+	e.Broker.Store = st
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Broker.Revoke(e.Ctx, a.ID, "done", op)
+		done <- err
+	}()
+	<-st.paused // A's claim was refused (B is ACTIVE); its "keep" is not written yet
+	if _, err := e.Broker.Revoke(e.Ctx, b.ID, "done", op); err != nil {
+		t.Fatal(err)
+	}
+	close(st.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*drawbridge.Request{a, b} {
+		wantState(t, e.Get(t, r.ID), drawbridge.StateRevoked)
+	}
+	if e.Emu.HasAssignment(prod, readOnly, bobID) {
+		t.Error("both grants ended keeping the assignment for the other: it lives on with no grant")
 	}
 }

@@ -84,6 +84,9 @@ func (b *Broker) expire(ctx context.Context, r *drawbridge.Request) (*drawbridge
 type removal struct {
 	keep string // why the assignment stays; "" when it is deleted
 	note string // what the audit trail should also know about the decision
+	// neededBy names the grant that still needed the assignment when the
+	// claim was refused; revoke asks again (see reclaim).
+	neededBy string
 }
 
 // planRemoval decides, before r is written REVOKING, whether its end
@@ -139,10 +142,36 @@ func (b *Broker) writeRevoking(ctx context.Context, r *drawbridge.Request, plan 
 	if busy := drawbridge.AsAssignmentBusy(err); busy != nil && r.DeletesAssignment {
 		r.DeletesAssignment = false
 		plan.keep = fmt.Sprintf("kept: still needed by %s (%s)", busy.Holder, busy.HolderState)
+		plan.neededBy = busy.Holder
 		record()
 		err = b.Store.UpdateRequest(ctx, r, events...)
 	}
 	return err
+}
+
+// reclaim asks again for the deletion claim of a REVOKING r that kept the
+// assignment because another grant needed it. Two grants of one
+// assignment ending at once can each have their claim refused while the
+// other is still ACTIVE, and both would keep it for the other. Once r is
+// REVOKING it no longer refuses anyone's claim, so asking again closes
+// that gap: a claim is now refused only by a grant still PROVISIONING or
+// ACTIVE, which will find r out of its way when it ends. The last grant of
+// an assignment to end deletes it.
+func (b *Broker) reclaim(ctx context.Context, r *drawbridge.Request, plan *removal) error {
+	r.DeletesAssignment = true
+	err := b.Store.UpdateRequest(ctx, r)
+	if busy := drawbridge.AsAssignmentBusy(err); busy != nil {
+		r.DeletesAssignment = false
+		plan.keep = fmt.Sprintf("kept: still needed by %s (%s)", busy.Holder, busy.HolderState)
+		return nil
+	}
+	if err != nil {
+		r.DeletesAssignment = false
+		return err
+	}
+	plan.note = fmt.Sprintf("%s, which needed the assignment, no longer does", plan.neededBy)
+	plan.keep = ""
+	return nil
 }
 
 // revoke carries out a REVOKING grant's plan — deletes the assignment when
@@ -152,6 +181,11 @@ func (b *Broker) writeRevoking(ctx context.Context, r *drawbridge.Request, plan 
 func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal) (*drawbridge.Request, error) {
 	if err := b.endExtensions(ctx, r); err != nil {
 		return b.retryRevocation(ctx, r, err)
+	}
+	if plan.neededBy != "" && !r.DeletesAssignment {
+		if err := b.reclaim(ctx, r, &plan); err != nil {
+			return nil, err
+		}
 	}
 	prov := b.Providers[r.Provider]
 	details := map[string]string{}
@@ -167,6 +201,9 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal
 		cancel()
 		if err == nil {
 			details["provider"] = "assignment deleted and deletion confirmed"
+			if plan.neededBy != "" {
+				details["assignment"] = plan.note
+			}
 		}
 	}
 	if err != nil {
