@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,23 +15,6 @@ import (
 	"github.com/drawbridge-jit/drawbridge/examples"
 	"github.com/drawbridge-jit/drawbridge/policy"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A SIGHUP that arrives as soon as serve is ready, before the watcher's
 // loop has run, reloads the policy: it is neither lost nor (Go's default
@@ -51,7 +32,7 @@ func TestSIGHUPRightAfterStartIsNotLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs lockedWriter
 	a := &app{cfg: &config.Config{Policy: config.Policy{File: file}}, broker: broker.New(nil, nil, nil, nil, pol, nil, nil)}
 	watch := watchPolicy(a, slog.New(slog.NewJSONHandler(&logs, nil)), time.Hour)
 	if err := os.WriteFile(file, append(src, "\n# edited\n"...), 0o600); err != nil {
