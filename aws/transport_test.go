@@ -16,7 +16,8 @@ import (
 // takes for a write error: it closes the connection under the response
 // still being read ("use of closed network connection", about one call in
 // 1,500) and, more often, the connection is just not reused. A lost
-// response shows here as a list call retried by Exists.
+// response shows here as a list call retried by Exists, a connection not
+// reused as one more connection accepted by the emulator.
 func TestNoResponseIsLostOnLoopback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 3,000 calls")
@@ -36,7 +37,12 @@ func TestNoResponseIsLostOnLoopback(t *testing.T) {
 	if n := em.Calls(emulator.OpListAccountAssignments); n != 2*lookups {
 		t.Errorf("%d list calls for %d two-page lookups: %d responses were lost and retried", n, lookups, n-2*lookups)
 	}
-	if n := em.Connections(); n != 1 {
-		t.Errorf("%d connections for %d sequential calls, want 1 reused connection", n, 2*lookups)
+	// Sequential calls reuse one connection. Not exactly one: net/http
+	// hands a finished connection back to its pool from another goroutine,
+	// and on a loaded machine the next call can get there first and dial.
+	// The writeLoop failure closed about one connection in 16 calls; the
+	// bound is far below that.
+	if n := em.Connections(); n > 2*lookups/100 {
+		t.Errorf("%d connections for %d sequential calls: connections are not reused", n, 2*lookups)
 	}
 }
