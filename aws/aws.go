@@ -374,7 +374,9 @@ func (p *Provider) InstanceARN() string { return p.instanceARN }
 func (p *Provider) IdentityStoreID() string { return p.identityStoreID }
 
 // Exists reports whether the user assignment exists, reading every page of
-// ListAccountAssignments.
+// ListAccountAssignments. AWS does not document that listing as strongly
+// consistent: right after a create or delete it may still show the state
+// before it, so one answer taken then is no proof either way.
 func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, error) {
 	const op = "ListAccountAssignments"
 	psARN, err := p.check(op, a)

@@ -89,12 +89,14 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 
 // Revoke deletes the user assignment and returns once AWS reports it
 // SUCCEEDED. What Revoke promises is that the access is gone, so an
-// assignment already gone is success: when AWS answers the delete with
-// ResourceNotFoundException (the user was deleted from the Identity Store,
-// say), or the deletion ends FAILED (e.g. "… was not found in directory"),
-// Revoke lists the assignments and returns nil when this one is not among
-// them. Two answers from AWS agree then; a listing alone is never taken as
-// proof, because ListAccountAssignments may lag behind recent changes.
+// assignment already gone is success: when AWS says it cannot find what is
+// to be deleted — ResourceNotFoundException from the delete, or a deletion
+// FAILED with a reason such as "… was not found in directory" (the user was
+// deleted from the Identity Store) — Revoke lists the assignments and
+// returns nil when this one is not among them. Two answers from AWS agree
+// then. A listing alone is never taken as proof: ListAccountAssignments may
+// lag behind recent changes, so a deletion FAILED for any other reason
+// stays an error (retried) whatever the listing shows.
 func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 	const op = "DeleteAccountAssignment"
 	psARN, err := p.check(op, a)
@@ -105,7 +107,10 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 	if err == nil {
 		return nil
 	}
-	if (accepted && drawbridge.IsPermanent(err)) || (!accepted && hasCode(err, "ResourceNotFoundException")) {
+	var failed *statusFailed
+	notFound := !accepted && hasCode(err, "ResourceNotFoundException") ||
+		accepted && errors.As(err, &failed) && reportsNotFound(failed.reason)
+	if notFound {
 		if exists, xerr := p.Exists(ctx, a); xerr == nil && !exists {
 			return nil
 		}
@@ -154,7 +159,18 @@ const statusPropagation = time.Minute
 
 // statusFailed is an operation whose status AWS reported FAILED: AWS looked
 // at the request and refused it, and repeating it gets the same answer.
-type statusFailed struct{ opError }
+type statusFailed struct {
+	opError
+	reason string // AWS's FailureReason
+}
+
+// reportsNotFound reports whether a FailureReason says that what the
+// operation was about does not exist ("Principal … was not found in
+// directory", "… does not exist").
+func reportsNotFound(reason string) bool {
+	r := strings.ToLower(reason)
+	return strings.Contains(r, "not found") || strings.Contains(r, "does not exist")
+}
 
 // await polls an asynchronous assignment operation until it reaches a
 // terminal status or ctx ends. FAILED is permanent (a *statusFailed).
@@ -181,8 +197,9 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 				return nil
 			}
 		case types.StatusValuesFailed:
-			return drawbridge.Permanent(&statusFailed{opError{op: op, subject: describe(a),
-				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))}})
+			return drawbridge.Permanent(&statusFailed{opError: opError{op: op, subject: describe(a),
+				msg: fmt.Sprintf("FAILED: %s (request %s)", awssdk.ToString(st.FailureReason), awssdk.ToString(requestID))},
+				reason: awssdk.ToString(st.FailureReason)})
 		}
 		stillRunning := func(err error) error {
 			return &opError{op: describeOp, subject: describe(a), err: err,

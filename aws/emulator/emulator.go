@@ -94,6 +94,12 @@ type Options struct {
 	// Identity Store operations, like AWS's published 20 TPS; calls above
 	// it get ThrottlingException. Zero means unlimited.
 	RateLimit float64
+	// ListLag makes ListAccountAssignments answer from the assignments as
+	// they stood that long ago (on the emulator's clock): AWS does not
+	// document the listing as strongly consistent, so a client must not
+	// conclude from one listing taken right after a change that the change
+	// did or did not happen. Zero answers from the current state.
+	ListLag time.Duration
 	// OrgRateLimit caps Organizations calls per second; calls above it get
 	// TooManyRequestsException, as Organizations answers. Zero means
 	// unlimited.
@@ -208,6 +214,7 @@ type Server struct {
 	identityStoreID string
 	delay           time.Duration
 	maxInFlight     int
+	listLag         time.Duration
 	now             func() time.Time
 	created         time.Time
 
@@ -217,6 +224,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	assignments map[assignmentKey]bool
+	history     []change // changes to assignments within listLag, oldest first
 	operations  map[string]*operation
 	pending     []*operation          // in creation order, settled in that order
 	busy        map[assignmentKey]int // IN_PROGRESS operations per assignment
@@ -265,6 +273,7 @@ func New(opts Options) *Server {
 		identityStoreID: opts.IdentityStoreID,
 		delay:           opts.Delay,
 		maxInFlight:     opts.MaxInFlight,
+		listLag:         opts.ListLag,
 		now:             opts.Now,
 		created:         opts.Now().Truncate(time.Second),
 		byName:          map[string]*permissionSet{},
@@ -490,8 +499,9 @@ func (s *Server) AddAssignment(accountID, permissionSetName, principalID string)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settle(s.now())
-	s.assignments[assignmentKey{accountID, ps.arn, "USER", principalID}] = true
+	now := s.now()
+	s.settle(now)
+	s.set(assignmentKey{accountID, ps.arn, "USER", principalID}, true, now)
 	return nil
 }
 
@@ -504,8 +514,9 @@ func (s *Server) RemoveAssignment(accountID, permissionSetName, principalID stri
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settle(s.now())
-	delete(s.assignments, assignmentKey{accountID, ps.arn, "USER", principalID})
+	now := s.now()
+	s.settle(now)
+	s.set(assignmentKey{accountID, ps.arn, "USER", principalID}, false, now)
 }
 
 // settle completes, in creation order, every pending operation whose delay
@@ -520,7 +531,7 @@ func (s *Server) settle(now time.Time) {
 			n++
 			continue
 		}
-		s.complete(op)
+		s.complete(op, op.doneAt)
 		if s.busy[op.key]--; s.busy[op.key] <= 0 {
 			delete(s.busy, op.key)
 		}
@@ -529,17 +540,55 @@ func (s *Server) settle(now time.Time) {
 	s.pending = s.pending[:n]
 }
 
-func (s *Server) complete(op *operation) {
+// complete ends op, which took effect at. Callers hold s.mu.
+func (s *Server) complete(op *operation, at time.Time) {
 	if op.failWith != "" {
 		op.status = "FAILED"
 		return
 	}
 	op.status = "SUCCEEDED"
-	if op.create {
-		s.assignments[op.key] = true
-	} else {
-		delete(s.assignments, op.key)
+	s.set(op.key, op.create, at)
+}
+
+// change is one assignment made (present) or removed at a time.
+type change struct {
+	at      time.Time
+	key     assignmentKey
+	present bool
+}
+
+// set makes or removes an assignment at the given time, remembering the
+// change for as long as a lagging listing may not show it yet. Callers
+// hold s.mu.
+func (s *Server) set(k assignmentKey, present bool, at time.Time) {
+	if s.listLag > 0 && s.assignments[k] != present {
+		cut := 0
+		for cut < len(s.history) && !s.history[cut].at.After(at.Add(-s.listLag)) {
+			cut++
+		}
+		s.history = append(s.history[cut:], change{at: at, key: k, present: present})
 	}
+	if present {
+		s.assignments[k] = true
+	} else {
+		delete(s.assignments, k)
+	}
+}
+
+// listed reports whether a listing at now shows k: its state ListLag ago.
+// Callers hold s.mu.
+func (s *Server) listed(k assignmentKey, now time.Time) bool {
+	present := s.assignments[k]
+	for i := len(s.history) - 1; i >= 0; i-- {
+		c := s.history[i]
+		if !c.at.After(now.Add(-s.listLag)) {
+			break
+		}
+		if c.key == k {
+			present = !c.present
+		}
+	}
+	return present
 }
 
 // inFlight counts operations still IN_PROGRESS. Callers hold s.mu.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -344,7 +345,7 @@ func (s *Server) startOperation(in *request, now time.Time, create bool, asyncFa
 	}
 	s.operations[op.requestID] = op
 	if s.delay <= 0 {
-		s.complete(op)
+		s.complete(op, now)
 	} else {
 		s.pending = append(s.pending, op)
 		s.busy[key]++
@@ -413,15 +414,20 @@ func withNextToken(out map[string]any, next *string) map[string]any {
 	return out
 }
 
-func (s *Server) listAccountAssignments(in *request, _ time.Time, _ string) (any, error) {
+func (s *Server) listAccountAssignments(in *request, now time.Time, _ string) (any, error) {
 	ps, err := s.permissionSet(in.PermissionSetArn)
 	if err != nil {
 		return nil, err
 	}
 	type assignmentJSON struct{ AccountId, PermissionSetArn, PrincipalType, PrincipalId string }
 	var all []assignmentJSON
-	for k := range s.assignments {
-		if k.accountID == *in.AccountId && k.permissionSetARN == ps.arn {
+	// The current assignments and those a lagging listing still shows.
+	keys := maps.Clone(s.assignments)
+	for _, c := range s.history {
+		keys[c.key] = true
+	}
+	for k := range keys {
+		if k.accountID == str(in.AccountId) && k.permissionSetARN == ps.arn && s.listed(k, now) {
 			all = append(all, assignmentJSON{k.accountID, k.permissionSetARN, k.principalType, k.principalID})
 		}
 	}
