@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo dev test test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
+.PHONY: all build demo dev test deps-awscli test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
 
 all: build
 
@@ -21,7 +21,15 @@ dev: build
 	./$(BIN) dev
 
 ## test: everything CI runs: vet, the race-enabled suite, a short fuzz run, benchmarks once
-test: vet test-race fuzz bench-ci
+test: deps-awscli vet test-race fuzz bench-ci
+
+## deps-awscli: the AWS CLI, the independent client the emulator's tests are checked with
+## (installed from Debian when missing and running as root; CI fails that test without it)
+deps-awscli:
+	@command -v aws >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; \
+	  else echo "the AWS CLI is missing: install it (Debian: apt-get install awscli) so the emulator is checked against it"; exit 1; fi; }
 
 vet:
 	$(GO) vet $(PKGS)
