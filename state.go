@@ -72,12 +72,15 @@ const (
 	EventRevoke          Event = "revoke"           // revoked early: start revoking
 	EventConfirmExpired  Event = "confirm_expired"  // provider confirmed the removal of an expired grant
 	EventConfirmRevoked  Event = "confirm_revoked"  // provider confirmed the removal of a revoked grant
+	EventAbandon         Event = "abandon"          // provisioning gave up after an attempt that may have created the assignment: remove it
+	EventConfirmFailed   Event = "confirm_failed"   // provider confirmed the removal of an abandoned grant
 )
 
 // Events lists every event.
 var Events = []Event{
 	EventAllow, EventRequireApproval, EventDeny, EventApprove, EventCancel, EventProvision,
 	EventActivate, EventFail, EventExpire, EventRevoke, EventConfirmExpired, EventConfirmRevoked,
+	EventAbandon, EventConfirmFailed,
 }
 
 type edge struct {
@@ -101,6 +104,8 @@ var transitions = map[edge]State{
 	{StateActive, EventRevoke}:           StateRevoking,
 	{StateRevoking, EventConfirmExpired}: StateExpired,
 	{StateRevoking, EventConfirmRevoked}: StateRevoked,
+	{StateProvisioning, EventAbandon}:    StateRevoking,
+	{StateRevoking, EventConfirmFailed}:  StateFailed,
 }
 
 // Transition is the state machine: the state that event ev leads to from

@@ -19,19 +19,24 @@ var legal = map[drawbridge.State]map[drawbridge.Event]drawbridge.State{
 		drawbridge.EventDeny:    drawbridge.StateDenied,
 		drawbridge.EventCancel:  drawbridge.StateCancelled,
 	},
-	drawbridge.StateApproved:     {drawbridge.EventProvision: drawbridge.StateProvisioning},
-	drawbridge.StateProvisioning: {drawbridge.EventActivate: drawbridge.StateActive, drawbridge.EventFail: drawbridge.StateFailed},
-	drawbridge.StateActive:       {drawbridge.EventExpire: drawbridge.StateRevoking, drawbridge.EventRevoke: drawbridge.StateRevoking},
+	drawbridge.StateApproved: {drawbridge.EventProvision: drawbridge.StateProvisioning},
+	drawbridge.StateProvisioning: {
+		drawbridge.EventActivate: drawbridge.StateActive,
+		drawbridge.EventFail:     drawbridge.StateFailed,
+		drawbridge.EventAbandon:  drawbridge.StateRevoking,
+	},
+	drawbridge.StateActive: {drawbridge.EventExpire: drawbridge.StateRevoking, drawbridge.EventRevoke: drawbridge.StateRevoking},
 	drawbridge.StateRevoking: {
 		drawbridge.EventConfirmExpired: drawbridge.StateExpired,
 		drawbridge.EventConfirmRevoked: drawbridge.StateRevoked,
+		drawbridge.EventConfirmFailed:  drawbridge.StateFailed,
 	},
 }
 
 func TestTransitionEveryPair(t *testing.T) {
 	states := append([]drawbridge.State{drawbridge.StateNew}, drawbridge.States...)
-	if len(states) != 11 || len(drawbridge.Events) != 12 {
-		t.Fatalf("the table below assumes 11 states and 12 events, have %d and %d: update the test", len(states), len(drawbridge.Events))
+	if len(states) != 11 || len(drawbridge.Events) != 14 {
+		t.Fatalf("the table below assumes 11 states and 14 events, have %d and %d: update the test", len(states), len(drawbridge.Events))
 	}
 	nLegal := 0
 	for _, from := range states {
@@ -60,8 +65,8 @@ func TestTransitionEveryPair(t *testing.T) {
 			}
 		}
 	}
-	if nLegal != 13 {
-		t.Errorf("%d legal transitions checked, want 13", nLegal)
+	if nLegal != 15 {
+		t.Errorf("%d legal transitions checked, want 15", nLegal)
 	}
 }
 

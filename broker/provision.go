@@ -117,6 +117,9 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	cancel()
 	if err != nil {
 		if drawbridge.IsPermanent(err) {
+			// A permanent answer means this attempt created nothing;
+			// only an earlier uncertain one may have.
+			r.ProvisionStartedAt = before
 			return b.failProvisioning(ctx, r, err)
 		}
 		if drawbridge.IsRejected(err) {
@@ -274,6 +277,9 @@ func (b *Broker) scheduleRetry(ctx context.Context, r *drawbridge.Request, attem
 }
 
 func (b *Broker) failProvisioning(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
+	if r.State == drawbridge.StateProvisioning && !r.ProvisionStartedAt.IsZero() && r.ProviderRef != "" {
+		return b.abandon(ctx, r, cause)
+	}
 	// From APPROVED both steps are written at once: a request is never
 	// stored PROVISIONING on its way to FAILED, so a refused provisioning
 	// (the assignment being deleted) cannot block the failure's record.
@@ -297,4 +303,33 @@ func (b *Broker) failProvisioning(ctx context.Context, r *drawbridge.Request, ca
 	}
 	b.Logger.Error("provisioning failed", "request", r.ID, "error", cause)
 	return r, nil
+}
+
+// abandon ends the provisioning of r when an attempt whose outcome is
+// unknown (ProvisionStartedAt still set: a timeout, a lost answer, a
+// status never confirmed) may have created the assignment. Writing FAILED
+// at once would leave that assignment in place with nothing watching it,
+// so r goes REVOKING instead — visible, retried with backoff, and
+// overlap-aware through the same deletion claim as any revocation — and
+// ends FAILED only once the provider confirmed the removal.
+func (b *Broker) abandon(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
+	r.LastError = cause.Error()
+	r.EndReason = "provisioning failed"
+	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
+	plan, err := b.planRemoval(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := b.transition(r, drawbridge.EventAbandon, System, map[string]string{
+		"error":  cause.Error(),
+		"reason": "provisioning gave up after an attempt that may have created the assignment: removing it before FAILED",
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := b.writeRevoking(ctx, r, &plan, ev.Details, ev); err != nil {
+		return nil, err
+	}
+	b.Logger.Error("provisioning failed, removing what an uncertain attempt may have created", "request", r.ID, "error", cause)
+	return b.revoke(ctx, r, plan)
 }

@@ -209,15 +209,22 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal
 	if err != nil {
 		return b.retryRevocation(ctx, r, err)
 	}
+	now := b.now()
 	ev := drawbridge.EventConfirmRevoked
-	if r.EndReason == "expired" {
+	switch {
+	case r.ActivatedAt.IsZero():
+		// Abandoned provisioning: it ends FAILED, and its last error
+		// (why provisioning gave up) stays for the operator.
+		ev = drawbridge.EventConfirmFailed
+	case r.EndReason == "expired":
 		ev = drawbridge.EventConfirmExpired
 	}
-	now := b.now()
 	r.EndedAt = now
-	r.LastError = ""
 	details["attempts"] = fmt.Sprint(r.RevokeAttempts + 1)
-	details["lag_ms"] = fmt.Sprint(now.Sub(r.ExpiresAt).Milliseconds())
+	if ev != drawbridge.EventConfirmFailed {
+		r.LastError = ""
+		details["lag_ms"] = fmt.Sprint(now.Sub(r.ExpiresAt).Milliseconds())
+	}
 	e, err := b.transition(r, ev, System, details)
 	if err != nil {
 		return nil, err
