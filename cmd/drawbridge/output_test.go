@@ -64,3 +64,17 @@ func TestOutputRendersControlCharactersVisibly(t *testing.T) {
 		t.Errorf("denial message spans lines: %q", denied)
 	}
 }
+
+// An extension's duration is its measured window (expires_at minus when
+// access began), so it is rarely whole seconds; status shows it to the
+// second, as every duration a person typed is.
+func TestStatusShowsDurationToTheSecond(t *testing.T) {
+	r := &drawbridge.Request{ID: "req_x", State: drawbridge.StateActive, Duration: 31*time.Minute + 10*time.Second + 366441376*time.Nanosecond}
+	var out bytes.Buffer
+	if err := writeStatus(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "duration:     31m10s\n") {
+		t.Errorf("status duration line:\n%s", out.String())
+	}
+}

@@ -189,7 +189,7 @@ func writeStatus(w io.Writer, r *drawbridge.Request) error {
 	row("state", string(r.State))
 	row("requester", r.Requester)
 	row("entitlement", fmt.Sprintf("%s account %s, %s", r.Provider, r.Resource, r.Role))
-	row("duration", r.Duration.String())
+	row("duration", r.Duration.Round(time.Second).String()) // an extension's window is measured, not asked: no nanoseconds
 	row("reason", r.Reason)
 	row("ticket", r.Ticket)
 	rule := r.Decision.Rule
