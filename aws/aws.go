@@ -157,8 +157,9 @@ type Provider struct {
 	permissionSets  map[string]string
 	pollInterval    time.Duration
 
-	inFlight chan struct{} // a slot per assignment operation; nil = unlimited
-	sleep    func(context.Context, time.Duration) error
+	inFlight   chan struct{} // a slot per assignment operation; nil = unlimited
+	grantSlots chan struct{} // the in-flight slots creations may take (see removalReserve); nil = all
+	sleep      func(context.Context, time.Duration) error
 
 	userAttribute string
 	resolveGroups bool
@@ -196,6 +197,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	if cfg.MaxInFlight > 0 {
 		p.inFlight = make(chan struct{}, cfg.MaxInFlight)
+		if r := removalReserve(cfg.MaxInFlight); r > 0 {
+			p.grantSlots = make(chan struct{}, cfg.MaxInFlight-r)
+		}
 	}
 	p.users = newTTLCache[string, string](cfg.IdentityCacheTTL, cfg.Now)
 	p.memberOf = newTTLCache[string, []string](cfg.IdentityCacheTTL, cfg.Now)

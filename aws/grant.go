@@ -31,7 +31,7 @@ import (
 // and confirms it; a grant is never ended FAILED by Drawbridge while AWS
 // may still be creating its access.
 func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
-	const op = "CreateAccountAssignment"
+	const op = opCreate
 	psARN, err := p.check(op, a)
 	if err != nil {
 		return err
@@ -117,6 +117,9 @@ func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
 	}
 	return err
 }
+
+// opCreate names the creation, which acquire keeps out of the removal reserve.
+const opCreate = "CreateAccountAssignment"
 
 // deleteAssignment deletes and awaits the deletion, holding an in-flight
 // slot until its status is terminal. accepted reports whether AWS accepted
