@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,8 +68,37 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "error:", printableLines(drawbridgeMessage(err)))
+	if g.output == "json" {
+		writeJSONError(stderr, err)
+	} else {
+		fmt.Fprintln(stderr, "error:", printableLines(drawbridgeMessage(err)))
+	}
 	return exitCode(err)
+}
+
+// writeJSONError prints err as the API does, {"error":{"code","message"}},
+// for scripts that asked for --output json. It goes to stderr: stdout may
+// already hold the request object the error is about (a DENIED or FAILED
+// request), and stays one JSON document.
+func writeJSONError(w io.Writer, err error) {
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	body.Error.Message = drawbridgeMessage(err)
+	switch exitCode(err) {
+	case exitUsage:
+		body.Error.Code = drawbridge.EINVALID
+	case exitDenied:
+		body.Error.Code = drawbridge.EFORBIDDEN
+	default:
+		body.Error.Code = drawbridge.ErrorCode(err)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
 }
 
 // printableLines renders a message for the terminal: it keeps the line

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +79,38 @@ func TestStatusShowsDurationToTheSecond(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "duration:     31m10s\n") {
 		t.Errorf("status duration line:\n%s", out.String())
+	}
+}
+
+// --output json applies to errors too (DESIGN.md): a script gets
+// {"error":{"code","message"}} on stderr, with the same codes as the API,
+// and stdout keeps only what the command printed before failing.
+func TestErrorsInJSON(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args     []string
+		exit     int
+		code     string
+		contains string
+	}{
+		{[]string{"--output", "json", "requst"}, exitUsage, drawbridge.EINVALID, `unknown command "requst"`},
+		{[]string{"-o", "json", "status", "req_0123456789abcdef0123456789abcdef", "--config", filepath.Join(dir, "missing.yaml")}, exitUsage, drawbridge.EINVALID, "missing.yaml does not exist"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if got := run(context.Background(), tc.args, &stdout, &stderr); got != tc.exit {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, got, tc.exit, stderr.String())
+		}
+		var body struct {
+			Error struct{ Code, Message string }
+		}
+		dec := json.NewDecoder(&stderr)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || dec.More() {
+			t.Errorf("%v: stderr is not one JSON error object (%v):\n%s", tc.args, err, stderr.String())
+			continue
+		}
+		if body.Error.Code != tc.code || !strings.Contains(body.Error.Message, tc.contains) {
+			t.Errorf("%v: error %+v, want code %q and a message with %q", tc.args, body.Error, tc.code, tc.contains)
+		}
 	}
 }
