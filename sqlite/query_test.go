@@ -277,7 +277,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 			AND (state IN ('PROVISIONING', 'ACTIVE', 'REVOKING') OR ended_at >= 1)`: "requests_assignment",
 		`SELECT id FROM requests WHERE requester = 'a' ORDER BY id DESC LIMIT 100`:  "requests_requester",
 		`SELECT id FROM requests WHERE state = 'ACTIVE' ORDER BY id DESC LIMIT 100`: "requests_state_id",
-		`SELECT seq FROM audit_events WHERE request_id = 'r' ORDER BY seq`:          "audit_events_request",
+		// the continuous-access check on every submission (broker.continuousSince)
+		`SELECT id FROM requests WHERE state IN ('ACTIVE') AND requester = 'a' AND provider = 'aws' AND resource = 'b' AND role = 'c'
+			ORDER BY id DESC LIMIT 1000`: "requests_person_entitlement",
+		`SELECT seq FROM audit_events WHERE request_id = 'r' ORDER BY seq`: "audit_events_request",
 	} {
 		rows, err := raw.Query(`EXPLAIN QUERY PLAN ` + query)
 		if err != nil {
