@@ -277,6 +277,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 			AND (state IN ('PROVISIONING', 'ACTIVE', 'REVOKING') OR ended_at >= 1)`: "requests_assignment",
 		`SELECT id FROM requests WHERE requester = 'a' ORDER BY id DESC LIMIT 100`:  "requests_requester",
 		`SELECT id FROM requests WHERE state = 'ACTIVE' ORDER BY id DESC LIMIT 100`: "requests_state_id",
+		// the one-live-extension rule (checkExtension)
+		`SELECT id, state FROM requests WHERE extends = 'a' AND id != 'b'
+			AND state IN ('PENDING_APPROVAL', 'APPROVED', 'PROVISIONING', 'ACTIVE') LIMIT 1`: "requests_extends",
 		// the continuous-access check on every submission (broker.continuousSince)
 		`SELECT id FROM requests WHERE state IN ('ACTIVE') AND requester = 'a' AND provider = 'aws' AND resource = 'b' AND role = 'c'
 			ORDER BY id DESC LIMIT 1000`: "requests_person_entitlement",

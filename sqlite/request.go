@@ -58,6 +58,9 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		if err := checkAssignment(ctx, tx, r); err != nil {
 			return err
 		}
+		if err := checkExtension(ctx, tx, r); err != nil {
+			return err
+		}
 		res, err := tx.StmtContext(ctx, db.stmts.insertRequest).ExecContext(ctx, args...)
 		if isForeignKeyError(err) {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s extends %s, which does not exist", r.ID, r.Extends)
@@ -378,6 +381,28 @@ func checkAssignment(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) err
 	}
 	return &drawbridge.AssignmentBusyError{Request: r.ID, Holder: holder, HolderState: drawbridge.State(state),
 		Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}}
+}
+
+// checkExtension keeps the Store's one-live-extension rule: a new live
+// (not terminal) extension of a grant that already has one is refused.
+// The broker checks first and explains; this check, inside the write
+// transaction, is what holds when two processes extend at the same
+// instant. A recorded refusal (DENIED) is never blocked.
+func checkExtension(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) error {
+	if r.Extends == "" || r.State.Terminal() {
+		return nil
+	}
+	var other string
+	var state string
+	err := tx.QueryRowContext(ctx, `SELECT id, state FROM requests WHERE extends = ? AND id != ?
+		AND state IN ('PENDING_APPROVAL', 'APPROVED', 'PROVISIONING', 'ACTIVE') LIMIT 1`, r.Extends, r.ID).Scan(&other, &state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("check extensions of %s: %w", r.Extends, err)
+	}
+	return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already has extension %s (%s): extend that one instead once it is ACTIVE, or cancel it",
+		r.Extends, other, state)
 }
 
 // AssignmentGrants returns the requests of assignment a that reached
