@@ -315,19 +315,11 @@ func (b *Broker) failProvisioning(ctx context.Context, r *drawbridge.Request, ca
 func (b *Broker) abandon(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
 	r.LastError = cause.Error()
 	r.EndReason = "provisioning failed"
-	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
-	plan, err := b.planRemoval(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := b.transition(r, drawbridge.EventAbandon, System, map[string]string{
+	plan, err := b.startRevoking(ctx, r, drawbridge.EventAbandon, System, map[string]string{
 		"error":  cause.Error(),
 		"reason": "provisioning gave up after an attempt that may have created the assignment: removing it before FAILED",
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := b.writeRevoking(ctx, r, &plan, ev.Details, ev); err != nil {
 		return nil, err
 	}
 	b.Logger.Error("provisioning failed, removing what an uncertain attempt may have created", "request", r.ID, "error", cause)

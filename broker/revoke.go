@@ -35,17 +35,8 @@ func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*d
 		}
 		r.EndReason = reason
 		r.RevokedBy = actor.Principal
-		r.NextAttemptAt = b.now().Add(b.ProvisionLease)
-		p, err := b.planRemoval(ctx, r)
+		p, err := b.startRevoking(ctx, r, drawbridge.EventRevoke, actor, map[string]string{"reason": reason})
 		if err != nil {
-			return err
-		}
-		details := map[string]string{"reason": reason}
-		ev, err := b.transition(r, drawbridge.EventRevoke, actor, details)
-		if err != nil {
-			return err
-		}
-		if err := b.writeRevoking(ctx, r, &p, ev.Details, ev); err != nil {
 			return err
 		}
 		out, plan = r, p
@@ -62,20 +53,32 @@ func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*d
 // written goes on to call the provider.
 func (b *Broker) expire(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
 	r.EndReason = "expired"
-	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
-	plan, err := b.planRemoval(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := b.transition(r, drawbridge.EventExpire, System, map[string]string{
+	plan, err := b.startRevoking(ctx, r, drawbridge.EventExpire, System, map[string]string{
 		"expires_at": r.ExpiresAt.Format(timeFormat)})
 	if err != nil {
 		return nil, err
 	}
-	if err := b.writeRevoking(ctx, r, &plan, ev.Details, ev); err != nil {
-		return nil, err
-	}
 	return b.revoke(ctx, r, plan)
+}
+
+// startRevoking moves r to REVOKING by ev — revoke, expire or abandon —
+// under a fresh work lease: it plans the removal, and writes the
+// transition and the plan (with the deletion claim, see writeRevoking) in
+// one transaction. The caller then carries the plan out with revoke.
+func (b *Broker) startRevoking(ctx context.Context, r *drawbridge.Request, ev drawbridge.Event, actor Actor, details map[string]string) (removal, error) {
+	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
+	plan, err := b.planRemoval(ctx, r)
+	if err != nil {
+		return removal{}, err
+	}
+	e, err := b.transition(r, ev, actor, details)
+	if err != nil {
+		return removal{}, err
+	}
+	if err := b.writeRevoking(ctx, r, &plan, e.Details, e); err != nil {
+		return removal{}, err
+	}
+	return plan, nil
 }
 
 // removal is what a revocation does with the assignment: delete it (the
