@@ -39,12 +39,7 @@ func wantBusy(t *testing.T, err error, holder string) {
 // across them, and a refused write writes nothing.
 func TestAssignmentClaimAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
-	serve, path := openDB(t)
-	cli, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	serve, cli := openTwice(t)
 
 	a := grantIn(t, serve, drawbridge.StateActive)
 	b := grantIn(t, serve, drawbridge.StateActive)

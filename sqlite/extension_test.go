@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/drawbridge-jit/drawbridge"
-	"github.com/drawbridge-jit/drawbridge/sqlite"
 )
 
 // One live extension per grant is the store's rule too, not only the
@@ -14,12 +13,7 @@ import (
 // and only the write transaction can refuse the second.
 func TestOneLiveExtensionPerGrantAcrossHandles(t *testing.T) {
 	ctx := context.Background()
-	serve, path := openDB(t)
-	cli, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	serve, cli := openTwice(t)
 
 	parent := grantIn(t, serve, drawbridge.StateActive)
 	extension := func() *drawbridge.Request {
@@ -29,7 +23,7 @@ func TestOneLiveExtensionPerGrantAcrossHandles(t *testing.T) {
 	}
 	first := create(t, serve, extension())
 	second := extension()
-	err = cli.CreateRequest(ctx, second, drawbridge.AuditEvent{Action: "submit"})
+	err := cli.CreateRequest(ctx, second, drawbridge.AuditEvent{Action: "submit"})
 	mustCode(t, err, drawbridge.ECONFLICT)
 	if _, gerr := serve.GetRequest(ctx, second.ID); drawbridge.ErrorCode(gerr) != drawbridge.ENOTFOUND {
 		t.Fatalf("the refused extension was written: %v", gerr)

@@ -28,6 +28,19 @@ func openDB(t testing.TB) (*sqlite.DB, string) {
 	return db, path
 }
 
+// openTwice opens two stores on one file, as `serve` and a CLI command in
+// another process do.
+func openTwice(t testing.TB) (*sqlite.DB, *sqlite.DB) {
+	t.Helper()
+	first, path := openDB(t)
+	second, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { second.Close() })
+	return first, second
+}
+
 // rawDB opens the store's file directly, as an attacker with file access
 // (or a test) would.
 func rawDB(t *testing.T, path string) *sql.DB {
@@ -316,12 +329,7 @@ func TestRacingUpdatesExactlyOneWins(t *testing.T) {
 // the chain stays one chain.
 func TestTwoStoresOnOneFileShareTheChain(t *testing.T) {
 	ctx := context.Background()
-	db1, path := openDB(t)
-	db2, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db1, db2 := openTwice(t)
 
 	const perStore = 50
 	var wg sync.WaitGroup
