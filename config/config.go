@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -147,12 +146,7 @@ type Account struct {
 	Tags map[string]string `yaml:"tags"`
 }
 
-// Providers configures where access is provisioned.
-type Providers struct {
-	AWS *AWS `yaml:"aws"`
-}
-
-// AWS configures the IAM Identity Center provider.
+// AWS configures a provider of kind aws: IAM Identity Center.
 type AWS struct {
 	Region          string            `yaml:"region"`
 	InstanceARN     string            `yaml:"instance_arn"`
@@ -364,8 +358,7 @@ var (
 var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
-	"Providers": "providers", "AWS": "providers.aws", "Expiry": "expiry",
-	"Organizations": "providers.aws.organizations", "API": "api", "Limits": "limits",
+	"Expiry": "expiry", "API": "api", "Limits": "limits",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -437,9 +430,9 @@ func (c *Config) applyDefaults() {
 	if c.Limits.MinDuration == 0 {
 		c.Limits.MinDuration = Duration(duration.DefaultMin)
 	}
-	if a := c.Providers.AWS; a != nil {
-		if a.Region == "" {
-			a.Region = "us-east-1"
+	for _, p := range c.Providers {
+		if d := kinds[p.Kind].defaults; d != nil {
+			d(p)
 		}
 	}
 }
@@ -526,14 +519,6 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 			lease, timeout, timeout+drawbridge.LeaseMargin, drawbridge.LeaseMargin, timeout+drawbridge.DefaultLeaseSlack)
 	}
 	nonNegative("expiry.reconcile_interval", c.Expiry.ReconcileInterval)
-	if a := c.Providers.AWS; a != nil {
-		nonNegative("providers.aws.poll_interval", a.PollInterval)
-		nonNegative("providers.aws.identity_cache_ttl", a.IdentityCacheTTL)
-		nonNegative("providers.aws.organizations.refresh", a.Organizations.Refresh)
-		if math.IsNaN(a.MaxTPS) || math.IsInf(a.MaxTPS, 0) {
-			add("providers.aws.max_tps is %v: give calls per second (default 20; negative means unlimited)", a.MaxTPS)
-		}
-	}
 	switch m := c.Limits.MinDuration.Std(); {
 	case m < time.Second:
 		add("limits.min_duration %s is below 1s; a grant shorter than a second would report duration_seconds 0: use e.g. 10s", duration.Format(m))
@@ -576,20 +561,7 @@ func (c *Config) validate(file string) error {
 	if (c.Server.TLSCertFile == "") != (c.Server.TLSKeyFile == "") {
 		add("server.tls_cert_file and server.tls_key_file go together: set both or neither")
 	}
-	if a := c.Providers.AWS; a != nil {
-		if a.InstanceARN == "" {
-			add("providers.aws.instance_arn is required (see docs/aws-setup.md to find it)")
-		}
-		if a.UserAttribute != "" && a.UserAttribute != "emails.value" && a.UserAttribute != "userName" {
-			add("providers.aws.user_attribute %q: use emails.value or userName", a.UserAttribute)
-		}
-		if (a.ResolveUsers || a.ResolveGroups) && a.IdentityStoreID == "" {
-			add("providers.aws.resolve_users/resolve_groups need providers.aws.identity_store_id (d-…)")
-		}
-		if len(a.PermissionSets) == 0 {
-			add("providers.aws.permission_sets is empty: map each requestable permission set name to its ARN")
-		}
-	}
+	c.validateProviders(add)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

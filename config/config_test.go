@@ -56,11 +56,11 @@ func TestExampleConfigParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Directory.Users) != 4 || len(cfg.Accounts) != 2 || cfg.Providers.AWS == nil || len(cfg.Providers.AWS.PermissionSets) != 3 {
-		t.Errorf("example config: %d users, %d accounts, aws %v", len(cfg.Directory.Users), len(cfg.Accounts), cfg.Providers.AWS)
+	if len(cfg.Directory.Users) != 4 || len(cfg.Accounts) != 2 || cfg.Providers["aws"].AWS == nil || len(cfg.Providers["aws"].AWS.PermissionSets) != 3 {
+		t.Errorf("example config: %d users, %d accounts, aws %v", len(cfg.Directory.Users), len(cfg.Accounts), cfg.Providers["aws"].AWS)
 	}
-	if cfg.Providers.AWS.PollInterval.Std() != 100*time.Millisecond || cfg.Expiry.MaxSleep.Std() != 2*time.Second {
-		t.Errorf("poll %v max sleep %v", cfg.Providers.AWS.PollInterval.Std(), cfg.Expiry.MaxSleep.Std())
+	if cfg.Providers["aws"].AWS.PollInterval.Std() != 100*time.Millisecond || cfg.Expiry.MaxSleep.Std() != 2*time.Second {
+		t.Errorf("poll %v max sleep %v", cfg.Providers["aws"].AWS.PollInterval.Std(), cfg.Expiry.MaxSleep.Std())
 	}
 }
 
@@ -90,8 +90,8 @@ func TestEnvExpansion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Providers.AWS.AccessKeyID != "AKIA123" || cfg.Providers.AWS.SecretAccessKey != "pre-s3cr3t-post" {
-		t.Errorf("expanded to %q and %q", cfg.Providers.AWS.AccessKeyID, cfg.Providers.AWS.SecretAccessKey)
+	if cfg.Providers["aws"].AWS.AccessKeyID != "AKIA123" || cfg.Providers["aws"].AWS.SecretAccessKey != "pre-s3cr3t-post" {
+		t.Errorf("expanded to %q and %q", cfg.Providers["aws"].AWS.AccessKeyID, cfg.Providers["aws"].AWS.SecretAccessKey)
 	}
 
 	// A value cannot inject YAML structure.
@@ -99,8 +99,8 @@ func TestEnvExpansion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Store.Driver != "sqlite" || cfg.Providers.AWS.AccessKeyID != "x\nstore: {driver: postgres}" || cfg.Providers.AWS.SecretAccessKey != "pre-]: [-post" {
-		t.Errorf("environment value changed the structure: driver %q key %q", cfg.Store.Driver, cfg.Providers.AWS.AccessKeyID)
+	if cfg.Store.Driver != "sqlite" || cfg.Providers["aws"].AWS.AccessKeyID != "x\nstore: {driver: postgres}" || cfg.Providers["aws"].AWS.SecretAccessKey != "pre-]: [-post" {
+		t.Errorf("environment value changed the structure: driver %q key %q", cfg.Store.Driver, cfg.Providers["aws"].AWS.AccessKeyID)
 	}
 
 	// Keys are not expanded, and $VAR without braces is left alone.

@@ -19,9 +19,44 @@ func Schema() ([]byte, error) {
 	return json.MarshalIndent(s, "", "  ")
 }
 
-var durationType = reflect.TypeOf(Duration(0))
+var (
+	durationType  = reflect.TypeOf(Duration(0))
+	providersType = reflect.TypeOf(Providers(nil))
+)
+
+// providersSchema describes providers:, whose entries take the keys of
+// their kind. An entry named after a kind may leave kind out; any other
+// name needs kind:.
+func providersSchema() map[string]any {
+	props := map[string]any{}
+	var anyKind []any
+	for _, k := range Kinds() {
+		s := schemaOf(reflect.TypeOf(kinds[k].settings(&Provider{})))
+		p := s["properties"].(map[string]any)
+		p["kind"] = map[string]any{"const": k}
+		if !kinds[k].builtinCatalog {
+			p["resources"] = schemaOf(reflect.TypeOf([]Resource(nil)))
+		}
+		props[k] = s
+		named := map[string]any{}
+		for key, v := range s {
+			named[key] = v
+		}
+		named["required"] = []string{"kind"}
+		anyKind = append(anyKind, named)
+	}
+	return map[string]any{
+		"type": "object", "properties": props,
+		"propertyNames":        map[string]any{"pattern": providerName.String()},
+		"additionalProperties": map[string]any{"oneOf": anyKind},
+		"description":          "provider instances by name; kind defaults to the name",
+	}
+}
 
 func schemaOf(t reflect.Type) map[string]any {
+	if t == providersType {
+		return providersSchema()
+	}
 	if t == durationType {
 		return map[string]any{"type": "string", "pattern": duration.Pattern,
 			"description": "a duration: 90s, 15m, 2h, 7d or 1d12h"}

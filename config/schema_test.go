@@ -68,3 +68,34 @@ func TestSchemaCoversConfig(t *testing.T) {
 		t.Error("directory.users[].aws_user_id missing")
 	}
 }
+
+// providers: takes any instance name: one named after a kind may leave
+// kind out, any other must give one of the kinds, each with its own keys.
+func TestSchemaProviders(t *testing.T) {
+	raw, _ := Schema()
+	var s struct {
+		Properties struct {
+			Providers struct {
+				Properties           map[string]map[string]any `json:"properties"`
+				AdditionalProperties struct {
+					OneOf []map[string]any `json:"oneOf"`
+				} `json:"additionalProperties"`
+			} `json:"providers"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	p := s.Properties.Providers
+	if p.Properties["aws"]["required"] != nil || p.Properties["aws"]["additionalProperties"] != false {
+		t.Errorf("providers.aws: %v", p.Properties["aws"])
+	}
+	if len(p.AdditionalProperties.OneOf) != len(Kinds()) {
+		t.Fatalf("providers.<name>: %d kinds, want %d", len(p.AdditionalProperties.OneOf), len(Kinds()))
+	}
+	for _, k := range p.AdditionalProperties.OneOf {
+		if req, _ := k["required"].([]any); len(req) != 1 || req[0] != "kind" {
+			t.Errorf("providers.<name> without kind accepted: %v", k["required"])
+		}
+	}
+}

@@ -113,27 +113,34 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	}
 	providers := map[string]drawbridge.Provider{}
 	var awsProv *aws.Provider
-	if a := cfg.Providers.AWS; a != nil {
-		ac := aws.Config{
-			Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
-			PermissionSets: a.PermissionSets, Endpoint: a.Endpoint,
-			AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey,
-			PollInterval: a.PollInterval.Std(), MaxTPS: a.MaxTPS, MaxInFlight: a.MaxInFlight,
-			UserAttribute: a.UserAttribute, IdentityCacheTTL: a.IdentityCacheTTL.Std(),
-			ResolveGroups: a.ResolveGroups, Now: opt.clock.Now,
+	for _, name := range cfg.Providers.Names() {
+		pc := cfg.Providers[name]
+		switch pc.Kind {
+		case "aws":
+			a := pc.AWS
+			ac := aws.Config{
+				Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
+				PermissionSets: a.PermissionSets, Endpoint: a.Endpoint,
+				AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey,
+				PollInterval: a.PollInterval.Std(), MaxTPS: a.MaxTPS, MaxInFlight: a.MaxInFlight,
+				UserAttribute: a.UserAttribute, IdentityCacheTTL: a.IdentityCacheTTL.Std(),
+				ResolveGroups: a.ResolveGroups, Now: opt.clock.Now,
+			}
+			if opt.uncappedProvider {
+				ac.MaxTPS, ac.MaxInFlight = -1, -1
+			}
+			p, err := aws.New(ctx, ac)
+			if err != nil {
+				return nil, fmt.Errorf("providers.%s: %w", name, err)
+			}
+			providers[name] = p
+			awsProv = p
+		default:
+			return nil, fmt.Errorf("providers.%s: kind %s is known to config but not wired in this build", name, pc.Kind)
 		}
-		if opt.uncappedProvider {
-			ac.MaxTPS, ac.MaxInFlight = -1, -1
-		}
-		p, err := aws.New(ctx, ac)
-		if err != nil {
-			return nil, fmt.Errorf("providers.aws: %w", err)
-		}
-		providers["aws"] = p
-		awsProv = p
 	}
 	if len(providers) == 0 {
-		return nil, errors.New("no provider configured: add providers.aws to the config")
+		return nil, errors.New("no provider configured: add one under providers: in the config (providers.aws for AWS IAM Identity Center)")
 	}
 	db, err := openStore(ctx, cfg, opt.warn)
 	if err != nil {
@@ -152,7 +159,8 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	var dir drawbridge.Directory = directoryFrom(cfg)
 	var cat drawbridge.Catalog = catalogFrom(cfg)
 	var closers []func() error
-	if a := cfg.Providers.AWS; a != nil {
+	if pc := cfg.Providers.AWS(); pc != nil {
+		a := pc.AWS
 		if a.ResolveUsers || a.ResolveGroups {
 			dir = aws.NewDirectory(dir, awsProv)
 		}
@@ -245,9 +253,9 @@ func catalogFrom(cfg *config.Config) *catalog.Static {
 		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, OUs: a.OUs, Tags: a.Tags})
 	}
 	roles := map[string][]string{}
-	if a := cfg.Providers.AWS; a != nil {
-		for name := range a.PermissionSets {
-			roles["aws"] = append(roles["aws"], name)
+	if pc := cfg.Providers.AWS(); pc != nil {
+		for name := range pc.AWS.PermissionSets {
+			roles[pc.Name] = append(roles[pc.Name], name)
 		}
 	}
 	return catalog.NewStatic(accounts, roles)
