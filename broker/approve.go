@@ -11,17 +11,19 @@ import (
 // Approve records approver's approval of a pending request. When the
 // rule's quorum of distinct approvers is reached the request is APPROVED
 // and provisioned. Approvers are checked against the policy in force now,
-// and are never the requester.
-func (b *Broker) Approve(ctx context.Context, id, approver, comment string, actor Actor) (*drawbridge.Request, error) {
-	return b.review(ctx, id, approver, comment, true, actor)
+// and are never the requester. With ProvisionInBackground an approval
+// that reaches the quorum returns APPROVED and the expiry engine
+// provisions it.
+func (b *Broker) Approve(ctx context.Context, id, approver, comment string, actor Actor, opts ...Option) (*drawbridge.Request, error) {
+	return b.review(ctx, id, approver, comment, true, actor, collect(opts))
 }
 
 // Deny records an approver's denial: one denial ends the request.
 func (b *Broker) Deny(ctx context.Context, id, approver, comment string, actor Actor) (*drawbridge.Request, error) {
-	return b.review(ctx, id, approver, comment, false, actor)
+	return b.review(ctx, id, approver, comment, false, actor, options{})
 }
 
-func (b *Broker) review(ctx context.Context, id, approverName, comment string, approve bool, actor Actor) (*drawbridge.Request, error) {
+func (b *Broker) review(ctx context.Context, id, approverName, comment string, approve bool, actor Actor, o options) (*drawbridge.Request, error) {
 	if err := checkInput(idInput("approver", approverName), text("comment", comment, drawbridge.MaxReasonLen)); err != nil {
 		return nil, err
 	}
@@ -123,7 +125,11 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 			if err != nil {
 				return err
 			}
+			// Claimed by this process, or due now for the engine.
 			r.NextAttemptAt = now.Add(b.ProvisionLease)
+			if o.background {
+				r.NextAttemptAt = now
+			}
 			events = append(events, ev)
 		}
 		if err := b.Store.UpdateRequest(ctx, r, events...); err != nil {
@@ -136,7 +142,7 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		return nil, err
 	}
 	b.changed(out.DueAt())
-	if out.State == drawbridge.StateApproved {
+	if out.State == drawbridge.StateApproved && !o.background {
 		return b.provision(ctx, out, time.Time{})
 	}
 	return out, nil

@@ -24,9 +24,10 @@ type SubmitInput struct {
 }
 
 // Submit records a request, decides it by policy and, when allowed,
-// provisions it before returning. A DENIED request is recorded and
-// returned without error: auditors want to see those attempts.
-func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*drawbridge.Request, error) {
+// provisions it before returning (or, with ProvisionInBackground, leaves
+// that to the expiry engine). A DENIED request is recorded and returned
+// without error: auditors want to see those attempts.
+func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor, opts ...Option) (*drawbridge.Request, error) {
 	if err := checkInput(idInput("requester", in.Requester), idInput("provider", in.Entitlement.Provider),
 		idInput("resource (account id)", in.Entitlement.Resource), idInput("role (permission set)", in.Entitlement.Role),
 		text("reason", in.Reason, drawbridge.MaxReasonLen), text("ticket", in.Ticket, drawbridge.MaxTicketLen)); err != nil {
@@ -120,7 +121,13 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 	var prov drawbridge.Provider
 	var approved *drawbridge.Request
 	start, startErr := startOK, error(nil)
-	if r.State == drawbridge.StateApproved {
+	switch {
+	case r.State != drawbridge.StateApproved:
+	case collect(opts).background:
+		// Due now and unclaimed: the engine, woken by changed below,
+		// provisions it.
+		r.NextAttemptAt = now
+	default:
 		// Claim provisioning for this process; if it dies the expiry
 		// engine resumes once the lease is up.
 		r.NextAttemptAt = now.Add(b.ProvisionLease)
@@ -160,7 +167,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor) (*draw
 // request id; policy decides it like any other. While both are ACTIVE they
 // share the provider assignment, so access lasts until the later expiry.
 // The rules that bound extensions are in extend.go.
-func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor Actor) (*drawbridge.Request, error) {
+func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor Actor, opts ...Option) (*drawbridge.Request, error) {
 	if err := checkInput(text("reason", reason, drawbridge.MaxReasonLen), text("ticket", ticket, drawbridge.MaxTicketLen)); err != nil {
 		return nil, err
 	}
@@ -177,5 +184,5 @@ func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason,
 	return b.Submit(ctx, SubmitInput{
 		Requester: orig.Requester, Entitlement: orig.Entitlement, Duration: d,
 		Reason: reason, Ticket: ticket, Extends: orig.ID,
-	}, actor)
+	}, actor, opts...)
 }

@@ -127,12 +127,12 @@ func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *
 	}
 	req, err := s.Broker.Submit(r.Context(), broker.SubmitInput{
 		Requester: in.Requester, Entitlement: e, Duration: d, Reason: in.Reason, Ticket: in.Ticket,
-	}, actor(t))
+	}, actor(t), decideOptions(r)...)
 	if err != nil {
 		return err
 	}
 	// A DENIED request is recorded, so it is created: 201 with its state.
-	writeJSON(w, nethttp.StatusCreated, req)
+	writeDecided(w, r, nethttp.StatusCreated, req)
 	return nil
 }
 
@@ -206,7 +206,7 @@ func (s *Server) act(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, out)
+	writeDecided(w, r, 200, out)
 	return nil
 }
 
@@ -217,7 +217,7 @@ func (s *Server) review(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbri
 			in.Approver = t.Principal
 		}
 		if approve {
-			return s.Broker.Approve(ctx, req.ID, in.Approver, in.Comment, actor(t))
+			return s.Broker.Approve(ctx, req.ID, in.Approver, in.Comment, actor(t), decideOptions(r)...)
 		}
 		return s.Broker.Deny(ctx, req.ID, in.Approver, in.Comment, actor(t))
 	})
@@ -258,10 +258,10 @@ func (s *Server) extend(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbri
 	if err != nil {
 		return err
 	}
-	out, err := s.Broker.Extend(r.Context(), req.ID, d, in.Reason, in.Ticket, actor(t))
+	out, err := s.Broker.Extend(r.Context(), req.ID, d, in.Reason, in.Ticket, actor(t), decideOptions(r)...)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, nethttp.StatusCreated, out)
+	writeDecided(w, r, nethttp.StatusCreated, out)
 	return nil
 }
