@@ -12,37 +12,6 @@ import (
 	"time"
 )
 
-// Role is what an API token may do. Roles add up: a token may hold several.
-type Role string
-
-const (
-	// RoleRequester creates requests and acts on its own ones (list, get,
-	// cancel, revoke, extend).
-	RoleRequester Role = "requester"
-	// RoleApprover is a requester that also sees pending requests and
-	// approves or denies them (policy still decides who is an eligible
-	// approver for which rule).
-	RoleApprover Role = "approver"
-	// RoleAuditor reads everything in its scope, changes nothing: GET /v1
-	// and the read-only /api.
-	RoleAuditor Role = "auditor"
-	// RoleAdmin may do everything, on behalf of others too.
-	RoleAdmin Role = "admin"
-)
-
-// Roles lists every role.
-var Roles = []Role{RoleRequester, RoleApprover, RoleAuditor, RoleAdmin}
-
-// ParseRole returns the role named s.
-func ParseRole(s string) (Role, error) {
-	for _, r := range Roles {
-		if string(r) == strings.ToLower(strings.TrimSpace(s)) {
-			return r, nil
-		}
-	}
-	return "", Errorf(EINVALID, "unknown role %q (valid: requester, approver, auditor, admin)", s)
-}
-
 // Wildcard in a token scope means "every account" or "every permission
 // set". It is refused unless the operator allows wildcard scopes.
 const Wildcard = "*"
@@ -71,17 +40,9 @@ type Token struct {
 	RevokedAt      time.Time `json:"revoked_at,omitzero"`
 }
 
-// Has reports whether t holds role r. An admin holds every role, and an
-// approver is also a requester.
-func (t *Token) Has(r Role) bool {
-	if slices.Contains(t.Roles, RoleAdmin) {
-		return true
-	}
-	if r == RoleRequester && slices.Contains(t.Roles, RoleApprover) {
-		return true
-	}
-	return slices.Contains(t.Roles, r)
-}
+// Has reports whether t holds role r (an admin holds every role, an
+// approver is also a requester).
+func (t *Token) Has(r Role) bool { return hasRole(t.Roles, r) }
 
 // Admin reports whether t is an admin token.
 func (t *Token) Admin() bool { return slices.Contains(t.Roles, RoleAdmin) }
@@ -96,25 +57,18 @@ func (t *Token) Wildcard() bool {
 	return slices.Contains(t.Accounts, Wildcard) || slices.Contains(t.PermissionSets, Wildcard)
 }
 
-// ScopeFilter returns the resource and role scope of t as a RequestFilter
-// applies it inside the query: nil means unrestricted on that attribute.
-func (t *Token) ScopeFilter() (resources, roles []string) {
-	if t.Admin() {
-		return nil, nil
-	}
+// Caller is the caller a request authenticated by t acts as: its principal
+// and roles, and its scope with the wildcard read as "unrestricted" (an
+// admin's scope is ignored: admins see everything).
+func (t *Token) Caller() Caller {
+	c := Caller{Principal: t.Principal, Roles: slices.Clone(t.Roles), Channel: ChannelAPI, Auth: "token:" + t.ID}
 	if len(t.Accounts) > 0 && !slices.Contains(t.Accounts, Wildcard) {
-		resources = t.Accounts
+		c.Scope.Resources = slices.Clone(t.Accounts)
 	}
 	if len(t.PermissionSets) > 0 && !slices.Contains(t.PermissionSets, Wildcard) {
-		roles = t.PermissionSets
+		c.Scope.Roles = slices.Clone(t.PermissionSets)
 	}
-	return resources, roles
-}
-
-// InScope reports whether t may see a request for entitlement e.
-func (t *Token) InScope(e Entitlement) bool {
-	res, roles := t.ScopeFilter()
-	return (res == nil || slices.Contains(res, e.Resource)) && (roles == nil || slices.Contains(roles, e.Role))
+	return c
 }
 
 // Validate checks a token before it is stored. Auditors and approvers see

@@ -14,16 +14,16 @@ import (
 // and are never the requester. With ProvisionInBackground an approval
 // that reaches the quorum returns APPROVED and the expiry engine
 // provisions it.
-func (b *Broker) Approve(ctx context.Context, id, approver, comment string, actor Actor, opts ...Option) (*drawbridge.Request, error) {
+func (b *Broker) Approve(ctx context.Context, id, approver, comment string, actor drawbridge.Caller, opts ...Option) (*drawbridge.Request, error) {
 	return b.review(ctx, id, approver, comment, true, actor, collect(opts))
 }
 
 // Deny records an approver's denial: one denial ends the request.
-func (b *Broker) Deny(ctx context.Context, id, approver, comment string, actor Actor) (*drawbridge.Request, error) {
+func (b *Broker) Deny(ctx context.Context, id, approver, comment string, actor drawbridge.Caller) (*drawbridge.Request, error) {
 	return b.review(ctx, id, approver, comment, false, actor, options{})
 }
 
-func (b *Broker) review(ctx context.Context, id, approverName, comment string, approve bool, actor Actor, o options) (*drawbridge.Request, error) {
+func (b *Broker) review(ctx context.Context, id, approverName, comment string, approve bool, actor drawbridge.Caller, o options) (*drawbridge.Request, error) {
 	if err := checkInput(idInput("approver", approverName), text("comment", comment, drawbridge.MaxReasonLen)); err != nil {
 		return nil, err
 	}
@@ -31,9 +31,8 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 	if err != nil {
 		return nil, err
 	}
-	actor = actor.as(approver.ID)
-	if !actor.Admin && actor.Principal != approver.ID {
-		return nil, drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not review on behalf of %s", actor.Principal, approver.ID)
+	if actor, err = actor.ActAs(approver.ID, "review"); err != nil {
+		return nil, err
 	}
 	verb := "approve"
 	if !approve {
@@ -52,6 +51,9 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 			// The expiry engine cancels it on its next pass; until then a
 			// late review must not grant access.
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s: its approval window elapsed at %s; it is being cancelled, submit a new request", r.ID, r.ApprovalDeadline.Format(time.RFC3339))
+		}
+		if !actor.InScope(r.Entitlement) {
+			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "request %s (%s) is not in the scope of %s", r.ID, r.Entitlement, actor.Principal)
 		}
 		if err := b.checkDistinctPerson(ctx, r, approver, verb); err != nil {
 			return err
@@ -79,7 +81,7 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		}
 		now := b.now()
 		a := drawbridge.Approval{Approver: approver.ID, Approved: approve, Comment: comment, At: now}
-		if actor.Principal != approver.ID {
+		if actor.OnBehalfOf(approver.ID) {
 			a.By = actor.Principal
 		}
 		r.Approvals = append(r.Approvals, a)
@@ -161,14 +163,14 @@ func joinApprovers(as []string) string {
 
 // Cancel withdraws a pending request. Only its requester (or an admin)
 // may cancel it.
-func (b *Broker) Cancel(ctx context.Context, id string, actor Actor) (*drawbridge.Request, error) {
+func (b *Broker) Cancel(ctx context.Context, id string, actor drawbridge.Caller) (*drawbridge.Request, error) {
 	var out *drawbridge.Request
 	err := retryConflict(ctx, func() error {
 		r, err := b.get(ctx, id)
 		if err != nil {
 			return err
 		}
-		if !actor.Admin && actor.Principal != r.Requester {
+		if !actor.Admin() && actor.Principal != r.Requester {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "only the requester %s can cancel %s", r.Requester, r.ID)
 		}
 		if r.State != drawbridge.StatePendingApproval {

@@ -19,30 +19,8 @@ import (
 	"github.com/drawbridge-jit/drawbridge/policy"
 )
 
-// Actor is who performs an action and through what.
-type Actor struct {
-	// Principal is the acting person's canonical id, or "system:…" for
-	// the expiry engine.
-	Principal string
-	// Admin may act on behalf of others (operator mode, admin tokens).
-	Admin bool
-	// OSUser is the operating-system user in local (operator) mode.
-	OSUser  string
-	Channel drawbridge.Channel
-}
-
-// as returns the actor acting as person: in operator mode (Admin with no
-// principal of its own) the positional name given on the command line is
-// who acts, and the OS user is recorded beside it.
-func (a Actor) as(person string) Actor {
-	if a.Principal == "" {
-		a.Principal = person
-	}
-	return a
-}
-
-// System is the actor of time-based transitions.
-var System = Actor{Principal: "system:expiry"}
+// System is the caller of time-based transitions (the expiry engine).
+var System = drawbridge.Caller{Principal: "system:expiry"}
 
 // Broker is the use-case service.
 type Broker struct {
@@ -138,9 +116,12 @@ func (b *Broker) backoff(attempts int) time.Duration {
 func (b *Broker) now() time.Time { return b.Clock.Now().UTC() }
 
 // event builds an audit event for r.
-func (b *Broker) event(actor Actor, action string, r *drawbridge.Request, details map[string]string) drawbridge.AuditEvent {
+func (b *Broker) event(actor drawbridge.Caller, action string, r *drawbridge.Request, details map[string]string) drawbridge.AuditEvent {
 	if details == nil {
 		details = map[string]string{}
+	}
+	if actor.Auth != "" {
+		details["auth"] = actor.Auth
 	}
 	if actor.OSUser != "" {
 		details["os_user"] = actor.OSUser
@@ -153,7 +134,7 @@ func (b *Broker) event(actor Actor, action string, r *drawbridge.Request, detail
 
 // transition moves r by ev, checked by the state machine, and returns the
 // audit event recording it.
-func (b *Broker) transition(r *drawbridge.Request, ev drawbridge.Event, actor Actor, details map[string]string) (drawbridge.AuditEvent, error) {
+func (b *Broker) transition(r *drawbridge.Request, ev drawbridge.Event, actor drawbridge.Caller, details map[string]string) (drawbridge.AuditEvent, error) {
 	from := r.State
 	to, err := drawbridge.Transition(from, ev)
 	if err != nil {

@@ -122,7 +122,7 @@ func TestSubmitValidation(t *testing.T) {
 	// A non-admin actor cannot submit for someone else.
 	_, err = e.Broker.Submit(e.Ctx, broker.SubmitInput{Requester: alice,
 		Entitlement: drawbridge.Entitlement{Resource: staging, Role: readOnly}, Duration: time.Hour},
-		broker.Actor{Principal: bob, Channel: drawbridge.ChannelAPI})
+		drawbridge.Caller{Principal: bob, Channel: drawbridge.ChannelAPI})
 	wantCode(t, err, drawbridge.EFORBIDDEN, "on behalf of")
 	// A throwaway request so the cleanup's audit check has a chain to verify.
 	e.Submit(t, alice, staging, readOnly, time.Hour, "")
@@ -157,7 +157,7 @@ func TestSelfApprovalRefused(t *testing.T) {
 	for _, as := range []string{bob, "BOB@Example.com", "U23456789", "slack:U23456789"} {
 		_, err := e.Broker.Approve(e.Ctx, r.ID, as, "", op)
 		wantCode(t, err, drawbridge.EFORBIDDEN, "own request")
-		_, err = e.Broker.Approve(e.Ctx, r.ID, as, "", broker.Actor{Principal: bob, Channel: drawbridge.ChannelAPI})
+		_, err = e.Broker.Approve(e.Ctx, r.ID, as, "", drawbridge.Caller{Principal: bob, Channel: drawbridge.ChannelAPI})
 		wantCode(t, err, drawbridge.EFORBIDDEN, "own request")
 	}
 	wantState(t, e.Get(t, r.ID), drawbridge.StatePendingApproval)
@@ -172,7 +172,7 @@ func TestNonApproverRefused(t *testing.T) {
 	_, err := e.Broker.Approve(e.Ctx, r.ID, dave, "", op)
 	wantCode(t, err, drawbridge.EFORBIDDEN, "not an approver")
 	// Nor may one person approve in another's name without being admin.
-	_, err = e.Broker.Approve(e.Ctx, r.ID, carol, "", broker.Actor{Principal: dave, Channel: drawbridge.ChannelAPI})
+	_, err = e.Broker.Approve(e.Ctx, r.ID, carol, "", drawbridge.Caller{Principal: dave, Channel: drawbridge.ChannelAPI})
 	wantCode(t, err, drawbridge.EFORBIDDEN, "on behalf of")
 	_, err = e.Broker.Approve(e.Ctx, r.ID, "nobody@example.com", "", op)
 	wantCode(t, err, drawbridge.EINVALID, "unknown person")
@@ -247,10 +247,10 @@ func TestOneDenyEnds(t *testing.T) {
 func TestCancelByRequesterOnly(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
 	r := pendingAdmin(t, e, alice)
-	_, err := e.Broker.Cancel(e.Ctx, r.ID, broker.Actor{Principal: carol, Channel: drawbridge.ChannelAPI})
+	_, err := e.Broker.Cancel(e.Ctx, r.ID, drawbridge.Caller{Principal: carol, Channel: drawbridge.ChannelAPI})
 	wantCode(t, err, drawbridge.EFORBIDDEN, "only the requester")
 	wantState(t, e.Get(t, r.ID), drawbridge.StatePendingApproval)
-	r, err = e.Broker.Cancel(e.Ctx, r.ID, broker.Actor{Principal: alice, Channel: drawbridge.ChannelAPI})
+	r, err = e.Broker.Cancel(e.Ctx, r.ID, drawbridge.Caller{Principal: alice, Channel: drawbridge.ChannelAPI})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestCancelByRequesterOnly(t *testing.T) {
 	}
 	// An ACTIVE grant is revoked, not cancelled.
 	active := e.Submit(t, alice, staging, readOnly, time.Hour, "")
-	_, err = e.Broker.Cancel(e.Ctx, active.ID, broker.Actor{Principal: alice})
+	_, err = e.Broker.Cancel(e.Ctx, active.ID, drawbridge.Caller{Principal: alice})
 	wantCode(t, err, drawbridge.ECONFLICT, "use revoke")
 	_, err = e.Broker.Cancel(e.Ctx, "req_nope", op)
 	wantCode(t, err, drawbridge.ENOTFOUND, "req_nope")
@@ -331,10 +331,10 @@ func TestRevoke(t *testing.T) {
 	e := testenv.New(t, testenv.Options{EmulatorDelay: 5 * time.Millisecond})
 	r := e.Submit(t, alice, staging, readOnly, time.Hour, "")
 	wantState(t, r, drawbridge.StateActive)
-	_, err := e.Broker.Revoke(e.Ctx, r.ID, "", broker.Actor{Principal: carol})
+	_, err := e.Broker.Revoke(e.Ctx, r.ID, "", drawbridge.Caller{Principal: carol})
 	wantCode(t, err, drawbridge.EFORBIDDEN, "only the requester")
 	e.Clock.Advance(10 * time.Minute)
-	r, err = e.Broker.Revoke(e.Ctx, r.ID, "incident resolved", broker.Actor{Principal: "operator:tester", Admin: true})
+	r, err = e.Broker.Revoke(e.Ctx, r.ID, "incident resolved", drawbridge.Caller{Principal: "operator:tester", Roles: []drawbridge.Role{drawbridge.RoleAdmin}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func (b *Broker) endExtensions(ctx context.Context, parent *drawbridge.Request) 
 
 // systemAdmin is the expiry engine acting on a grant it did not request
 // (the revocation of an extension whose parent was revoked).
-var systemAdmin = Actor{Principal: System.Principal, Admin: true}
+var systemAdmin = drawbridge.Caller{Principal: System.Principal, Roles: []drawbridge.Role{drawbridge.RoleAdmin}}
 
 // cancelExtension cancels a pending extension whose parent is no longer
 // ACTIVE, with an audit event naming the parent and why.

@@ -89,7 +89,7 @@ const creationSkew = time.Minute
 // activated after the listing began is not checked for a missing
 // assignment, and an assignment whose last grant ended after the listing
 // began is not reported (the listing predates the end).
-func (b *Broker) Reconcile(ctx context.Context, fix bool, actor Actor) (*ReconcileReport, error) {
+func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Caller) (*ReconcileReport, error) {
 	rep := &ReconcileReport{}
 	lister, ok := b.Catalog.(drawbridge.ResourceLister)
 	if !ok {
@@ -322,7 +322,7 @@ type RevokeScope struct {
 // in parallel (the provider's own limiter keeps within its quotas), and
 // returns each result; failures stay REVOKING and are retried by the
 // expiry engine.
-func (b *Broker) RevokeAll(ctx context.Context, scope RevokeScope, reason string, workers int, actor Actor) ([]Step, error) {
+func (b *Broker) RevokeAll(ctx context.Context, scope RevokeScope, reason string, workers int, actor drawbridge.Caller) ([]Step, error) {
 	if scope.Requester == "" && scope.Resource == "" {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "revoke --all needs a scope: --principal and/or --account")
 	}

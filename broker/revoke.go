@@ -10,7 +10,7 @@ import (
 // Revoke ends an ACTIVE grant early. The request is REVOKING until the
 // provider confirms the removal, then REVOKED. If the provider fails the
 // request stays REVOKING and the expiry engine retries it.
-func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*drawbridge.Request, error) {
+func (b *Broker) Revoke(ctx context.Context, id, reason string, actor drawbridge.Caller) (*drawbridge.Request, error) {
 	if err := checkInput(text("reason", reason, drawbridge.MaxReasonLen)); err != nil {
 		return nil, err
 	}
@@ -21,7 +21,7 @@ func (b *Broker) Revoke(ctx context.Context, id, reason string, actor Actor) (*d
 		if err != nil {
 			return err
 		}
-		if !actor.Admin && actor.Principal != r.Requester {
+		if !actor.Admin() && actor.Principal != r.Requester {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "only the requester %s or an admin can revoke %s", r.Requester, r.ID)
 		}
 		if r.State != drawbridge.StateActive {
@@ -65,7 +65,7 @@ func (b *Broker) expire(ctx context.Context, r *drawbridge.Request) (*drawbridge
 // under a fresh work lease: it plans the removal, and writes the
 // transition and the plan (with the deletion claim, see writeRevoking) in
 // one transaction. The caller then carries the plan out with revoke.
-func (b *Broker) startRevoking(ctx context.Context, r *drawbridge.Request, ev drawbridge.Event, actor Actor, details map[string]string) (removal, error) {
+func (b *Broker) startRevoking(ctx context.Context, r *drawbridge.Request, ev drawbridge.Event, actor drawbridge.Caller, details map[string]string) (removal, error) {
 	r.NextAttemptAt = b.now().Add(b.ProvisionLease)
 	plan, err := b.planRemoval(ctx, r)
 	if err != nil {

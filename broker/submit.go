@@ -27,7 +27,7 @@ type SubmitInput struct {
 // provisions it before returning (or, with ProvisionInBackground, leaves
 // that to the expiry engine). A DENIED request is recorded and returned
 // without error: auditors want to see those attempts.
-func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor, opts ...Option) (*drawbridge.Request, error) {
+func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor drawbridge.Caller, opts ...Option) (*drawbridge.Request, error) {
 	if err := checkInput(idInput("requester", in.Requester), idInput("provider", in.Entitlement.Provider),
 		idInput("resource (account id)", in.Entitlement.Resource), idInput("role (permission set)", in.Entitlement.Role),
 		text("reason", in.Reason, drawbridge.MaxReasonLen), text("ticket", in.Ticket, drawbridge.MaxTicketLen)); err != nil {
@@ -51,9 +51,11 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor, opts .
 	if err != nil {
 		return nil, err
 	}
-	actor = actor.as(requester.ID)
-	if !actor.Admin && actor.Principal != requester.ID {
-		return nil, drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not submit a request on behalf of %s", actor.Principal, requester.ID)
+	if actor, err = actor.ActAs(requester.ID, "submit a request"); err != nil {
+		return nil, err
+	}
+	if !actor.InScope(in.Entitlement) {
+		return nil, drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s is not in the scope of %s: ask for a caller scoped to it", in.Entitlement, actor.Principal)
 	}
 	var extendsUntil time.Time
 	if in.Extends != "" {
@@ -97,7 +99,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor, opts .
 		"requester": r.Requester, "entitlement": r.Entitlement.String(), "duration": r.Duration.String(),
 		"reason": r.Reason, "ticket": r.Ticket, "extends": r.Extends,
 	})
-	if actor.Principal != r.Requester && actor.Principal != "" {
+	if actor.OnBehalfOf(r.Requester) {
 		submitted.Details["on_behalf_of"] = r.Requester
 	}
 	var ev drawbridge.Event
@@ -167,7 +169,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor Actor, opts .
 // request id; policy decides it like any other. While both are ACTIVE they
 // share the provider assignment, so access lasts until the later expiry.
 // The rules that bound extensions are in extend.go.
-func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor Actor, opts ...Option) (*drawbridge.Request, error) {
+func (b *Broker) Extend(ctx context.Context, id string, d time.Duration, reason, ticket string, actor drawbridge.Caller, opts ...Option) (*drawbridge.Request, error) {
 	if err := checkInput(text("reason", reason, drawbridge.MaxReasonLen), text("ticket", ticket, drawbridge.MaxTicketLen)); err != nil {
 		return nil, err
 	}

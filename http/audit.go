@@ -17,7 +17,7 @@ import (
 // scripts use (GET /api/requests?status=…, /api/exports.csv). It has no
 // write method at all: the mux answers anything else with 404.
 
-func (s *Server) auditFilter(r *nethttp.Request, t *drawbridge.Token) (drawbridge.RequestFilter, error) {
+func (s *Server) auditFilter(r *nethttp.Request, c drawbridge.Caller) (drawbridge.RequestFilter, error) {
 	f, primary, err := s.parseFilter(r.Context(), r.URL.Query())
 	if err != nil {
 		return f, err
@@ -26,12 +26,11 @@ func (s *Server) auditFilter(r *nethttp.Request, t *drawbridge.Token) (drawbridg
 		return f, drawbridge.Errorf(drawbridge.EINVALID, "%s needs one primary filter: one of %s (from, to, limit and cursor narrow it further)",
 			r.URL.Path, strings.Join(primaryFilters, ", "))
 	}
-	scope(&f, t)
-	return f, nil
+	return f, c.Narrow(&f)
 }
 
-func (s *Server) auditList(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
-	f, err := s.auditFilter(r, t)
+func (s *Server) auditList(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
+	f, err := s.auditFilter(r, c)
 	if err != nil {
 		return err
 	}
@@ -44,8 +43,8 @@ type AuditRequest struct {
 	Events  []drawbridge.AuditEvent `json:"events"`
 }
 
-func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
-	req, err := s.load(r, t)
+func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
+	req, err := s.load(r, c)
 	if err != nil {
 		return err
 	}
@@ -73,8 +72,8 @@ const exportPage = 1000
 // memory stays flat however many rows match. limit, when given, caps the
 // number of rows. Every cell goes through audit.SafeCell: requesters
 // write reasons and tickets, auditors open the file in a spreadsheet.
-func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
-	f, err := s.auditFilter(r, t)
+func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
+	f, err := s.auditFilter(r, c)
 	if err != nil {
 		return err
 	}
@@ -187,7 +186,7 @@ type AuditMetrics struct {
 
 // auditMetrics computes the figures from the store, reading the scoped
 // requests page by page (only the durations are kept).
-func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	q := r.URL.Query()
 	for k := range q {
 		if k != "from" && k != "to" {
@@ -202,7 +201,9 @@ func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, t *d
 	if f.CreatedTo, err = parseTime("to", q.Get("to")); err != nil {
 		return err
 	}
-	scope(&f, t)
+	if err := c.Narrow(&f); err != nil {
+		return err
+	}
 	f.Limit = exportPage
 	m := AuditMetrics{ByState: map[string]int{}}
 	for _, st := range drawbridge.States {

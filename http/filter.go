@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,43 +160,4 @@ func parseTime(name, v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, drawbridge.Errorf(drawbridge.EINVALID, "%s %q must be an RFC 3339 time (2026-01-02T15:04:05Z) or a date (2026-01-02) between 1900 and 2200", name, v)
-}
-
-// scope applies t's attribute scope inside the query: the store only
-// returns requests the token may see, so pages, counts and cursors never
-// reveal anything outside it.
-func scope(f *drawbridge.RequestFilter, t *drawbridge.Token) {
-	f.Resources, f.Roles = t.ScopeFilter()
-	if f.Resources != nil {
-		f.Resources = slices.Clone(f.Resources)
-	}
-	if f.Roles != nil {
-		f.Roles = slices.Clone(f.Roles)
-	}
-}
-
-// visible reports whether t may see r: within its scope, and for
-// requesters their own requests, for approvers also what awaits review or
-// what they reviewed.
-func visible(t *drawbridge.Token, r *drawbridge.Request) bool {
-	if t.Admin() {
-		return true
-	}
-	if !t.InScope(r.Entitlement) {
-		return false
-	}
-	if t.Has(drawbridge.RoleAuditor) || r.Requester == t.Principal {
-		return true
-	}
-	if t.Has(drawbridge.RoleApprover) {
-		if r.State == drawbridge.StatePendingApproval {
-			return true
-		}
-		for _, a := range r.Approvals {
-			if drawbridge.CanonicalPrincipalID(a.Approver) == t.Principal {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"log/slog"
 	nethttp "net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -56,40 +55,34 @@ type Server struct {
 	MaxBodyBytes int64
 }
 
-// route is one endpoint: who may call it and what it does. The route table
-// is the single source of truth for the mux, the authorisation matrix test
-// and the OpenAPI document test.
+// route is one endpoint: what permission it needs and what it does. The
+// route table is the single source of truth for the mux, the authorisation
+// matrix test and the OpenAPI document test. Which roles hold a permission
+// is the domain's rule (drawbridge.Caller.Can), shared with every channel.
 type route struct {
 	method, path string
-	// roles that may call the route (any one suffices); nil = public.
-	roles []drawbridge.Role
-	h     func(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error
+	// perm is what the caller must be allowed; "" = public.
+	perm drawbridge.Permission
+	h    func(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error
 }
-
-var (
-	requesters = []drawbridge.Role{drawbridge.RoleRequester}
-	readers    = []drawbridge.Role{drawbridge.RoleRequester, drawbridge.RoleAuditor}
-	approvers  = []drawbridge.Role{drawbridge.RoleApprover}
-	auditors   = []drawbridge.Role{drawbridge.RoleAuditor}
-)
 
 func (s *Server) routes() []route {
 	return []route{
-		{"POST", "/v1/requests", requesters, s.createRequest},
-		{"GET", "/v1/requests", readers, s.listRequests},
-		{"GET", "/v1/requests/{id}", readers, s.getRequest},
-		{"POST", "/v1/requests/{id}/approve", approvers, s.approve},
-		{"POST", "/v1/requests/{id}/deny", approvers, s.deny},
-		{"POST", "/v1/requests/{id}/cancel", requesters, s.cancel},
-		{"POST", "/v1/requests/{id}/revoke", requesters, s.revoke},
-		{"POST", "/v1/requests/{id}/extend", requesters, s.extend},
-		{"GET", "/api/requests", auditors, s.auditList},
-		{"GET", "/api/requests/{id}", auditors, s.auditGet},
-		{"GET", "/api/exports.csv", auditors, s.auditExport},
-		{"GET", "/api/metrics", auditors, s.auditMetrics},
-		{"GET", "/metrics", nil, s.metrics},
-		{"GET", "/healthz", nil, s.healthz},
-		{"GET", "/readyz", nil, s.readyz},
+		{"POST", "/v1/requests", drawbridge.PermSubmit, s.createRequest},
+		{"GET", "/v1/requests", drawbridge.PermRead, s.listRequests},
+		{"GET", "/v1/requests/{id}", drawbridge.PermRead, s.getRequest},
+		{"POST", "/v1/requests/{id}/approve", drawbridge.PermReview, s.approve},
+		{"POST", "/v1/requests/{id}/deny", drawbridge.PermReview, s.deny},
+		{"POST", "/v1/requests/{id}/cancel", drawbridge.PermCancel, s.cancel},
+		{"POST", "/v1/requests/{id}/revoke", drawbridge.PermRevoke, s.revoke},
+		{"POST", "/v1/requests/{id}/extend", drawbridge.PermExtend, s.extend},
+		{"GET", "/api/requests", drawbridge.PermAudit, s.auditList},
+		{"GET", "/api/requests/{id}", drawbridge.PermAudit, s.auditGet},
+		{"GET", "/api/exports.csv", drawbridge.PermAudit, s.auditExport},
+		{"GET", "/api/metrics", drawbridge.PermAudit, s.auditMetrics},
+		{"GET", "/metrics", "", s.metrics},
+		{"GET", "/healthz", "", s.healthz},
+		{"GET", "/readyz", "", s.readyz},
 	}
 }
 
@@ -106,7 +99,7 @@ func isPublic(path string) bool {
 	return path == "/metrics" || path == "/healthz" || path == "/readyz"
 }
 
-type tokenKey struct{}
+type callerKey struct{}
 
 // Handler returns the API's handler.
 func (s *Server) Handler() nethttp.Handler {
@@ -126,12 +119,12 @@ func (s *Server) Handler() nethttp.Handler {
 	for _, rt := range s.routes() {
 		rt := rt
 		mux.HandleFunc(rt.method+" "+rt.path, func(w nethttp.ResponseWriter, r *nethttp.Request) {
-			t, _ := r.Context().Value(tokenKey{}).(*drawbridge.Token)
-			if rt.roles != nil && !slices.ContainsFunc(rt.roles, t.Has) {
-				s.writeError(w, r, drawbridge.Errorf(drawbridge.EFORBIDDEN, "this token's roles (%s) do not allow %s %s", joinRoles(t.Roles), rt.method, rt.path))
+			c, _ := r.Context().Value(callerKey{}).(drawbridge.Caller)
+			if rt.perm != "" && !c.Can(rt.perm) {
+				s.writeError(w, r, drawbridge.Errorf(drawbridge.EFORBIDDEN, "this token's roles (%s) do not allow %s %s", drawbridge.JoinRoles(c.Roles), rt.method, rt.path))
 				return
 			}
-			if err := rt.h(w, r, t); err != nil {
+			if err := rt.h(w, r, c); err != nil {
 				s.writeError(w, r, err)
 			}
 		})
@@ -156,8 +149,8 @@ func (s *Server) withContract(next nethttp.Handler) nethttp.Handler {
 			next.ServeHTTP(sw, r)
 		}
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "duration_ms", time.Since(start).Milliseconds()}
-		if t := sw.token; t != nil {
-			attrs = append(attrs, "principal", t.Principal, "token", t.ID)
+		if c := sw.caller; c != nil {
+			attrs = append(attrs, "principal", c.Principal, "auth", c.Auth)
 		}
 		if !isPublic(r.URL.Path) {
 			s.Logger.Info("http request", attrs...)
@@ -165,9 +158,10 @@ func (s *Server) withContract(next nethttp.Handler) nethttp.Handler {
 	})
 }
 
-// withAuth resolves the bearer token of every non-public request; a
-// missing, unknown, expired or revoked token is 401 whatever the path, so
-// that anonymous callers learn nothing about which routes exist.
+// withAuth resolves the bearer token of every non-public request into the
+// caller the handlers take; a missing, unknown, expired or revoked token
+// is 401 whatever the path, so that anonymous callers learn nothing about
+// which routes exist.
 func (s *Server) withAuth(next nethttp.Handler) nethttp.Handler {
 	return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		if isPublic(r.URL.Path) {
@@ -179,10 +173,11 @@ func (s *Server) withAuth(next nethttp.Handler) nethttp.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		c := t.Caller()
 		if sw, ok := w.(*statusWriter); ok {
-			sw.token = t
+			sw.caller = &c
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
 }
 
@@ -219,7 +214,7 @@ func (s *Server) authenticate(r *nethttp.Request) (*drawbridge.Token, error) {
 type statusWriter struct {
 	nethttp.ResponseWriter
 	status int
-	token  *drawbridge.Token
+	caller *drawbridge.Caller
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -297,15 +292,7 @@ func writeJSON(w nethttp.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-func joinRoles(rs []drawbridge.Role) string {
-	s := make([]string, len(rs))
-	for i, r := range rs {
-		s[i] = string(r)
-	}
-	return strings.Join(s, ", ")
-}
-
-func (s *Server) metrics(w nethttp.ResponseWriter, r *nethttp.Request, _ *drawbridge.Token) error {
+func (s *Server) metrics(w nethttp.ResponseWriter, r *nethttp.Request, _ drawbridge.Caller) error {
 	if s.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(s.MetricsToken)) != 1 {
 		return drawbridge.Errorf(drawbridge.EUNAUTHORIZED, "/metrics needs Authorization: Bearer <server.metrics_token>")
 	}
@@ -316,12 +303,12 @@ func (s *Server) metrics(w nethttp.ResponseWriter, r *nethttp.Request, _ *drawbr
 	return nil
 }
 
-func (s *Server) healthz(w nethttp.ResponseWriter, _ *nethttp.Request, _ *drawbridge.Token) error {
+func (s *Server) healthz(w nethttp.ResponseWriter, _ *nethttp.Request, _ drawbridge.Caller) error {
 	writeJSON(w, 200, map[string]string{"status": "ok"})
 	return nil
 }
 
-func (s *Server) readyz(w nethttp.ResponseWriter, r *nethttp.Request, _ *drawbridge.Token) error {
+func (s *Server) readyz(w nethttp.ResponseWriter, r *nethttp.Request, _ drawbridge.Caller) error {
 	if s.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

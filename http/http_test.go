@@ -104,7 +104,7 @@ func (e *env) token(name, principal string, roles []drawbridge.Role, accounts, s
 	return tok
 }
 
-var operator = broker.Actor{Admin: true, OSUser: "test", Channel: drawbridge.ChannelCLI}
+var operator = drawbridge.Operator("test")
 
 // submit records a request directly through the broker.
 func (e *env) submit(requester, account, set string, ticket string) *drawbridge.Request {

@@ -77,11 +77,7 @@ func durationOf(seconds int64, s string) (time.Duration, error) {
 	return d, nil
 }
 
-func actor(t *drawbridge.Token) broker.Actor {
-	return broker.Actor{Principal: t.Principal, Admin: t.Admin(), Channel: drawbridge.ChannelAPI}
-}
-
-func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	var in CreateRequest
 	if err := decode(r, &in); err != nil {
 		return err
@@ -111,23 +107,11 @@ func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *
 		return err
 	}
 	if in.Requester == "" {
-		in.Requester = t.Principal
-	}
-	if !t.InScope(e) {
-		return drawbridge.Errorf(drawbridge.EFORBIDDEN, "token %s is not scoped to %s", t.ID, e)
-	}
-	if !t.Admin() {
-		p, err := s.principalID(r.Context(), in.Requester)
-		if err != nil {
-			return err
-		}
-		if p != t.Principal {
-			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "%s may not submit a request on behalf of %s: only admin tokens may", t.Principal, in.Requester)
-		}
+		in.Requester = c.Principal
 	}
 	req, err := s.Broker.Submit(r.Context(), broker.SubmitInput{
 		Requester: in.Requester, Entitlement: e, Duration: d, Reason: in.Reason, Ticket: in.Ticket,
-	}, actor(t), decideOptions(r)...)
+	}, c, decideOptions(r)...)
 	if err != nil {
 		return err
 	}
@@ -136,21 +120,13 @@ func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *
 	return nil
 }
 
-func (s *Server) listRequests(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+func (s *Server) listRequests(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	f, _, err := s.parseFilter(r.Context(), r.URL.Query())
 	if err != nil {
 		return err
 	}
-	scope(&f, t)
-	switch {
-	case t.Admin() || t.Has(drawbridge.RoleAuditor):
-	case t.Has(drawbridge.RoleApprover) && len(f.States) == 1 && f.States[0] == drawbridge.StatePendingApproval:
-		// Approvers see the queue of pending requests in their scope.
-	default:
-		if f.Requester != "" && f.Requester != t.Principal {
-			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "a %s token lists only its own requests (approvers also status=PENDING_APPROVAL)", joinRoles(t.Roles))
-		}
-		f.Requester = t.Principal
+	if err := c.Narrow(&f); err != nil {
+		return err
 	}
 	return s.writePage(w, r, f)
 }
@@ -168,22 +144,22 @@ func (s *Server) writePage(w nethttp.ResponseWriter, r *nethttp.Request, f drawb
 	return nil
 }
 
-// load returns the request named in the path if t may see it. A request
-// outside the token's view is "not found", so ids cannot be probed.
-func (s *Server) load(r *nethttp.Request, t *drawbridge.Token) (*drawbridge.Request, error) {
+// load returns the request named in the path if c may see it. A request
+// outside the caller's view is "not found", so ids cannot be probed.
+func (s *Server) load(r *nethttp.Request, c drawbridge.Caller) (*drawbridge.Request, error) {
 	id := r.PathValue("id")
 	req, err := s.Broker.Get(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
-	if !visible(t, req) {
+	if !c.CanSee(req) {
 		return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "request %s not found", id)
 	}
 	return req, nil
 }
 
-func (s *Server) getRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
-	req, err := s.load(r, t)
+func (s *Server) getRequest(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
+	req, err := s.load(r, c)
 	if err != nil {
 		return err
 	}
@@ -192,13 +168,13 @@ func (s *Server) getRequest(w nethttp.ResponseWriter, r *nethttp.Request, t *dra
 }
 
 // act decodes the body into in, loads the request in the path (if the
-// token may see it), runs do on it and answers with the result.
-func (s *Server) act(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token, in any,
+// caller may see it), runs do on it and answers with the result.
+func (s *Server) act(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller, in any,
 	do func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error)) error {
 	if err := decode(r, in); err != nil {
 		return err
 	}
-	req, err := s.load(r, t)
+	req, err := s.load(r, c)
 	if err != nil {
 		return err
 	}
@@ -210,42 +186,42 @@ func (s *Server) act(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge
 	return nil
 }
 
-func (s *Server) review(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token, approve bool) error {
+func (s *Server) review(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller, approve bool) error {
 	var in ReviewRequest
-	return s.act(w, r, t, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
+	return s.act(w, r, c, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
 		if in.Approver == "" {
-			in.Approver = t.Principal
+			in.Approver = c.Principal
 		}
 		if approve {
-			return s.Broker.Approve(ctx, req.ID, in.Approver, in.Comment, actor(t), decideOptions(r)...)
+			return s.Broker.Approve(ctx, req.ID, in.Approver, in.Comment, c, decideOptions(r)...)
 		}
-		return s.Broker.Deny(ctx, req.ID, in.Approver, in.Comment, actor(t))
+		return s.Broker.Deny(ctx, req.ID, in.Approver, in.Comment, c)
 	})
 }
 
-func (s *Server) approve(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
-	return s.review(w, r, t, true)
+func (s *Server) approve(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
+	return s.review(w, r, c, true)
 }
 
-func (s *Server) deny(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
-	return s.review(w, r, t, false)
+func (s *Server) deny(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
+	return s.review(w, r, c, false)
 }
 
-func (s *Server) cancel(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+func (s *Server) cancel(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	var in RevokeRequest
-	return s.act(w, r, t, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
-		return s.Broker.Cancel(ctx, req.ID, actor(t))
+	return s.act(w, r, c, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
+		return s.Broker.Cancel(ctx, req.ID, c)
 	})
 }
 
-func (s *Server) revoke(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+func (s *Server) revoke(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	var in RevokeRequest
-	return s.act(w, r, t, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
-		return s.Broker.Revoke(ctx, req.ID, in.Reason, actor(t))
+	return s.act(w, r, c, &in, func(ctx context.Context, req *drawbridge.Request) (*drawbridge.Request, error) {
+		return s.Broker.Revoke(ctx, req.ID, in.Reason, c)
 	})
 }
 
-func (s *Server) extend(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbridge.Token) error {
+func (s *Server) extend(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	var in ExtendRequest
 	if err := decode(r, &in); err != nil {
 		return err
@@ -254,11 +230,11 @@ func (s *Server) extend(w nethttp.ResponseWriter, r *nethttp.Request, t *drawbri
 	if err != nil {
 		return err
 	}
-	req, err := s.load(r, t)
+	req, err := s.load(r, c)
 	if err != nil {
 		return err
 	}
-	out, err := s.Broker.Extend(r.Context(), req.ID, d, in.Reason, in.Ticket, actor(t), decideOptions(r)...)
+	out, err := s.Broker.Extend(r.Context(), req.ID, d, in.Reason, in.Ticket, c, decideOptions(r)...)
 	if err != nil {
 		return err
 	}

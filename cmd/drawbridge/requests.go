@@ -368,9 +368,9 @@ func (g *globals) withBroker(ctx context.Context, decides bool, fn func(*broker.
 	return g.printResult(r)
 }
 
-// operatorAs is the operator actor acting under its own name (cancel and
-// revoke name no person on the command line).
-func operatorAs() broker.Actor {
+// operatorAs is the operator acting under its own name (cancel and revoke
+// name no person on the command line).
+func operatorAs() drawbridge.Caller {
 	a := operator()
 	a.Principal = "operator:" + a.OSUser
 	return a

@@ -296,12 +296,12 @@ func (g *globals) openApp(ctx context.Context, decides bool) (*app, error) {
 // warn prints a "warning:" line on standard error.
 func (g *globals) warn(s string) { fmt.Fprintln(g.stderr, "warning:", s) }
 
-// operator is the actor of local (operator) mode: trusted as an admin, the
+// operator is the caller of local (operator) mode: trusted as an admin, the
 // positional name says who acts, and the OS user is recorded beside it.
-func operator() broker.Actor {
+func operator() drawbridge.Caller {
 	name := "unknown"
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
-	return broker.Actor{Admin: true, OSUser: name, Channel: drawbridge.ChannelCLI}
+	return drawbridge.Operator(name)
 }

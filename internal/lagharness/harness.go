@@ -236,7 +236,7 @@ func seed(ctx context.Context, b *broker.Broker, o Options, accts []catalog.Acco
 					Requester:   users[i%len(users)].Email,
 					Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: accts[i/len(users)].ID, Role: "ReadOnlyAccess"},
 					Duration:    expires.Sub(start), Reason: "lag harness",
-				}, broker.Actor{Admin: true, Channel: drawbridge.ChannelCLI})
+				}, drawbridge.Operator("harness"))
 				if err == nil && r.State != drawbridge.StateActive {
 					err = fmt.Errorf("seed %d: %s is %s (%s)", i, r.ID, r.State, r.LastError)
 				}

@@ -71,7 +71,7 @@ func RunRevokeAll(ctx context.Context, n int, scale float64, dir string) (*Revok
 			defer func() { <-sem; wg.Done() }()
 			r, err := b.Submit(ctx, broker.SubmitInput{Requester: "oncall@example.com",
 				Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: accts[i].ID, Role: "ReadOnlyAccess"},
-				Duration:    time.Hour, Reason: "revoke-all harness"}, broker.Actor{Admin: true})
+				Duration:    time.Hour, Reason: "revoke-all harness"}, drawbridge.Caller{Roles: []drawbridge.Role{drawbridge.RoleAdmin}})
 			if err == nil && r.State != drawbridge.StateActive {
 				err = fmt.Errorf("seed %d: %s is %s (%s)", i, r.ID, r.State, r.LastError)
 			}
@@ -88,7 +88,7 @@ func RunRevokeAll(ctx context.Context, n int, scale float64, dir string) (*Revok
 	}
 	res.Seed = time.Since(start)
 	start = time.Now()
-	steps, err := b.RevokeAll(ctx, broker.RevokeScope{Requester: "oncall@example.com"}, "emergency", 0, broker.Actor{Principal: "operator:harness", Admin: true})
+	steps, err := b.RevokeAll(ctx, broker.RevokeScope{Requester: "oncall@example.com"}, "emergency", 0, drawbridge.Caller{Principal: "operator:harness", Roles: []drawbridge.Role{drawbridge.RoleAdmin}})
 	if err != nil {
 		return nil, err
 	}

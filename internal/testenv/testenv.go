@@ -190,7 +190,7 @@ func (e *Env) HasAssignment(t testing.TB, who, account, permSet string) bool {
 }
 
 // Operator is the local-mode actor: an admin naming who acts.
-var Operator = broker.Actor{Admin: true, OSUser: "tester", Channel: drawbridge.ChannelCLI}
+var Operator = drawbridge.Operator("tester")
 
 // Submit submits a request as the operator and fails the test on error.
 func (e *Env) Submit(t testing.TB, who, account, permSet string, d time.Duration, ticket string) *drawbridge.Request {
