@@ -7,7 +7,9 @@ import (
 )
 
 func TestCallerPermissions(t *testing.T) {
-	roles := func(rs ...drawbridge.Role) drawbridge.Caller { return drawbridge.Caller{Principal: "p@example.com", Roles: rs} }
+	roles := func(rs ...drawbridge.Role) drawbridge.Caller {
+		return drawbridge.Caller{Principal: "p@example.com", Roles: rs}
+	}
 	want := map[drawbridge.Role][]drawbridge.Permission{
 		drawbridge.RoleRequester: {drawbridge.PermSubmit, drawbridge.PermRead, drawbridge.PermCancel, drawbridge.PermRevoke, drawbridge.PermExtend},
 		drawbridge.RoleApprover:  {drawbridge.PermSubmit, drawbridge.PermRead, drawbridge.PermReview, drawbridge.PermCancel, drawbridge.PermRevoke, drawbridge.PermExtend},
