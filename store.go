@@ -27,8 +27,17 @@ type RequestFilter struct {
 	// Cursor is the id of the last request of the previous page; results
 	// are ordered newest first (ids are time-sortable).
 	Cursor string
-	Limit  int
+	// Limit is the page size: DefaultListLimit when zero or negative, at
+	// most MaxListLimit.
+	Limit int
 }
+
+// Page sizes of ListRequests (and DueRequests' default), the same in every
+// store so that paging callers see one behaviour.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
 
 // Store persists requests and the audit chain. Every change to a request is
 // written in one transaction together with the audit events that record it.
@@ -59,8 +68,9 @@ type Store interface {
 	// GetRequest returns the request or an ENOTFOUND error.
 	GetRequest(ctx context.Context, id string) (*Request, error)
 	ListRequests(ctx context.Context, f RequestFilter) ([]*Request, error)
-	// DueRequests returns up to limit requests whose DueAt is at or before
-	// now, earliest first.
+	// DueRequests returns up to limit (DefaultListLimit when zero or
+	// negative) requests whose DueAt is at or before now, earliest first,
+	// ties by id.
 	DueRequests(ctx context.Context, now time.Time, limit int) ([]*Request, error)
 	// NextDue returns the earliest DueAt of any request, ok=false if none.
 	NextDue(ctx context.Context) (t time.Time, ok bool, err error)
@@ -78,6 +88,32 @@ type Store interface {
 	// ScanAudit calls fn for every audit event in sequence order, streaming.
 	ScanAudit(ctx context.Context, fn func(AuditEvent) error) error
 	Close() error
+}
+
+// RequestCounter counts requests for the gauges of /metrics.
+type RequestCounter interface {
+	// CountRequests returns how many requests are in each state through
+	// each channel (pairs with none are left out), and how many of them
+	// have failed revocation attempts.
+	CountRequests(ctx context.Context) ([]RequestCount, error)
+}
+
+// Pinger answers readiness probes.
+type Pinger interface {
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+}
+
+// Backend is one store implementation as the wiring sees it: requests and
+// the audit chain, tokens, counts and readiness, all on one database.
+// cmd/drawbridge opens the one store.driver names; everything else takes
+// the interface it needs. internal/storetest is the suite every
+// implementation passes.
+type Backend interface {
+	Store
+	TokenStore
+	RequestCounter
+	Pinger
 }
 
 // DueAt is when the expiry engine must next look at r, zero if never:

@@ -209,7 +209,7 @@ func countEvents(t *testing.T, e *testenv.Env) int {
 // due grant is revoked exactly once.
 func TestTwoEnginesRevokeEachGrantOnce(t *testing.T) {
 	a := testenv.New(t, testenv.Options{EmulatorDelay: 3 * time.Millisecond})
-	b := testenv.New(t, testenv.Options{StorePath: a.StorePath, Emulator: a.Emu, Clock: a.Clock})
+	b := testenv.New(t, testenv.Options{SameStoreAs: a, Emulator: a.Emu, Clock: a.Clock})
 	var ids []string
 	for _, g := range []struct{ who, account, role string }{
 		{alice, staging, readOnly}, {alice, prod, readOnly}, {alice, staging, power},

@@ -38,7 +38,7 @@ func (fakeProvider) Revoke(context.Context, drawbridge.Assignment) error        
 
 type env struct {
 	t      *testing.T
-	db     *sqlite.DB
+	db     drawbridge.Backend
 	broker *broker.Broker
 	srv    *httptest.Server
 	tokens map[string]string // role name → secret
@@ -71,11 +71,7 @@ func newEnv(t *testing.T) *env {
 		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, OUs: a.OUs, Tags: a.Tags})
 	}
 	cat := catalog.NewStatic(accounts, map[string][]string{"aws": {"ReadOnlyAccess", "PowerUserAccess", "AdministratorAccess"}})
-	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "test.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openStore(t, filepath.Join(dir, "test.db"))
 	b := broker.New(db, directory.NewStatic(users), cat, map[string]drawbridge.Provider{"aws": fakeProvider{}}, pol, nil, nil)
 	s := &dbhttp.Server{Broker: b, Tokens: db, AllowWildcardScopes: true,
 		Metrics: nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) { io.WriteString(w, "drawbridge_up 1\n") }),
@@ -90,6 +86,18 @@ func newEnv(t *testing.T) *env {
 	e.token("admin", "admin@example.com", []drawbridge.Role{drawbridge.RoleAdmin}, nil, nil)
 	e.token("scoped-auditor", "scoped@example.com", []drawbridge.Role{drawbridge.RoleAuditor}, []string{"123456789012"}, []string{"ReadOnlyAccess"})
 	return e
+}
+
+// openStore opens the store under test: SQLite, the one concrete store
+// these tests name.
+func openStore(t *testing.T, path string) drawbridge.Backend {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func (e *env) token(name, principal string, roles []drawbridge.Role, accounts, sets []string) *drawbridge.Token {

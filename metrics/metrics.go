@@ -21,11 +21,6 @@ import (
 	"github.com/drawbridge-jit/drawbridge/broker"
 )
 
-// Counter reads request counts from the store at scrape time.
-type Counter interface {
-	CountRequests(ctx context.Context) ([]drawbridge.RequestCount, error)
-}
-
 // Metrics holds every collector.
 type Metrics struct {
 	Registry *prometheus.Registry
@@ -48,7 +43,7 @@ type Metrics struct {
 
 // New registers every collector on a new registry; counts, when non-nil,
 // supplies the request gauges.
-func New(counts Counter, logger *slog.Logger) *Metrics {
+func New(counts drawbridge.RequestCounter, logger *slog.Logger) *Metrics {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -241,7 +236,7 @@ func (p *provider) Revoke(ctx context.Context, a drawbridge.Assignment) (err err
 // requestCollector reports the request gauges from one aggregate query per
 // scrape, so they are right after a restart and across replicas.
 type requestCollector struct {
-	counts Counter
+	counts drawbridge.RequestCounter
 	logger *slog.Logger
 }
 

@@ -39,11 +39,6 @@ var (
 	}()
 )
 
-const (
-	defaultListLimit = 100
-	maxListLimit     = 1000
-)
-
 // CreateRequest inserts r with version 1 and appends events in the same
 // transaction. An event without a RequestID is recorded against r.
 func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events ...drawbridge.AuditEvent) error {
@@ -205,9 +200,9 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	}
 	limit := f.Limit
 	if limit <= 0 {
-		limit = defaultListLimit
+		limit = drawbridge.DefaultListLimit
 	}
-	limit = min(limit, maxListLimit)
+	limit = min(limit, drawbridge.MaxListLimit)
 
 	if len(states) <= 1 && !splitRoles {
 		return db.queryRequests(ctx, "list requests", db.read, selectRequests(where)+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
@@ -319,7 +314,7 @@ func accountRoles(ctx context.Context, tx *sql.Tx, resource string) ([]string, e
 // at or before now, earliest first.
 func (db *DB) DueRequests(ctx context.Context, now time.Time, limit int) ([]*drawbridge.Request, error) {
 	if limit <= 0 {
-		limit = defaultListLimit
+		limit = drawbridge.DefaultListLimit
 	}
 	return db.queryRequests(ctx, "due requests", db.read, `SELECT `+requestColumns+` FROM requests
 		WHERE due_at IS NOT NULL AND due_at <= ?

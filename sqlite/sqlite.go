@@ -38,7 +38,7 @@ var migrationFiles embed.FS
 const busyTimeout = 10 * time.Second
 
 // DB is a Drawbridge store on one SQLite file. It implements
-// drawbridge.Store and is safe for concurrent use.
+// drawbridge.Backend and is safe for concurrent use.
 type DB struct {
 	path  string
 	write *sql.DB // one connection, IMMEDIATE transactions
@@ -87,7 +87,7 @@ func (db *DB) prepare(ctx context.Context) error {
 	return nil
 }
 
-var _ drawbridge.Store = (*DB)(nil)
+var _ drawbridge.Backend = (*DB)(nil)
 
 // Option configures Open.
 type Option func(*DB)

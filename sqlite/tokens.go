@@ -12,8 +12,6 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 )
 
-var _ drawbridge.TokenStore = (*DB)(nil)
-
 const tokenColumns = `id, principal, roles, accounts, permission_sets, description, secret_sha256, created_at, expires_at, revoked_at`
 
 // CreateToken inserts t. Its secret is never stored, only t.Hash.

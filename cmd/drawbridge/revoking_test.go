@@ -4,14 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/config"
 	"github.com/drawbridge-jit/drawbridge/metrics"
-	"github.com/drawbridge-jit/drawbridge/sqlite"
 )
 
 // A revocation the provider keeps refusing is never dropped: the grant
@@ -42,7 +41,11 @@ func TestPermanentlyFailingRevocationStaysRevoking(t *testing.T) {
 		t.Fatal("the assignment is gone although every delete was refused")
 	}
 
-	db, err := sqlite.Open(context.Background(), filepath.Join(s.dir, "drawbridge.db"))
+	cfg, err := config.Load(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStore(context.Background(), cfg, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}

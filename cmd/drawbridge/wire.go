@@ -53,8 +53,8 @@ func (g *globals) loadConfig() (*config.Config, error) {
 // app is a wired Drawbridge.
 type app struct {
 	cfg    *config.Config
-	store  drawbridge.Store
-	db     *sqlite.DB // the same store: tokens, counts, readiness
+	store  drawbridge.Store   // the broker's, decorated with metrics in serve
+	db     drawbridge.Backend // the same store undecorated: tokens, counts, readiness
 	broker *broker.Broker
 	engine *expiry.Engine
 	logger *slog.Logger
@@ -262,7 +262,8 @@ func catalogFrom(cfg *config.Config) *catalog.Static {
 }
 
 // openStore opens the configured store; warn hears what opening changed.
-func openStore(ctx context.Context, cfg *config.Config, warn func(string)) (*sqlite.DB, error) {
+// It is the one place that knows the concrete store types.
+func openStore(ctx context.Context, cfg *config.Config, warn func(string)) (drawbridge.Backend, error) {
 	switch cfg.Store.Driver {
 	case "sqlite":
 		s, err := sqlite.Open(ctx, cfg.Store.DSN, sqlite.WithWarnings(warn))

@@ -1,5 +1,5 @@
-// Package testenv wires a real Drawbridge for tests: a SQLite store in a
-// temporary directory, the production AWS provider talking to the IAM
+// Package testenv wires a real Drawbridge for tests: a store (SQLite in a
+// temporary directory, seen only through drawbridge.Backend), the production AWS provider talking to the IAM
 // Identity Center emulator on loopback, the example directory, catalog and
 // policy, and a fake clock. Nothing is mocked: tests exercise the same code
 // path as `drawbridge demo`, only faster and with time under their control.
@@ -45,9 +45,9 @@ const (
 type Options struct {
 	// Policy replaces examples/access_rules.yaml when non-empty.
 	Policy string
-	// StorePath opens this SQLite file instead of a new one, so two Envs
-	// can share a store (two engines, two processes).
-	StorePath string
+	// SameStoreAs opens another handle on that Env's store instead of a
+	// new store, as a second process would: two engines, two processes.
+	SameStoreAs *Env
 	// Emulator is used instead of starting a new one.
 	Emulator *emulator.Server
 	// EmulatorDelay is how long assignment operations stay IN_PROGRESS.
@@ -63,14 +63,16 @@ type Options struct {
 type Env struct {
 	Ctx       context.Context
 	Emu       *emulator.Server
-	Store     *sqlite.DB
-	StorePath string
+	Store     drawbridge.Backend
 	Provider  *aws.Provider
 	Broker    *broker.Broker
 	Clock     *clock.Fake
 	Config    *config.Config
 	Directory *directory.Static
 	Catalog   *catalog.Static
+
+	// reopen opens another handle on Store (see Options.SameStoreAs).
+	reopen func(t testing.TB) drawbridge.Backend
 }
 
 // ExampleConfig parses examples/drawbridge.yaml with the provider pointed
@@ -135,15 +137,11 @@ func New(t testing.TB, opt Options) *Env {
 	if clk == nil {
 		clk = clock.NewFake(Start)
 	}
-	path := opt.StorePath
-	if path == "" {
-		path = filepath.Join(dir, "drawbridge.db")
+	reopen := openSQLite(ctx, filepath.Join(dir, "drawbridge.db"), clk.Now)
+	if opt.SameStoreAs != nil {
+		reopen = opt.SameStoreAs.reopen
 	}
-	store, err := sqlite.Open(ctx, path, sqlite.WithNow(clk.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := reopen(t)
 
 	var users []directory.User
 	for _, u := range cfg.Directory.Users {
@@ -160,8 +158,8 @@ func New(t testing.TB, opt Options) *Env {
 	// Small, deterministic-enough backoff: tests advance the fake clock
 	// past it instead of waiting.
 	b.RetryBase, b.RetryCap = time.Second, 4*time.Second
-	e := &Env{Ctx: ctx, Emu: emu, Store: store, StorePath: path, Provider: prov, Broker: b, Clock: clk,
-		Config: cfg, Directory: dirx, Catalog: cat}
+	e := &Env{Ctx: ctx, Emu: emu, Store: store, Provider: prov, Broker: b, Clock: clk,
+		Config: cfg, Directory: dirx, Catalog: cat, reopen: reopen}
 	if !opt.SkipAuditCheck {
 		// Registered after the store's Close, so it runs before it.
 		t.Cleanup(func() {
@@ -171,6 +169,21 @@ func New(t testing.TB, opt Options) *Env {
 		})
 	}
 	return e
+}
+
+// openSQLite returns a function that opens a handle on the SQLite store at
+// path, closed when its test ends; the first call creates the store. It is
+// the one place testenv names a concrete store.
+func openSQLite(ctx context.Context, path string, now func() time.Time) func(testing.TB) drawbridge.Backend {
+	return func(t testing.TB) drawbridge.Backend {
+		t.Helper()
+		db, err := sqlite.Open(ctx, path, sqlite.WithNow(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
 }
 
 // AWSUserID returns the Identity Store user id of a directory user.
