@@ -58,8 +58,9 @@ const (
 type Store interface {
 	// CreateRequest inserts r (Version becomes 1) and appends events. A
 	// live extension of a request that already has a live one (pending,
-	// approved, provisioning or ACTIVE) is refused with ECONFLICT, in the
-	// same transaction, so the rule holds across processes.
+	// approved, provisioning or ACTIVE) is refused with ECONFLICT naming
+	// that one, in the same transaction, so the rule holds across
+	// processes.
 	CreateRequest(ctx context.Context, r *Request, events ...AuditEvent) error
 	// UpdateRequest writes r if the stored version still equals r.Version
 	// (optimistic concurrency; ECONFLICT otherwise), increments r.Version

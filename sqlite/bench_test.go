@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/internal/storetest"
 )
 
 // BenchmarkCreateAndUpdate measures one request's submit and approval: two
@@ -13,7 +14,7 @@ func BenchmarkCreateAndUpdate(b *testing.B) {
 	ctx := context.Background()
 	db, _ := openDB(b)
 	for b.Loop() {
-		r := newRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
+		r := storetest.NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
 		if err := db.CreateRequest(ctx, r, drawbridge.AuditEvent{Actor: r.Requester, Action: "submit"}); err != nil {
 			b.Fatal(err)
 		}
@@ -31,7 +32,7 @@ func BenchmarkCreateAndUpdateParallel(b *testing.B) {
 	db, _ := openDB(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r := newRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
+			r := storetest.NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
 			if err := db.CreateRequest(ctx, r, drawbridge.AuditEvent{Actor: r.Requester, Action: "submit"}); err != nil {
 				b.Error(err)
 				return

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/drawbridge-jit/drawbridge/internal/storetest"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
 )
 
@@ -26,7 +27,7 @@ func wantPrivate(t *testing.T, path string) {
 // the audit trail: they are created readable by their owner only.
 func TestStoreFilesArePrivate(t *testing.T) {
 	db, path := openDB(t)
-	create(t, db, newRequest("alice@example.com", "123456789012", "ReadOnlyAccess"))
+	storetest.Create(t, db, storetest.NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess"))
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		wantPrivate(t, p)
 	}
@@ -48,7 +49,7 @@ func TestLooseStoreFileIsTightened(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	create(t, db, newRequest("alice@example.com", "123456789012", "ReadOnlyAccess"))
+	storetest.Create(t, db, storetest.NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess"))
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		wantPrivate(t, p)
 	}
