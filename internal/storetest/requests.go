@@ -154,7 +154,22 @@ func testCreateRequestChecks(t *testing.T, s Stores) {
 	bad.Extends = drawbridge.NewRequestID()
 	mustCode(t, s.CreateRequest(ctx, bad), drawbridge.EINVALID)
 
-	// A rejected create writes no audit event.
+	// A request and its events are one write: an event the store refuses
+	// takes the request with it, and an update with one changes nothing.
+	badEvent := drawbridge.AuditEvent{Action: "submit", Time: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	lost := NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
+	mustCode(t, s.CreateRequest(ctx, lost, badEvent), drawbridge.EINVALID)
+	if _, err := s.GetRequest(ctx, lost.ID); drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND {
+		t.Fatalf("a create whose event was refused stored the request: %v", err)
+	}
+	moved := r.Clone()
+	moved.State = drawbridge.StateApproved
+	mustCode(t, s.UpdateRequest(ctx, moved, badEvent), drawbridge.EINVALID)
+	if got, _ := s.GetRequest(ctx, r.ID); got.State != drawbridge.StatePendingApproval || got.Version != 1 {
+		t.Fatalf("an update whose event was refused wrote %s v%d", got.State, got.Version)
+	}
+
+	// A rejected write records no audit event.
 	if evs, err := s.RequestEvents(ctx, r.ID); err != nil || len(evs) != 1 {
 		t.Fatalf("events of %s: %d, %v; want only its submit event", r.ID, len(evs), err)
 	}
@@ -267,8 +282,9 @@ func testRacingUpdatesExactlyOneWins(t *testing.T, s Stores) {
 }
 
 // Concurrent writers stay separate transactions: a writer that fails (a
-// duplicate id) or whose caller gave up before it ran leaves no trace, and
-// everyone else's writes and audit events land, with the chain intact.
+// duplicate id; an event refused after its request was written) or whose
+// caller gave up before it ran leaves no trace, and everyone else's writes
+// and audit events land, with the chain intact.
 func testConcurrentWritersAreIsolated(t *testing.T, s Stores) {
 	ctx := context.Background()
 	dup := Create(t, s, NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess"))
@@ -285,14 +301,17 @@ func testConcurrentWritersAreIsolated(t *testing.T, s Stores) {
 			defer wg.Done()
 			r := NewRequest("bob@example.com", "123456789012", "ReadOnlyAccess")
 			c := ctx
+			ev := drawbridge.AuditEvent{Actor: "bob@example.com", Action: "submit"}
 			switch i % 6 {
 			case 1:
 				r.ID = dup.ID // duplicate: ECONFLICT
 			case 2:
 				c = gone // the caller gave up
+			case 3:
+				ev.Time = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) // EINVALID
 			}
 			reqs[i] = r
-			errs[i] = s.CreateRequest(c, r, drawbridge.AuditEvent{Actor: "bob@example.com", Action: "submit"})
+			errs[i] = s.CreateRequest(c, r, ev)
 		}()
 	}
 	wg.Wait()
@@ -302,6 +321,11 @@ func testConcurrentWritersAreIsolated(t *testing.T, s Stores) {
 		case 1:
 			if drawbridge.ErrorCode(err) != drawbridge.ECONFLICT {
 				t.Errorf("duplicate %d: %v, want ECONFLICT", i, err)
+			}
+		case 3:
+			_, gerr := s.GetRequest(ctx, reqs[i].ID)
+			if drawbridge.ErrorCode(err) != drawbridge.EINVALID || drawbridge.ErrorCode(gerr) != drawbridge.ENOTFOUND {
+				t.Errorf("writer %d with a refused event: %v, and reading its request: %v; want EINVALID and nothing stored", i, err, gerr)
 			}
 		case 2:
 			_, gerr := s.GetRequest(ctx, reqs[i].ID)

@@ -155,14 +155,14 @@ func testRevokeToken(t *testing.T, s Stores) {
 		t.Fatal(err)
 	}
 	if got.Active(T0) || !got.RevokedAt.Equal(first) {
-		t.Fatalf("revoked token: revoked_at %v, active %v; want revoked at %v", got.RevokedAt, got.Active(T0), first)
+		t.Fatalf("revoked token: revoked_at %v, active %v; want revoked at %v", got.RevokedAt, got.Active(T0), first.UTC())
 	}
 	// Revoking again keeps the first time.
 	if err := cli.RevokeToken(ctx, tok.ID, first.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := serve.TokenByHash(ctx, drawbridge.HashTokenSecret(secret)); !got.RevokedAt.Equal(first) {
-		t.Fatalf("revoked twice: revoked_at %v, want the first %v", got.RevokedAt, first)
+		t.Fatalf("revoked twice: revoked_at %v, want the first %v", got.RevokedAt, first.UTC())
 	}
 	mustCode(t, cli.RevokeToken(ctx, drawbridge.NewTokenID(), first), drawbridge.ENOTFOUND)
 }
