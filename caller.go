@@ -79,9 +79,16 @@ var permissions = map[Permission][]Role{
 // caller may see and act on. A nil list leaves that attribute
 // unrestricted; an entitlement is in scope when every list that is set
 // contains its value.
+//
+// Providers are configured instance names ("aws", "hooks"), so two
+// instances of one kind are scoped apart. Resources and roles are the
+// provider's own names; for AWS they are account ids and permission set
+// names, which is why the token JSON and flags keep "accounts" and
+// "permission_sets" as their aliases.
 type Scope struct {
-	Resources []string
-	Roles     []string
+	Providers []string `json:"providers"`
+	Resources []string `json:"resources"`
+	Roles     []string `json:"roles"`
 }
 
 // Caller is who is acting right now, whatever the channel: a bearer
@@ -131,7 +138,8 @@ func (c Caller) InScope(e Entitlement) bool {
 	if c.Admin() {
 		return true
 	}
-	return (c.Scope.Resources == nil || slices.Contains(c.Scope.Resources, e.Resource)) &&
+	return (c.Scope.Providers == nil || slices.Contains(c.Scope.Providers, e.Provider)) &&
+		(c.Scope.Resources == nil || slices.Contains(c.Scope.Resources, e.Resource)) &&
 		(c.Scope.Roles == nil || slices.Contains(c.Scope.Roles, e.Role))
 }
 
@@ -167,8 +175,9 @@ func (c Caller) CanSee(r *Request) bool {
 // in scope, approvers also the queue of pending requests, everyone else
 // only their own requests; asking for someone else's is refused.
 func (c Caller) Narrow(f *RequestFilter) error {
-	f.Resources, f.Roles = nil, nil
+	f.Providers, f.Resources, f.Roles = nil, nil, nil
 	if !c.Admin() {
+		f.Providers = slices.Clone(c.Scope.Providers)
 		f.Resources, f.Roles = slices.Clone(c.Scope.Resources), slices.Clone(c.Scope.Roles)
 	}
 	switch {

@@ -17,6 +17,10 @@ type RequestFilter struct {
 	Provider  string
 	Resource  string
 	Role      string
+	// Providers, Resources and Roles are a caller's scope (Caller.Narrow):
+	// nil leaves the attribute unrestricted, a non-nil empty list matches
+	// nothing.
+	Providers []string
 	Resources []string
 	Roles     []string
 	// PreexistingOnly keeps only grants that found the assignment already

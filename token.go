@@ -6,14 +6,15 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 )
 
-// Wildcard in a token scope means "every account" or "every permission
-// set". It is refused unless the operator allows wildcard scopes.
+// Wildcard in a token scope means "every provider", "every resource" or
+// "every role". It is refused unless the operator allows wildcard scopes.
 const Wildcard = "*"
 
 // TokenSecretPrefix starts every token secret, so that a leaked secret is
@@ -21,23 +22,34 @@ const Wildcard = "*"
 const TokenSecretPrefix = "dbt_"
 
 // Token is an API bearer token: a principal, its roles, and an attribute
-// scope (ABAC) restricting which accounts and permission sets it can see
+// scope (ABAC) restricting which providers, resources and roles it can see
 // and act on. Only the SHA-256 of the secret is stored; the secret is
 // shown once, when the token is created.
 type Token struct {
 	ID        string `json:"id"`
 	Principal string `json:"principal"`
 	Roles     []Role `json:"roles"`
-	// Accounts and PermissionSets scope the token. Empty means unscoped
-	// on that attribute (only for requesters and admins, see Validate);
-	// ["*"] means every value and needs api.allow_wildcard_scopes.
-	Accounts       []string  `json:"accounts"`
-	PermissionSets []string  `json:"permission_sets"`
-	Description    string    `json:"description,omitempty"`
-	Hash           string    `json:"-"`
-	CreatedAt      time.Time `json:"created_at"`
-	ExpiresAt      time.Time `json:"expires_at,omitzero"`
-	RevokedAt      time.Time `json:"revoked_at,omitzero"`
+	// Scope limits the token. An empty list leaves that attribute
+	// unscoped (see Validate for who may have that); ["*"] means every
+	// value and needs api.allow_wildcard_scopes.
+	Scope       Scope     `json:"scope"`
+	Description string    `json:"description,omitempty"`
+	Hash        string    `json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	RevokedAt   time.Time `json:"revoked_at,omitzero"`
+}
+
+// MarshalJSON adds the AWS names of the resource and role scopes,
+// "accounts" and "permission_sets", which scripts read since before
+// scopes named providers.
+func (t *Token) MarshalJSON() ([]byte, error) {
+	type plain Token
+	return json.Marshal(struct {
+		*plain
+		Accounts       []string `json:"accounts"`
+		PermissionSets []string `json:"permission_sets"`
+	}{(*plain)(t), t.Scope.Resources, t.Scope.Roles})
 }
 
 // Has reports whether t holds role r (an admin holds every role, an
@@ -52,29 +64,34 @@ func (t *Token) Active(now time.Time) bool {
 	return t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
 }
 
-// Wildcard reports whether either scope of t is the wildcard.
+// Wildcard reports whether any scope of t is the wildcard.
 func (t *Token) Wildcard() bool {
-	return slices.Contains(t.Accounts, Wildcard) || slices.Contains(t.PermissionSets, Wildcard)
+	return slices.Contains(t.Scope.Providers, Wildcard) || slices.Contains(t.Scope.Resources, Wildcard) ||
+		slices.Contains(t.Scope.Roles, Wildcard)
 }
 
 // Caller is the caller a request authenticated by t acts as: its principal
 // and roles, and its scope with the wildcard read as "unrestricted" (an
 // admin's scope is ignored: admins see everything).
 func (t *Token) Caller() Caller {
-	c := Caller{Principal: t.Principal, Roles: slices.Clone(t.Roles), Channel: ChannelAPI, Auth: "token:" + t.ID}
-	if len(t.Accounts) > 0 && !slices.Contains(t.Accounts, Wildcard) {
-		c.Scope.Resources = slices.Clone(t.Accounts)
+	return Caller{Principal: t.Principal, Roles: slices.Clone(t.Roles), Channel: ChannelAPI, Auth: "token:" + t.ID,
+		Scope: Scope{Providers: scopeList(t.Scope.Providers), Resources: scopeList(t.Scope.Resources), Roles: scopeList(t.Scope.Roles)}}
+}
+
+// scopeList is one attribute of a token's scope as a Caller holds it: nil
+// (unrestricted) when empty or the wildcard.
+func scopeList(vals []string) []string {
+	if len(vals) == 0 || slices.Contains(vals, Wildcard) {
+		return nil
 	}
-	if len(t.PermissionSets) > 0 && !slices.Contains(t.PermissionSets, Wildcard) {
-		c.Scope.Roles = slices.Clone(t.PermissionSets)
-	}
-	return c
+	return slices.Clone(vals)
 }
 
 // Validate checks a token before it is stored. Auditors and approvers see
-// other people's requests, so they must carry an explicit scope for both
-// attributes (the wildcard counts, when allowWildcard); admins see
-// everything and take no scope.
+// other people's requests, so they must carry an explicit scope: the
+// providers they may see, or both the resources and the roles (the
+// wildcard counts, when allowWildcard); admins see everything and take no
+// scope.
 func (t *Token) Validate(allowWildcard bool) error {
 	if !strings.Contains(t.Principal, "@") {
 		return Errorf(EINVALID, "principal %q is not an email address", t.Principal)
@@ -83,14 +100,14 @@ func (t *Token) Validate(allowWildcard bool) error {
 		return Errorf(EINVALID, "a token needs at least one role (requester, approver, auditor, admin)")
 	}
 	if t.Wildcard() && !allowWildcard {
-		return Errorf(EINVALID, "wildcard scope %q is refused: list the accounts and permission sets, or set api.allow_wildcard_scopes: true", Wildcard)
+		return Errorf(EINVALID, "wildcard scope %q is refused: list the providers, resources (accounts) and roles (permission sets), or set api.allow_wildcard_scopes: true", Wildcard)
 	}
-	scoped := len(t.Accounts) > 0 || len(t.PermissionSets) > 0
-	if t.Admin() && scoped {
-		return Errorf(EINVALID, "an admin token sees everything: it takes no --accounts or --permission-sets")
+	sc := t.Scope
+	if t.Admin() && (len(sc.Providers) > 0 || len(sc.Resources) > 0 || len(sc.Roles) > 0) {
+		return Errorf(EINVALID, "an admin token sees everything: it takes no --providers, --resources (--accounts) or --entitlement-roles (--permission-sets)")
 	}
-	if !t.Admin() && (t.Has(RoleAuditor) || t.Has(RoleApprover)) && (len(t.Accounts) == 0 || len(t.PermissionSets) == 0) {
-		return Errorf(EINVALID, "auditor and approver tokens see other people's requests: give --accounts and --permission-sets (or %q for all, with api.allow_wildcard_scopes: true)", Wildcard)
+	if !t.Admin() && (t.Has(RoleAuditor) || t.Has(RoleApprover)) && len(sc.Providers) == 0 && (len(sc.Resources) == 0 || len(sc.Roles) == 0) {
+		return Errorf(EINVALID, "auditor and approver tokens see other people's requests: give --providers, or --resources and --entitlement-roles (for AWS --accounts and --permission-sets); %q means all, with api.allow_wildcard_scopes: true", Wildcard)
 	}
 	return nil
 }

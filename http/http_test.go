@@ -36,6 +36,45 @@ func (fakeProvider) Exists(context.Context, drawbridge.Assignment) (bool, error)
 func (fakeProvider) Grant(context.Context, drawbridge.Assignment) error          { return nil }
 func (fakeProvider) Revoke(context.Context, drawbridge.Assignment) error         { return nil }
 
+// hooksProvider stands for a provider instance named "hooks" (the signed
+// webhook kind in production): it confirms every grant and revocation.
+type hooksProvider struct{ fakeProvider }
+
+func (hooksProvider) Name() string { return "hooks" }
+
+// hooksCatalog accepts the hooks instance's one resource and its roles, and
+// leaves every other entitlement to the AWS catalog.
+type hooksCatalog struct{ drawbridge.Catalog }
+
+func (c hooksCatalog) Check(e drawbridge.Entitlement) error {
+	if e.Provider != "hooks" {
+		return c.Catalog.Check(e)
+	}
+	if e.Resource != "payroll-db" || (e.Role != "reader" && e.Role != "admin") {
+		return drawbridge.Errorf(drawbridge.EINVALID, "unknown hooks entitlement %s", e)
+	}
+	return nil
+}
+
+func (c hooksCatalog) ResourceAttrs(e drawbridge.Entitlement) ([]string, map[string]string) {
+	if e.Provider != "hooks" {
+		return c.Catalog.ResourceAttrs(e)
+	}
+	return nil, nil
+}
+
+// hooksRule lets anyone read payroll-db through hooks at once.
+const hooksRule = `
+  - name: hooks-reader
+    match:
+      provider: hooks
+      resources: [payroll-db]
+      roles: [reader]
+      requesters: ["*"]
+    max_duration: 8h
+    decision: allow
+`
+
 type env struct {
 	t      *testing.T
 	db     drawbridge.Backend
@@ -58,7 +97,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	rules, _ := examples.FS.ReadFile("access_rules.yaml")
-	pol, err := policy.Parse("access_rules.yaml", rules)
+	pol, err := policy.Parse("access_rules.yaml", append(rules, hooksRule...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +111,8 @@ func newEnv(t *testing.T) *env {
 	}
 	cat := catalog.NewStatic(accounts, map[string][]string{"aws": {"ReadOnlyAccess", "PowerUserAccess", "AdministratorAccess"}})
 	db := openStore(t, filepath.Join(dir, "test.db"))
-	b := broker.New(db, directory.NewStatic(users), cat, map[string]drawbridge.Provider{"aws": fakeProvider{}}, pol, nil, nil)
+	b := broker.New(db, directory.NewStatic(users), hooksCatalog{cat},
+		map[string]drawbridge.Provider{"aws": fakeProvider{}, "hooks": hooksProvider{}}, pol, nil, nil)
 	s := &dbhttp.Server{Broker: b, Tokens: db, AllowWildcardScopes: true,
 		Metrics: nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) { io.WriteString(w, "drawbridge_up 1\n") }),
 		Ready:   func(ctx context.Context) error { return db.Ping(ctx) }}
@@ -85,6 +125,7 @@ func newEnv(t *testing.T) *env {
 	e.token("auditor", "auditor@example.com", []drawbridge.Role{drawbridge.RoleAuditor}, all, all)
 	e.token("admin", "admin@example.com", []drawbridge.Role{drawbridge.RoleAdmin}, nil, nil)
 	e.token("scoped-auditor", "scoped@example.com", []drawbridge.Role{drawbridge.RoleAuditor}, []string{"123456789012"}, []string{"ReadOnlyAccess"})
+	e.scopedToken("hooks-auditor", "hooks-audit@example.com", []drawbridge.Role{drawbridge.RoleAuditor}, drawbridge.Scope{Providers: []string{"hooks"}})
 	return e
 }
 
@@ -100,11 +141,26 @@ func openStore(t *testing.T, path string) drawbridge.Backend {
 	return db
 }
 
+func (e *env) scopedToken(name, principal string, roles []drawbridge.Role, scope drawbridge.Scope) *drawbridge.Token {
+	e.t.Helper()
+	secret := drawbridge.NewTokenSecret()
+	tok := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: principal, Roles: roles, Scope: scope,
+		Hash: drawbridge.HashTokenSecret(secret), CreatedAt: time.Now()}
+	if err := tok.Validate(true); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.db.CreateToken(context.Background(), tok); err != nil {
+		e.t.Fatal(err)
+	}
+	e.tokens[name] = secret
+	return tok
+}
+
 func (e *env) token(name, principal string, roles []drawbridge.Role, accounts, sets []string) *drawbridge.Token {
 	e.t.Helper()
 	secret := drawbridge.NewTokenSecret()
-	tok := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: principal, Roles: roles, Accounts: accounts,
-		PermissionSets: sets, Hash: drawbridge.HashTokenSecret(secret), CreatedAt: time.Now()}
+	tok := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: principal, Roles: roles,
+		Scope: drawbridge.Scope{Resources: accounts, Roles: sets}, Hash: drawbridge.HashTokenSecret(secret), CreatedAt: time.Now()}
 	if err := e.db.CreateToken(context.Background(), tok); err != nil {
 		e.t.Fatal(err)
 	}
@@ -122,6 +178,18 @@ func (e *env) submit(requester, account, set string, ticket string) *drawbridge.
 		Duration:    time.Hour, Reason: "test", Ticket: ticket}, operator)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	return r
+}
+
+// hooks records an ACTIVE grant of hooks:payroll-db/reader.
+func (e *env) hooks(requester string) *drawbridge.Request {
+	e.t.Helper()
+	r, err := e.broker.Submit(context.Background(), broker.SubmitInput{Requester: requester,
+		Entitlement: drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"},
+		Duration:    time.Hour, Reason: "test"}, operator)
+	if err != nil || r.State != drawbridge.StateActive {
+		e.t.Fatalf("hooks grant: %v %+v", err, r)
 	}
 	return r
 }
@@ -161,17 +229,20 @@ func (e *env) do(role, method, path, body string, hdr ...string) (*nethttp.Respo
 	return resp, b
 }
 
-var roleNames = []string{"anonymous", "requester", "approver", "auditor", "admin", "scoped-auditor"}
+var roleNames = []string{"anonymous", "requester", "approver", "auditor", "admin", "scoped-auditor", "hooks-auditor"}
 
 // TestRouteRoleMatrix calls every route with every kind of caller. A cell
 // is the expected status: 401 without a token, 403 outside the role, 404
-// for a request the caller may not see, else success.
+// for a request the caller may not see, else success. hooks-auditor is an
+// auditor scoped to the provider instance "hooks": the AWS requests of the
+// fixtures are outside its scope (what it does see is checked by
+// TestProviderScopedAuditorSeesOnlyItsProvider).
 func TestRouteRoleMatrix(t *testing.T) {
 	e := newEnv(t)
 	type cell = map[string]int
-	readAll := cell{"anonymous": 401, "requester": 200, "approver": 200, "auditor": 200, "admin": 200, "scoped-auditor": 200}
-	auditOnly := cell{"anonymous": 401, "requester": 403, "approver": 403, "auditor": 200, "admin": 200, "scoped-auditor": 200}
-	public := cell{"anonymous": 200, "requester": 200, "approver": 200, "auditor": 200, "admin": 200, "scoped-auditor": 200}
+	readAll := cell{"anonymous": 401, "requester": 200, "approver": 200, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 200}
+	auditOnly := cell{"anonymous": 401, "requester": 403, "approver": 403, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 200}
+	public := cell{"anonymous": 200, "requester": 200, "approver": 200, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 200}
 	matrix := []struct {
 		route string
 		// setup returns the path and body for one call (a fresh fixture
@@ -184,26 +255,27 @@ func TestRouteRoleMatrix(t *testing.T) {
 				return "/v1/requests", `{"requester":"alice@example.com","account_id":"123456789012","permission_set":"ReadOnlyAccess","duration":"1h"}`
 			}
 			return "/v1/requests", `{"account_id":"123456789012","permission_set":"ReadOnlyAccess","duration_seconds":3600}`
-		}, cell{"anonymous": 401, "requester": 201, "approver": 201, "auditor": 403, "admin": 201, "scoped-auditor": 403}},
+		}, cell{"anonymous": 401, "requester": 201, "approver": 201, "auditor": 403, "admin": 201, "scoped-auditor": 403, "hooks-auditor": 403}},
 		{"GET /v1/requests", func(string) (string, string) { return "/v1/requests", "" }, readAll},
 		{"GET /v1/requests/{id}", func(string) (string, string) { return "/v1/requests/" + e.active().ID, "" },
-			cell{"anonymous": 401, "requester": 200, "approver": 404, "auditor": 200, "admin": 200, "scoped-auditor": 200}},
+			cell{"anonymous": 401, "requester": 200, "approver": 404, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 404}},
 		{"POST /v1/requests/{id}/approve", func(role string) (string, string) {
 			return "/v1/requests/" + e.pending().ID + "/approve", map[bool]string{true: `{"approver":"carol@example.com"}`}[role == "admin"]
-		}, cell{"anonymous": 401, "requester": 403, "approver": 200, "auditor": 403, "admin": 200, "scoped-auditor": 403}},
+		}, cell{"anonymous": 401, "requester": 403, "approver": 200, "auditor": 403, "admin": 200, "scoped-auditor": 403, "hooks-auditor": 403}},
 		{"POST /v1/requests/{id}/deny", func(role string) (string, string) {
 			return "/v1/requests/" + e.pending().ID + "/deny", map[bool]string{true: `{"approver":"carol@example.com","comment":"no"}`}[role == "admin"]
-		}, cell{"anonymous": 401, "requester": 403, "approver": 200, "auditor": 403, "admin": 200, "scoped-auditor": 403}},
+		}, cell{"anonymous": 401, "requester": 403, "approver": 200, "auditor": 403, "admin": 200, "scoped-auditor": 403, "hooks-auditor": 403}},
 		{"POST /v1/requests/{id}/cancel", func(string) (string, string) { return "/v1/requests/" + e.pending().ID + "/cancel", "" },
-			cell{"anonymous": 401, "requester": 200, "approver": 403, "auditor": 403, "admin": 200, "scoped-auditor": 403}},
+			cell{"anonymous": 401, "requester": 200, "approver": 403, "auditor": 403, "admin": 200, "scoped-auditor": 403, "hooks-auditor": 403}},
 		{"POST /v1/requests/{id}/revoke", func(string) (string, string) {
 			return "/v1/requests/" + e.active().ID + "/revoke", `{"reason":"done"}`
-		}, cell{"anonymous": 401, "requester": 200, "approver": 404, "auditor": 403, "admin": 200, "scoped-auditor": 403}},
+		}, cell{"anonymous": 401, "requester": 200, "approver": 404, "auditor": 403, "admin": 200, "scoped-auditor": 403, "hooks-auditor": 403}},
 		{"POST /v1/requests/{id}/extend", func(string) (string, string) {
 			return "/v1/requests/" + e.active().ID + "/extend", `{"duration":"30m"}`
-		}, cell{"anonymous": 401, "requester": 201, "approver": 404, "auditor": 403, "admin": 201, "scoped-auditor": 403}},
+		}, cell{"anonymous": 401, "requester": 201, "approver": 404, "auditor": 403, "admin": 201, "scoped-auditor": 403, "hooks-auditor": 403}},
 		{"GET /api/requests", func(string) (string, string) { return "/api/requests?status=ACTIVE", "" }, auditOnly},
-		{"GET /api/requests/{id}", func(string) (string, string) { return "/api/requests/" + e.active().ID, "" }, auditOnly},
+		{"GET /api/requests/{id}", func(string) (string, string) { return "/api/requests/" + e.active().ID, "" },
+			cell{"anonymous": 401, "requester": 403, "approver": 403, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 404}},
 		{"GET /api/exports.csv", func(string) (string, string) { return "/api/exports.csv?status=ACTIVE", "" }, auditOnly},
 		{"GET /api/metrics", func(string) (string, string) { return "/api/metrics", "" }, auditOnly},
 		{"GET /metrics", func(string) (string, string) { return "/metrics", "" }, public},

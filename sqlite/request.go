@@ -140,7 +140,7 @@ func (db *DB) GetRequest(ctx context.Context, id string) (*drawbridge.Request, e
 // fields are set.
 func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*drawbridge.Request, error) {
 	// A non-nil empty scope means the caller may see nothing at all.
-	if f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
+	if f.Providers != nil && len(f.Providers) == 0 || f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
 		return []*drawbridge.Request{}, nil
 	}
 	var where []string
@@ -170,6 +170,9 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	eq("provider", f.Provider)
 	eq("resource", f.Resource)
 	eq("role", f.Role)
+	if f.Providers != nil {
+		in("provider", f.Providers)
+	}
 	if f.Resources != nil {
 		in("resource", f.Resources)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 )
 
-const tokenColumns = `id, principal, roles, accounts, permission_sets, description, secret_sha256, created_at, expires_at, revoked_at`
+const tokenColumns = `id, principal, roles, providers, accounts, permission_sets, description, secret_sha256, created_at, expires_at, revoked_at`
 
 // CreateToken inserts t. Its secret is never stored, only t.Hash.
 func (db *DB) CreateToken(ctx context.Context, t *drawbridge.Token) error {
@@ -20,11 +20,12 @@ func (db *DB) CreateToken(ctx context.Context, t *drawbridge.Token) error {
 		return drawbridge.Errorf(drawbridge.EINVALID, "token needs an id, a secret hash and a creation time")
 	}
 	roles, _ := json.Marshal(orEmpty(rolesToStrings(t.Roles)))
-	accounts, _ := json.Marshal(orEmpty(t.Accounts))
-	sets, _ := json.Marshal(orEmpty(t.PermissionSets))
+	providers, _ := json.Marshal(orEmpty(t.Scope.Providers))
+	accounts, _ := json.Marshal(orEmpty(t.Scope.Resources))
+	sets, _ := json.Marshal(orEmpty(t.Scope.Roles))
 	return db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, t.Principal, string(roles), string(accounts), string(sets), t.Description, t.Hash,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.Principal, string(roles), string(providers), string(accounts), string(sets), t.Description, t.Hash,
 			nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RevokedAt))
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "token %s already exists", t.ID)
@@ -80,14 +81,14 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
 
 func scanToken(s scanner) (*drawbridge.Token, error) {
 	var t drawbridge.Token
-	var roles, accounts, sets string
+	var roles, providers, accounts, sets string
 	var created, expires, revoked sql.NullInt64
-	if err := s.Scan(&t.ID, &t.Principal, &roles, &accounts, &sets, &t.Description, &t.Hash, &created, &expires, &revoked); err != nil {
+	if err := s.Scan(&t.ID, &t.Principal, &roles, &providers, &accounts, &sets, &t.Description, &t.Hash, &created, &expires, &revoked); err != nil {
 		return nil, err
 	}
 	var rs []string
-	if err := errors.Join(json.Unmarshal([]byte(roles), &rs), json.Unmarshal([]byte(accounts), &t.Accounts),
-		json.Unmarshal([]byte(sets), &t.PermissionSets)); err != nil {
+	if err := errors.Join(json.Unmarshal([]byte(roles), &rs), json.Unmarshal([]byte(providers), &t.Scope.Providers),
+		json.Unmarshal([]byte(accounts), &t.Scope.Resources), json.Unmarshal([]byte(sets), &t.Scope.Roles)); err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
 	}
 	for _, r := range rs {

@@ -139,7 +139,7 @@ func insertDevTokens(ctx context.Context, a *app) error {
 			continue
 		}
 		t := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: d.principal, Roles: d.roles,
-			Accounts: d.accounts, PermissionSets: d.sets, Description: "drawbridge dev fixed token",
+			Scope: drawbridge.Scope{Resources: d.accounts, Roles: d.sets}, Description: "drawbridge dev fixed token",
 			Hash: hash, CreatedAt: time.Now().UTC()}
 		if err := a.db.CreateToken(ctx, t); err != nil {
 			return err

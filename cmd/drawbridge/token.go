@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,17 +20,22 @@ func tokenCmd(g *globals) *cobra.Command {
 		Short: "Create, list and revoke API tokens (operator commands on the local store)",
 	}
 	var principal, description, expires string
-	var roles, accounts, sets []string
+	var roles, providers, resources, entRoles, accounts, sets []string
 	create := &cobra.Command{
-		Use:   "create --principal EMAIL --role ROLE [--accounts …] [--permission-sets …] [--expires 90d]",
+		Use:   "create --principal EMAIL --role ROLE [--providers …] [--resources …] [--entitlement-roles …] [--expires 90d]",
 		Short: "Create a token; its secret is printed once and only its hash is stored",
 		Long: `Roles: requester (own requests), approver (requester + review pending requests),
 auditor (read-only: GET /v1 and /api), admin (everything, also on behalf of others).
-Auditor and approver tokens need --accounts and --permission-sets: they limit which
-requests the token sees, inside every query. "*" means all and is refused unless
+The scope limits which requests the token sees and acts on, inside every query:
+--providers (configured provider names, e.g. aws, hooks), --resources and
+--entitlement-roles; for AWS, --accounts and --permission-sets are the same as
+--resources and --entitlement-roles. A request is in scope when every list given
+contains its value. Auditor and approver tokens need --providers, or --resources
+and --entitlement-roles. "*" means all and is refused unless
 api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 		Example: `  drawbridge token create --principal alice@example.com --role requester
-  drawbridge token create --principal audit@example.com --role auditor --accounts 111122223333 --permission-sets AdministratorAccess,PowerUserAccess --expires 30d`,
+  drawbridge token create --principal audit@example.com --role auditor --accounts 111122223333 --permission-sets AdministratorAccess,PowerUserAccess --expires 30d
+  drawbridge token create --principal payroll-audit@example.com --role auditor --providers hooks --expires 30d`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if principal == "" || len(roles) == 0 {
@@ -36,8 +44,15 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			if err := drawbridge.CheckEmail(strings.TrimSpace(principal)); err != nil {
 				return usageError("--principal: %v", err)
 			}
+			if len(resources) > 0 && len(accounts) > 0 {
+				return usageError("give --resources or its AWS name --accounts, not both")
+			}
+			if len(entRoles) > 0 && len(sets) > 0 {
+				return usageError("give --entitlement-roles or its AWS name --permission-sets, not both")
+			}
 			t := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: drawbridge.CanonicalPrincipalID(principal),
-				Accounts: accounts, PermissionSets: sets, Description: description, CreatedAt: time.Now().UTC()}
+				Scope:       drawbridge.Scope{Providers: providers, Resources: append(resources, accounts...), Roles: append(entRoles, sets...)},
+				Description: description, CreatedAt: time.Now().UTC()}
 			for _, r := range roles {
 				role, err := drawbridge.ParseRole(r)
 				if err != nil {
@@ -59,6 +74,11 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			if err := t.Validate(cfg.API.AllowWildcardScopes); err != nil {
 				return usageError("%s", drawbridge.ErrorMessage(err))
 			}
+			for _, p := range providers {
+				if _, ok := cfg.Providers[p]; !ok && p != drawbridge.Wildcard {
+					return usageError("--providers: %q is not a configured provider (configured: %s)", p, strings.Join(slices.Sorted(maps.Keys(cfg.Providers)), ", "))
+				}
+			}
 			db, err := openStore(c.Context(), cfg, g.warn)
 			if err != nil {
 				return err
@@ -70,10 +90,18 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 				return err
 			}
 			if g.output == "json" {
-				return writeJSON(g.stdout, struct {
-					*drawbridge.Token
-					Secret string `json:"secret"`
-				}{t, secret})
+				// The token's own JSON (with the AWS aliases of its
+				// scope) plus the secret, shown this once.
+				b, err := json.Marshal(t)
+				if err != nil {
+					return err
+				}
+				var out map[string]any
+				if err := json.Unmarshal(b, &out); err != nil {
+					return err
+				}
+				out["secret"] = secret
+				return writeJSON(g.stdout, out)
 			}
 			fmt.Fprintf(g.stdout, "token %s for %s (%s), expires %s\n", t.ID, t.Principal, joinRoleNames(t.Roles), fmtTime(t.ExpiresAt))
 			fmt.Fprintf(g.stdout, "secret (shown once, only its hash is stored):\n%s\n", secret)
@@ -82,8 +110,11 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 	}
 	create.Flags().StringVar(&principal, "principal", "", "the person the token acts as (email)")
 	create.Flags().StringSliceVar(&roles, "role", nil, "requester, approver, auditor or admin (repeat or comma-separate)")
-	create.Flags().StringSliceVar(&accounts, "accounts", nil, "account ids the token may see (comma-separated, or *)")
-	create.Flags().StringSliceVar(&sets, "permission-sets", nil, "permission sets the token may see (comma-separated, or *)")
+	create.Flags().StringSliceVar(&providers, "providers", nil, "configured providers the token may see, e.g. aws,hooks (comma-separated, or *)")
+	create.Flags().StringSliceVar(&resources, "resources", nil, "resources the token may see (comma-separated, or *); for AWS, account ids")
+	create.Flags().StringSliceVar(&entRoles, "entitlement-roles", nil, "roles of entitlements the token may see (comma-separated, or *); for AWS, permission sets")
+	create.Flags().StringSliceVar(&accounts, "accounts", nil, "AWS name of --resources: account ids the token may see (comma-separated, or *)")
+	create.Flags().StringSliceVar(&sets, "permission-sets", nil, "AWS name of --entitlement-roles: permission sets the token may see (comma-separated, or *)")
 	create.Flags().StringVar(&expires, "expires", "90d", "lifetime, e.g. 90d, 12h, or never")
 	create.Flags().StringVar(&description, "description", "", "what the token is for")
 
@@ -110,7 +141,7 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tPRINCIPAL\tROLES\tACCOUNTS\tPERMISSION SETS\tEXPIRES\tSTATUS")
+			fmt.Fprintln(tw, "ID\tPRINCIPAL\tROLES\tACCOUNTS\tPERMISSION SETS\tEXPIRES\tSTATUS\tPROVIDERS")
 			for _, t := range ts {
 				status := "active"
 				switch {
@@ -119,8 +150,8 @@ api.allow_wildcard_scopes is true. Admin tokens take no scope.`,
 				case !t.Active(now):
 					status = "expired"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Principal, joinRoleNames(t.Roles),
-					orAll(t.Accounts), orAll(t.PermissionSets), fmtTime(t.ExpiresAt), status)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Principal, joinRoleNames(t.Roles),
+					orAll(t.Scope.Resources), orAll(t.Scope.Roles), fmtTime(t.ExpiresAt), status, orAll(t.Scope.Providers))
 			}
 			return tw.Flush()
 		},

@@ -51,7 +51,7 @@ func NewEnv(ctx context.Context, path string) (*Env, error) {
 	mk := func(accounts, sets []string) (string, error) {
 		secret := drawbridge.NewTokenSecret()
 		t := &drawbridge.Token{ID: drawbridge.NewTokenID(), Principal: "auditor@example.com", Roles: []drawbridge.Role{drawbridge.RoleAuditor},
-			Accounts: accounts, PermissionSets: sets, Hash: drawbridge.HashTokenSecret(secret), CreatedAt: time.Now().UTC()}
+			Scope: drawbridge.Scope{Resources: accounts, Roles: sets}, Hash: drawbridge.HashTokenSecret(secret), CreatedAt: time.Now().UTC()}
 		if err := t.Validate(true); err != nil {
 			return "", err
 		}

@@ -31,8 +31,9 @@ func sameToken(got, want *drawbridge.Token) string {
 	eq("id", got.ID == want.ID, got.ID, want.ID)
 	eq("principal", got.Principal == want.Principal, got.Principal, want.Principal)
 	eq("roles", slices.Equal(got.Roles, want.Roles), got.Roles, want.Roles)
-	eq("accounts", slices.Equal(got.Accounts, want.Accounts), got.Accounts, want.Accounts)
-	eq("permission sets", slices.Equal(got.PermissionSets, want.PermissionSets), got.PermissionSets, want.PermissionSets)
+	eq("provider scope", slices.Equal(got.Scope.Providers, want.Scope.Providers), got.Scope.Providers, want.Scope.Providers)
+	eq("resource scope", slices.Equal(got.Scope.Resources, want.Scope.Resources), got.Scope.Resources, want.Scope.Resources)
+	eq("role scope", slices.Equal(got.Scope.Roles, want.Scope.Roles), got.Scope.Roles, want.Scope.Roles)
 	eq("description", got.Description == want.Description, got.Description, want.Description)
 	eq("hash", got.Hash == want.Hash, got.Hash, want.Hash)
 	for _, tm := range []struct {
@@ -47,7 +48,8 @@ func sameToken(got, want *drawbridge.Token) string {
 func testTokenRoundTrip(t *testing.T, s Stores) {
 	ctx := context.Background()
 	full, fullSecret := newToken("audit@example.com", drawbridge.RoleAuditor, drawbridge.RoleApprover)
-	full.Accounts, full.PermissionSets = []string{"111122223333", "123456789012"}, []string{"ReadOnlyAccess", drawbridge.Wildcard}
+	full.Scope = drawbridge.Scope{Providers: []string{"aws", "hooks"}, Resources: []string{"111122223333", "123456789012"},
+		Roles: []string{"ReadOnlyAccess", drawbridge.Wildcard}}
 	full.Description, full.ExpiresAt = "quarterly review 'Q1'; --", T0.Add(90*24*time.Hour+time.Nanosecond)
 	admin, adminSecret := newToken("admin@example.com", drawbridge.RoleAdmin)
 	for _, tok := range []struct {
