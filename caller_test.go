@@ -47,6 +47,8 @@ func TestCallerVisibilityAndNarrowing(t *testing.T) {
 	auditor := drawbridge.Caller{Principal: "audit@example.com", Roles: []drawbridge.Role{drawbridge.RoleAuditor}, Scope: scope}
 	admin := drawbridge.Caller{Principal: "admin@example.com", Roles: []drawbridge.Role{drawbridge.RoleAdmin}, Scope: scope}
 	nobody := drawbridge.Caller{Roles: []drawbridge.Role{drawbridge.RoleRequester}}
+	hooks := drawbridge.Caller{Principal: "hooks-audit@example.com", Roles: []drawbridge.Role{drawbridge.RoleAuditor},
+		Scope: drawbridge.Scope{Providers: []string{"hooks"}}}
 	for _, tc := range []struct {
 		name string
 		c    drawbridge.Caller
@@ -61,6 +63,9 @@ func TestCallerVisibilityAndNarrowing(t *testing.T) {
 		{"auditor out of scope", auditor, outside, false},
 		{"admin ignores scope", admin, outside, true},
 		{"no identity", nobody, &drawbridge.Request{Entitlement: e}, false},
+		{"provider scope, other provider", hooks, theirs, false},
+		{"provider scope, its provider", hooks, &drawbridge.Request{Requester: "bob@example.com", State: drawbridge.StateActive,
+			Entitlement: drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}}, true},
 	} {
 		if got := tc.c.CanSee(tc.r); got != tc.want {
 			t.Errorf("%s: CanSee %v, want %v", tc.name, got, tc.want)
