@@ -21,4 +21,8 @@ const (
 	ActionRevokeAttemptFailed    = "revoke_attempt_failed"
 	ActionProvisionAttemptFailed = "provision_attempt_failed"
 	ActionApprovalRecorded       = "approval_recorded"
+	// The provider accepted a grant or a removal and is still working on
+	// it: not a failed attempt (drawbridge.Pending).
+	ActionProvisionPending = "provision_pending"
+	ActionRevokePending    = "revoke_pending"
 )

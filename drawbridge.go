@@ -198,7 +198,11 @@ type Request struct {
 	ExpiresAt        time.Time `json:"expires_at,omitzero"`
 	EndedAt          time.Time `json:"ended_at,omitzero"`
 	NextAttemptAt    time.Time `json:"next_attempt_at,omitzero"`
-	ProviderRef      string    `json:"provider_ref,omitempty"`
+	// PrincipalRef is the provider's id for the requester, resolved when
+	// provisioning began: with the entitlement it names the assignment.
+	PrincipalRef string `json:"principal_ref,omitempty"`
+	// GrantRef is the provider's id for this grant (GrantResult.GrantRef).
+	GrantRef string `json:"grant_ref,omitempty"`
 	// ProvisionStartedAt is when access could first have begun: the start
 	// of the earliest provider attempt that was not definitely rejected. It
 	// is written before the provider is called, and expiry counts from it.

@@ -151,10 +151,10 @@ type AssignmentBusyError struct {
 func (e *AssignmentBusyError) Error() string {
 	if e.HolderState == StateRevoking {
 		return fmt.Sprintf("%s: the assignment %s for %s is being deleted by the revocation of %s; provisioning waits until that deletion is confirmed",
-			e.Request, e.Assignment.Entitlement, e.Assignment.Principal, e.Holder)
+			e.Request, e.Assignment.Entitlement, e.Assignment.PrincipalRef, e.Holder)
 	}
 	return fmt.Sprintf("%s: the assignment %s for %s is still needed by %s (%s)",
-		e.Request, e.Assignment.Entitlement, e.Assignment.Principal, e.Holder, e.HolderState)
+		e.Request, e.Assignment.Entitlement, e.Assignment.PrincipalRef, e.Holder, e.HolderState)
 }
 
 // AsAssignmentBusy returns the *AssignmentBusyError in err's chain, or nil.

@@ -398,7 +398,7 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 			return false, err
 		}
 		for _, x := range out.AccountAssignments {
-			if x.PrincipalType == "USER" && awssdk.ToString(x.PrincipalId) == a.Principal {
+			if x.PrincipalType == "USER" && awssdk.ToString(x.PrincipalId) == a.PrincipalRef {
 				return true, nil
 			}
 		}
@@ -426,7 +426,7 @@ func (p *Provider) check(op string, a drawbridge.Assignment) (string, error) {
 		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
 			"aws: %s %s: account id must be 12 digits", op, describe(a)))
 	}
-	if a.Principal == "" {
+	if a.PrincipalRef == "" {
 		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
 			"aws: %s %s: no principal (Identity Store user id)", op, describe(a)))
 	}
@@ -440,5 +440,5 @@ func (p *Provider) check(op string, a drawbridge.Assignment) (string, error) {
 
 // describe names an assignment in errors: account/permission set for user.
 func describe(a drawbridge.Assignment) string {
-	return fmt.Sprintf("%s/%s for %s", a.Resource, a.Role, a.Principal)
+	return fmt.Sprintf("%s/%s for %s", a.Resource, a.Role, a.PrincipalRef)
 }

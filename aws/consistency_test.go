@@ -19,7 +19,7 @@ func TestRevokeDoesNotTrustAStaleListing(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{ListLag: time.Minute, Now: clk.Now}, aws.Config{MaxTPS: -1})
 	ctx := context.Background()
 	a := assignment("ReadOnlyAccess", "fresh")
-	if err := p.Grant(ctx, a); err != nil {
+	if err := grant(ctx, p, a); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := p.Exists(ctx, a); err != nil || ok {
@@ -29,7 +29,7 @@ func TestRevokeDoesNotTrustAStaleListing(t *testing.T) {
 	// The deletion fails for a reason that is not "not found"; the stale
 	// listing does not show the assignment, but it is there.
 	em.Fail(emulator.OpDeleteAccountAssignment, emulator.Fault{AsyncFailed: true, FailureReason: "Internal failure", Times: 1})
-	if err := p.Revoke(ctx, a); err == nil {
+	if err := revoke(ctx, p, a); err == nil {
 		t.Fatal("Revoke succeeded on a FAILED deletion because a stale listing did not show the assignment")
 	}
 	if !em.HasAssignment(account, "ReadOnlyAccess", uid("fresh")) {
@@ -40,7 +40,7 @@ func TestRevokeDoesNotTrustAStaleListing(t *testing.T) {
 	if ok, err := p.Exists(ctx, a); err != nil || !ok {
 		t.Fatalf("Exists once the listing caught up = %v, %v", ok, err)
 	}
-	if err := p.Revoke(ctx, a); err != nil {
+	if err := revoke(ctx, p, a); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _ := p.Exists(ctx, a); !ok {

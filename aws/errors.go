@@ -2,7 +2,10 @@ package aws
 
 import (
 	"errors"
+	"strconv"
+	"time"
 
+	istypes "github.com/aws/aws-sdk-go-v2/service/identitystore/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -54,8 +57,36 @@ func classify(op string, a drawbridge.Assignment, err error) error {
 	return classifyAbout(op, describe(a), err)
 }
 
-// classifyAbout is classify for a call about subject; nil stays nil.
+// classifyAbout is classify for a call about subject; nil stays nil. A
+// retryable error that says how long to wait (retryAfter) carries that
+// hint for the broker's backoff (drawbridge.RetryAfter).
 func classifyAbout(op, subject string, err error) error {
+	c := classifyCode(op, subject, err)
+	if d, ok := retryAfter(err); ok && c != nil && !drawbridge.IsPermanent(c) {
+		return drawbridge.RetryAfter(c, d)
+	}
+	return c
+}
+
+// retryAfter returns how long AWS asked the caller to wait: the
+// RetryAfterSeconds member of an Identity Store ThrottlingException, or the
+// X-Amz-Retry-After response header (milliseconds) any AWS service may send
+// and the SDK's own retryer reads.
+func retryAfter(err error) (time.Duration, bool) {
+	var te *istypes.ThrottlingException
+	if errors.As(err, &te) && te.RetryAfterSeconds > 0 {
+		return time.Duration(te.RetryAfterSeconds) * time.Second, true
+	}
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil && re.Response.Response != nil {
+		if ms, perr := strconv.ParseInt(re.Response.Header.Get("X-Amz-Retry-After"), 10, 64); perr == nil && ms >= 0 {
+			return time.Duration(ms) * time.Millisecond, true
+		}
+	}
+	return 0, false
+}
+
+func classifyCode(op, subject string, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -30,19 +30,34 @@ import (
 // visible, and the next attempt repeats the create, which is idempotent,
 // and confirms it; a grant is never ended FAILED by Drawbridge while AWS
 // may still be creating its access.
-func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
+//
+// The grant reference is the creation request id. AWS assignments have no
+// end of their own, so spec.Until is not sent: the broker revokes at the
+// end, and an extension's Grant repeats the (idempotent) create.
+func (p *Provider) Grant(ctx context.Context, spec drawbridge.GrantSpec) (drawbridge.GrantResult, error) {
+	ref, err := p.grant(ctx, spec.Assignment)
+	if err != nil {
+		return drawbridge.GrantResult{}, err
+	}
+	return drawbridge.GrantResult{GrantRef: ref, Details: map[string]string{
+		"operation": opCreate, "request_id": ref, "status": "SUCCEEDED"}}, nil
+}
+
+// grant creates a and awaits the creation; it returns the creation's
+// request id.
+func (p *Provider) grant(ctx context.Context, a drawbridge.Assignment) (string, error) {
 	const op = opCreate
 	psARN, err := p.check(op, a)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if !userIDPattern.MatchString(a.Principal) {
-		return drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
-			"aws: %s %s: %q is not an Identity Store user id (a UUID, optionally after ten hex digits and a dash), so AWS would refuse it", op, describe(a), a.Principal))
+	if !userIDPattern.MatchString(a.PrincipalRef) {
+		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
+			"aws: %s %s: %q is not an Identity Store user id (a UUID, optionally after ten hex digits and a dash), so AWS would refuse it", op, describe(a), a.PrincipalRef))
 	}
 	release, err := p.acquire(ctx, op, a)
 	if err != nil {
-		return drawbridge.Rejected(err)
+		return "", drawbridge.Rejected(err)
 	}
 	defer release()
 	out, err := p.client.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
@@ -51,13 +66,17 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 		TargetType:       types.TargetTypeAwsAccount,
 		PermissionSetArn: &psARN,
 		PrincipalType:    types.PrincipalTypeUser,
-		PrincipalId:      &a.Principal,
+		PrincipalId:      &a.PrincipalRef,
 	})
 	if err != nil {
 		if clientError(err) {
-			return drawbridge.Rejected(classify(op, a, err))
+			return "", drawbridge.Rejected(classify(op, a, err))
 		}
-		return classify(op, a, err)
+		return "", classify(op, a, err)
+	}
+	var requestID string
+	if st := out.AccountAssignmentCreationStatus; st != nil {
+		requestID = awssdk.ToString(st.RequestId)
 	}
 	err = p.await(ctx, op, a, out.AccountAssignmentCreationStatus, "DescribeAccountAssignmentCreationStatus",
 		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
@@ -72,18 +91,14 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 		})
 	var failed *statusFailed
 	if err == nil || errors.As(err, &failed) {
-		return err
-	}
-	var requestID string
-	if st := out.AccountAssignmentCreationStatus; st != nil {
-		requestID = awssdk.ToString(st.RequestId)
+		return requestID, err
 	}
 	msg := strings.TrimPrefix(err.Error(), "aws: ")
 	var pe *drawbridge.PermanentError
 	if errors.As(err, &pe) {
 		err = pe.Err // the create's outcome is unknown, so this is not final
 	}
-	return &opError{op: op, subject: describe(a), err: err,
+	return "", &opError{op: op, subject: describe(a), err: err,
 		msg: fmt.Sprintf("AWS accepted the creation (request %s) but its outcome is unknown, so the assignment may exist: %s", requestID, msg)}
 }
 
@@ -97,25 +112,27 @@ func (p *Provider) Grant(ctx context.Context, a drawbridge.Assignment) error {
 // then. A listing alone is never taken as proof: ListAccountAssignments may
 // lag behind recent changes, so a deletion FAILED for any other reason
 // stays an error (retried) whatever the listing shows.
-func (p *Provider) Revoke(ctx context.Context, a drawbridge.Assignment) error {
+func (p *Provider) Revoke(ctx context.Context, spec drawbridge.RevokeSpec) (drawbridge.RevokeResult, error) {
 	const op = "DeleteAccountAssignment"
+	a := spec.Assignment
 	psARN, err := p.check(op, a)
 	if err != nil {
-		return err
+		return drawbridge.RevokeResult{}, err
 	}
-	accepted, err := p.deleteAssignment(ctx, op, psARN, a)
+	requestID, accepted, err := p.deleteAssignment(ctx, op, psARN, a)
 	if err == nil {
-		return nil
+		return drawbridge.RevokeResult{Details: map[string]string{"operation": op, "request_id": requestID, "status": "SUCCEEDED"}}, nil
 	}
 	var failed *statusFailed
 	notFound := !accepted && hasCode(err, "ResourceNotFoundException") ||
 		accepted && errors.As(err, &failed) && reportsNotFound(failed.reason)
 	if notFound {
 		if exists, xerr := p.Exists(ctx, a); xerr == nil && !exists {
-			return nil
+			return drawbridge.RevokeResult{Details: map[string]string{"operation": op,
+				"status": "already gone: AWS could not find the assignment and the listing agrees"}}, nil
 		}
 	}
-	return err
+	return drawbridge.RevokeResult{}, err
 }
 
 // opCreate names the creation, which acquire keeps out of the removal reserve.
@@ -123,11 +140,12 @@ const opCreate = "CreateAccountAssignment"
 
 // deleteAssignment deletes and awaits the deletion, holding an in-flight
 // slot until its status is terminal. accepted reports whether AWS accepted
-// the deletion (so that an error is about its outcome).
-func (p *Provider) deleteAssignment(ctx context.Context, op, psARN string, a drawbridge.Assignment) (accepted bool, err error) {
+// the deletion (so that an error is about its outcome); requestID is the
+// deletion's request id once it was.
+func (p *Provider) deleteAssignment(ctx context.Context, op, psARN string, a drawbridge.Assignment) (requestID string, accepted bool, err error) {
 	release, err := p.acquire(ctx, op, a)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
 	defer release()
 	out, err := p.client.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{
@@ -136,12 +154,15 @@ func (p *Provider) deleteAssignment(ctx context.Context, op, psARN string, a dra
 		TargetType:       types.TargetTypeAwsAccount,
 		PermissionSetArn: &psARN,
 		PrincipalType:    types.PrincipalTypeUser,
-		PrincipalId:      &a.Principal,
+		PrincipalId:      &a.PrincipalRef,
 	})
 	if err != nil {
-		return false, classify(op, a, err)
+		return "", false, classify(op, a, err)
 	}
-	return true, p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, "DescribeAccountAssignmentDeletionStatus",
+	if st := out.AccountAssignmentDeletionStatus; st != nil {
+		requestID = awssdk.ToString(st.RequestId)
+	}
+	return requestID, true, p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, "DescribeAccountAssignmentDeletionStatus",
 		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
 			out, err := p.client.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
 				InstanceArn:                        &p.instanceARN,

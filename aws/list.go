@@ -47,7 +47,7 @@ func (p *Provider) ListAssignments(ctx context.Context, accounts []string) ([]dr
 			}
 			slices.Sort(users)
 			for _, u := range slices.Compact(users) {
-				out = append(out, drawbridge.Assignment{Entitlement: e, Principal: u})
+				out = append(out, drawbridge.Assignment{Entitlement: e, PrincipalRef: u})
 			}
 		}
 	}

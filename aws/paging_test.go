@@ -124,4 +124,8 @@ func TestIdentityStoreRetryAfterSecondsIsHonoured(t *testing.T) {
 	if len(waits) != 0 || em.Calls(emulator.OpGetUserId) != 3 {
 		t.Fatalf("waited %v and sent %d calls; want no wait and no retry", waits, em.Calls(emulator.OpGetUserId))
 	}
+	// The pause is not lost: the error carries it for the broker's backoff.
+	if d, ok := drawbridge.RetryAfterHint(err); !ok || d != 10*time.Minute {
+		t.Fatalf("the throttled error carries retry-after %v (%v); want the 10 minutes the Identity Store asked for", d, ok)
+	}
 }

@@ -23,7 +23,7 @@ func grantAll(p *aws.Provider, n int) []error {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if err := p.Grant(context.Background(), assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))); err != nil {
+			if err := grant(context.Background(), p, assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -58,7 +58,7 @@ func TestInFlightStaysWithinQuota(t *testing.T) {
 	defer cancel()
 	results := make(chan error, 30)
 	for i := range 30 {
-		go func() { results <- unlimited.Grant(ctx, assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))) }()
+		go func() { results <- grant(ctx, unlimited, assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))) }()
 	}
 	for i := range 20 {
 		err := <-results
@@ -122,19 +122,19 @@ func TestConflictOnTheSameAssignmentIsRetryable(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{Delay: 2 * time.Second}, aws.Config{PollInterval: 20 * time.Millisecond})
 	a := assignment("ReadOnlyAccess", "u-conflict")
 	done := make(chan error, 1)
-	go func() { done <- p.Grant(context.Background(), a) }()
+	go func() { done <- grant(context.Background(), p, a) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for em.Calls(emulator.OpCreateAccountAssignment) == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	err := p.Revoke(context.Background(), a)
+	err := revoke(context.Background(), p, a)
 	if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "ConflictException") {
 		t.Fatalf("revoke during the grant: %v; want a retryable ConflictException", err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Revoke(context.Background(), a); err != nil {
+	if err := revoke(context.Background(), p, a); err != nil {
 		t.Fatalf("retried revoke: %v", err)
 	}
 	if em.HasAssignment(account, "ReadOnlyAccess", uid("u-conflict")) {
@@ -189,11 +189,11 @@ func TestListAssignmentsReadsEveryPage(t *testing.T) {
 		t.Fatalf("%d assignments, want 252 (the account outside the list left out)", len(got))
 	}
 	want := []drawbridge.Assignment{
-		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: other, Role: "PowerUserAccess"}, Principal: uid("u-power")},
-		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "AdministratorAccess"}, Principal: uid("u-admin")},
-		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, Principal: uid("u-000")},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: other, Role: "PowerUserAccess"}, PrincipalRef: uid("u-power")},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "AdministratorAccess"}, PrincipalRef: uid("u-admin")},
+		{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, PrincipalRef: uid("u-000")},
 	}
-	if !slices.Equal(got[:3], want) || got[251].Principal != uid("u-249") {
+	if !slices.Equal(got[:3], want) || got[251].PrincipalRef != uid("u-249") {
 		t.Fatalf("first assignments %v, last %v", got[:3], got[251])
 	}
 	// 2 accounts × 3 permission sets, plus 2 more pages for the 250.

@@ -31,7 +31,7 @@ func TestRevocationsKeepAnInFlightSlot(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{MaxInFlight: 100, Delay: time.Second, Now: frozen.Now},
 		aws.Config{MaxInFlight: 5, MaxTPS: -1})
 	victim := assignment("ReadOnlyAccess", "leaver")
-	if err := em.AddAssignment(victim.Resource, victim.Role, victim.Principal); err != nil {
+	if err := em.AddAssignment(victim.Resource, victim.Role, victim.PrincipalRef); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -43,13 +43,13 @@ func TestRevocationsKeepAnInFlightSlot(t *testing.T) {
 		}
 	}()
 	for i := range 10 {
-		go func() { done <- p.Grant(ctx, assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))) }()
+		go func() { done <- grant(ctx, p, assignment("ReadOnlyAccess", fmt.Sprintf("user-%02d", i))) }()
 	}
 	// Grants take every slot they may (4 of 5) and wait for the rest.
 	if !waitFor(20*time.Second, func() bool { return em.Calls(emulator.OpCreateAccountAssignment) >= 4 }) {
 		t.Fatalf("%d creations reached the emulator, want 4", em.Calls(emulator.OpCreateAccountAssignment))
 	}
-	go func() { done <- p.Revoke(ctx, victim) }()
+	go func() { done <- revoke(ctx, p, victim) }()
 	if !waitFor(20*time.Second, func() bool { return em.Calls(emulator.OpDeleteAccountAssignment) == 1 }) {
 		t.Fatalf("the revocation never reached AWS: %d creations hold every in-flight slot", em.Calls(emulator.OpCreateAccountAssignment))
 	}

@@ -32,14 +32,14 @@ func TestStatusNotFoundRightAfterTheCallIsPropagation(t *testing.T) {
 	em, p := setup(t, 5*time.Millisecond)
 	a := assignment("ReadOnlyAccess", "u-propagation")
 	em.Script(emulator.OpDescribeAccountAssignmentCreationStatus, emulator.Fault{Code: "ResourceNotFoundException", Times: 3})
-	if err := p.Grant(context.Background(), a); err != nil {
+	if err := grant(context.Background(), p, a); err != nil {
 		t.Fatalf("grant whose status was not found three times at first: %v", err)
 	}
 	if !em.HasAssignment(account, "ReadOnlyAccess", uid("u-propagation")) || em.Calls(emulator.OpCreateAccountAssignment) != 1 {
 		t.Fatalf("assignment %v after %d creates, want it made by one", em.HasAssignment(account, "ReadOnlyAccess", uid("u-propagation")), em.Calls(emulator.OpCreateAccountAssignment))
 	}
 	em.Script(emulator.OpDescribeAccountAssignmentDeletionStatus, emulator.Fault{Code: "ResourceNotFoundException", Times: 3})
-	if err := p.Revoke(context.Background(), a); err != nil {
+	if err := revoke(context.Background(), p, a); err != nil {
 		t.Fatalf("revoke whose status was not found three times at first: %v", err)
 	}
 	if em.HasAssignment(account, "ReadOnlyAccess", uid("u-propagation")) {
@@ -58,7 +58,7 @@ func TestGrantWithAnUnknownOutcomeStaysRetryable(t *testing.T) {
 			em, p := setupWith(t, emulator.Options{}, aws.Config{MaxTPS: -1, Now: steppingClock(20 * time.Second)})
 			a := assignment("ReadOnlyAccess", "u-unknown")
 			em.Fail(emulator.OpDescribeAccountAssignmentCreationStatus, emulator.Fault{Code: code})
-			err := p.Grant(context.Background(), a)
+			err := grant(context.Background(), p, a)
 			if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "outcome is unknown") || !strings.Contains(err.Error(), code) {
 				t.Fatalf("grant whose status call answers %s: %v; want a retryable error saying the outcome is unknown", code, err)
 			}
@@ -71,7 +71,7 @@ func TestGrantWithAnUnknownOutcomeStaysRetryable(t *testing.T) {
 				t.Errorf("%d status calls", n)
 			}
 			em.ClearFaults()
-			if err := p.Grant(context.Background(), a); err != nil {
+			if err := grant(context.Background(), p, a); err != nil {
 				t.Fatalf("the retried grant: %v", err)
 			}
 		})
@@ -91,14 +91,14 @@ func TestRevokeOfAnAssignmentAWSCannotFind(t *testing.T) {
 			em, p := setup(t, 5*time.Millisecond)
 			a := assignment("ReadOnlyAccess", user)
 			em.Fail(emulator.OpDeleteAccountAssignment, fault)
-			if err := p.Revoke(context.Background(), a); err != nil {
+			if err := revoke(context.Background(), p, a); err != nil {
 				t.Fatalf("revoke of an assignment that is not there: %v", err)
 			}
 			if err := em.AddAssignment(account, "ReadOnlyAccess", uid(user)); err != nil {
 				t.Fatal(err)
 			}
 			em.Fail(emulator.OpDeleteAccountAssignment, fault)
-			if err := p.Revoke(context.Background(), a); err == nil {
+			if err := revoke(context.Background(), p, a); err == nil {
 				t.Fatal("revoke succeeded while the listing still shows the assignment")
 			}
 		})
@@ -109,10 +109,10 @@ func TestRevokeOfAnAssignmentAWSCannotFind(t *testing.T) {
 // error that says what is wrong and where to fix it.
 func TestMalformedUserIDIsRefusedBeforeCallingAWS(t *testing.T) {
 	em, p := setup(t, 0)
-	a := drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, Principal: "alice"}
-	err := p.Grant(context.Background(), a)
+	a := drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: account, Role: "ReadOnlyAccess"}, PrincipalRef: "alice"}
+	err := grant(context.Background(), p, a)
 	if !drawbridge.IsPermanent(err) || drawbridge.ErrorCode(err) != drawbridge.EINVALID || !strings.Contains(err.Error(), "not an Identity Store user id") {
-		t.Fatalf("grant to principal %q: %v; want a permanent EINVALID error", a.Principal, err)
+		t.Fatalf("grant to principal %q: %v; want a permanent EINVALID error", a.PrincipalRef, err)
 	}
 	if n := em.Calls(emulator.OpCreateAccountAssignment); n != 0 {
 		t.Errorf("%d creates sent for a malformed principal id", n)

@@ -206,25 +206,33 @@ func (b *Broker) continuousAtApproval(ctx context.Context, r *drawbridge.Request
 	return rule.CheckContinuous(since, end), nil
 }
 
-// extensionWindow sets an activating extension's expiry: it continues the
+// extensionEnd is when an extension's access ends: it continues the
 // parent's access from the parent's expiry for the duration asked (never
 // from its own start, which would add the parent's remaining time a second
-// time). Duration then becomes the extension's real window, from when its
-// access began (ProvisionStartedAt) to its expiry, like every other grant;
-// the time asked for is returned for the audit event. parentRevoked tells
-// the caller to revoke the extension at once.
-func (b *Broker) extensionWindow(ctx context.Context, r *drawbridge.Request) (details map[string]string, parentRevoked bool, err error) {
-	parent, err := b.Store.GetRequest(ctx, r.Extends)
+// time), and never before its own start. It is computed before the
+// provider is called, so the provider is told the same end the request
+// records.
+func extensionEnd(r, parent *drawbridge.Request) time.Time {
+	end := parent.ExpiresAt.Add(r.Duration)
+	if end.Before(r.ProvisionStartedAt) {
+		return r.ProvisionStartedAt
+	}
+	return end
+}
+
+// extensionWindow completes an activating extension whose ExpiresAt is
+// set (extensionEnd): Duration becomes its real window, from when its
+// access began (ProvisionStartedAt) to its expiry, like every other grant,
+// and details get the time asked for. The parent, read before the
+// provider call, is read again: parentRevoked tells the caller to revoke
+// the extension at once, because the parent was revoked meanwhile.
+func (b *Broker) extensionWindow(ctx context.Context, r, parent *drawbridge.Request, details map[string]string) (parentRevoked bool, err error) {
+	now, err := b.Store.GetRequest(ctx, parent.ID)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
-	asked := r.Duration
-	start := r.ProvisionStartedAt
-	r.ExpiresAt = parent.ExpiresAt.Add(asked)
-	if r.ExpiresAt.Before(start) {
-		r.ExpiresAt = start
-	}
-	r.Duration = r.ExpiresAt.Sub(start)
-	parentRevoked = (parent.State == drawbridge.StateRevoking || parent.State == drawbridge.StateRevoked) && parent.EndReason != "expired"
-	return map[string]string{"extends_by": asked.String(), "parent_expires_at": parent.ExpiresAt.Format(timeFormat)}, parentRevoked, nil
+	details["extends_by"] = r.Duration.String()
+	details["parent_expires_at"] = parent.ExpiresAt.Format(timeFormat)
+	r.Duration = r.ExpiresAt.Sub(r.ProvisionStartedAt)
+	return (now.State == drawbridge.StateRevoking || now.State == drawbridge.StateRevoked) && now.EndReason != "expired", nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 )
 
@@ -17,19 +18,19 @@ import (
 // connection after AWS accepted the call would be; later attempts are
 // throttled, so provisioning gives up without ever learning the outcome.
 type lostCreate struct {
-	drawbridge.Provider
+	*aws.Provider
 	lose  int32 // creates whose answer is lost
 	calls atomic.Int32
 }
 
-func (p *lostCreate) Grant(ctx context.Context, a drawbridge.Assignment) error {
+func (p *lostCreate) Grant(ctx context.Context, spec drawbridge.GrantSpec) (drawbridge.GrantResult, error) {
 	if p.calls.Add(1) <= p.lose {
-		if err := p.Provider.Grant(ctx, a); err != nil {
-			return err
+		if _, err := p.Provider.Grant(ctx, spec); err != nil {
+			return drawbridge.GrantResult{}, err
 		}
-		return errors.New("read tcp 127.0.0.1: connection reset by peer (the create may have happened)")
+		return drawbridge.GrantResult{}, errors.New("read tcp 127.0.0.1: connection reset by peer (the create may have happened)")
 	}
-	return drawbridge.Rejected(errors.New("ThrottlingException: Rate exceeded"))
+	return drawbridge.GrantResult{}, drawbridge.Rejected(errors.New("ThrottlingException: Rate exceeded"))
 }
 
 // Item 16 of issue 7: a grant that gives up after a create may have
@@ -41,7 +42,7 @@ func TestGivingUpAfterAnUncertainCreateRemovesTheAssignment(t *testing.T) {
 	for _, lose := range []int32{1, 6} {
 		t.Run(map[int32]string{1: "lost, then throttled", 6: "every answer lost"}[lose], func(t *testing.T) {
 			e := testenv.New(t, testenv.Options{})
-			useProvider(e, &lostCreate{Provider: e.Broker.Providers["aws"], lose: lose})
+			useProvider(e, &lostCreate{Provider: e.Provider, lose: lose})
 			r := e.Submit(t, alice, staging, readOnly, time.Hour, "")
 			for i := 0; i < 20 && !e.Get(t, r.ID).State.Terminal(); i++ {
 				e.Clock.Advance(5 * time.Minute)
@@ -67,7 +68,7 @@ func TestGivingUpAfterAnUncertainCreateRemovesTheAssignment(t *testing.T) {
 // once: nothing can have been created, so there is nothing to clean up.
 func TestGivingUpAfterRejectionsOnlyFailsAtOnce(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
-	useProvider(e, &lostCreate{Provider: e.Broker.Providers["aws"], lose: 0})
+	useProvider(e, &lostCreate{Provider: e.Provider, lose: 0})
 	r := e.Submit(t, alice, staging, readOnly, time.Hour, "")
 	for i := 0; i < 20 && !e.Get(t, r.ID).State.Terminal(); i++ {
 		e.Clock.Advance(5 * time.Minute)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
@@ -134,7 +135,7 @@ func TestExtensionOfStandingGrantDoesNotInherit(t *testing.T) {
 // assignment present for as long as stale is set, whatever the provider
 // holds (ListAccountAssignments is not documented as strongly consistent).
 type staleLister struct {
-	drawbridge.Provider
+	*aws.Provider
 	stale bool
 }
 
@@ -199,19 +200,19 @@ func TestPresentBecauseOfALiveGrantIsNotStanding(t *testing.T) {
 // gatedRevoke pauses inside Revoke, after Drawbridge decided to delete the
 // assignment and before the provider is asked, until released.
 type gatedRevoke struct {
-	drawbridge.Provider
+	*aws.Provider
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (p *gatedRevoke) Revoke(ctx context.Context, a drawbridge.Assignment) error {
+func (p *gatedRevoke) Revoke(ctx context.Context, spec drawbridge.RevokeSpec) (drawbridge.RevokeResult, error) {
 	p.entered <- struct{}{}
 	select {
 	case <-p.release:
 	case <-ctx.Done():
-		return ctx.Err()
+		return drawbridge.RevokeResult{}, ctx.Err()
 	}
-	return p.Provider.Revoke(ctx, a)
+	return p.Provider.Revoke(ctx, spec)
 }
 
 // Item 3: A's revocation decides "nobody else needs it" and is about to

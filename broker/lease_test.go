@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/expiry"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
@@ -16,7 +17,7 @@ import (
 // (a slow Identity Center); it counts calls and records the deadline each
 // call was given.
 type slowGrant struct {
-	drawbridge.Provider
+	*aws.Provider
 	entered chan struct{}
 	release chan struct{}
 
@@ -25,7 +26,7 @@ type slowGrant struct {
 	deadlines []time.Duration // per call: deadline - time of the call (real time)
 }
 
-func (p *slowGrant) Grant(ctx context.Context, a drawbridge.Assignment) error {
+func (p *slowGrant) Grant(ctx context.Context, spec drawbridge.GrantSpec) (drawbridge.GrantResult, error) {
 	p.mu.Lock()
 	p.calls++
 	first := p.calls == 1
@@ -40,10 +41,10 @@ func (p *slowGrant) Grant(ctx context.Context, a drawbridge.Assignment) error {
 		select {
 		case <-p.release:
 		case <-ctx.Done():
-			return ctx.Err()
+			return drawbridge.GrantResult{}, ctx.Err()
 		}
 	}
-	return p.Provider.Grant(ctx, a)
+	return p.Provider.Grant(ctx, spec)
 }
 
 func (p *slowGrant) count() int {

@@ -35,11 +35,7 @@ const ListingLag = 15 * time.Minute
 // The caller writes the returned event — together with the request's
 // creation on the auto-allow path, so one transaction does both — before
 // the provider is asked to grant.
-func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request) (drawbridge.AuditEvent, provisionStart, error) {
-	requester, err := b.Directory.Resolve(ctx, r.Requester)
-	if err != nil {
-		return drawbridge.AuditEvent{}, startFail, err
-	}
+func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request, requester *drawbridge.Principal) (drawbridge.AuditEvent, provisionStart, error) {
 	// r.NextAttemptAt is the lease this process holds on r (or, on the
 	// auto-allow path, the one it is about to write).
 	callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
@@ -51,13 +47,13 @@ func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provid
 		}
 		return drawbridge.AuditEvent{}, startRetryable, err
 	}
-	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: ref}
+	a := drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: ref}
 	found, standing, why, err := b.standing(ctx, callCtx, prov, a, r.ID)
 	if err != nil {
 		return drawbridge.AuditEvent{}, startRetryable, err
 	}
 	now := b.now()
-	r.ProviderRef = ref
+	r.PrincipalRef = ref
 	r.AssignmentFound = found
 	r.PreexistingAccess = standing
 	r.ProvisionStartedAt = now
@@ -84,9 +80,16 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request, before ti
 	if prov == nil {
 		return b.failProvisioning(ctx, r, fmt.Errorf("provider %q is not configured", r.Provider))
 	}
+	requester, err := b.Directory.Resolve(ctx, r.Requester)
+	if err != nil {
+		if r.State == drawbridge.StateApproved || drawbridge.ErrorCode(err) == drawbridge.EINVALID || drawbridge.ErrorCode(err) == drawbridge.ENOTFOUND {
+			return b.failProvisioning(ctx, r, err)
+		}
+		return b.retryProvisioning(ctx, r, err)
+	}
 	if r.State == drawbridge.StateApproved {
 		approved := r.Clone()
-		ev, start, err := b.prepareProvisioning(ctx, prov, r)
+		ev, start, err := b.prepareProvisioning(ctx, prov, r, requester)
 		switch start {
 		case startFail:
 			return b.failProvisioning(ctx, r, err)
@@ -100,22 +103,49 @@ func (b *Broker) provision(ctx context.Context, r *drawbridge.Request, before ti
 			return nil, err
 		}
 	}
-	return b.grant(ctx, prov, r, before)
+	return b.grant(ctx, prov, r, requester, before)
 }
 
 // grant asks the provider for a PROVISIONING request's assignment and
 // records the outcome. Expiry counts from ProvisionStartedAt, written
 // before the call: access may have begun as soon as the provider was
 // asked, and a crash between the provider's answer and the ACTIVE write
-// must not lengthen it. before is ProvisionStartedAt as it was before this
-// attempt: an attempt the provider definitely rejected gave no access, so
-// the start goes back to it.
-func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request, before time.Time) (*drawbridge.Request, error) {
-	a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
+// must not lengthen it. The end is computed before the call too, so the
+// provider is told it (GrantSpec.Until) and the request records the same.
+// An extension tells the provider the later end of the assignment it
+// shares with its parent: through Extend when the provider has it, else
+// through Grant (drawbridge.Provider: extensions). before is
+// ProvisionStartedAt as it was before this attempt: an attempt the
+// provider definitely rejected gave no access, so the start goes back to it.
+func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request, requester *drawbridge.Principal, before time.Time) (*drawbridge.Request, error) {
+	spec := drawbridge.GrantSpec{RequestID: r.ID, Principal: requester, Reason: r.Reason, Ticket: r.Ticket,
+		Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: r.PrincipalRef},
+		Until:      r.ProvisionStartedAt.Add(r.Duration)}
+	var parent *drawbridge.Request
+	if r.Extends != "" {
+		var err error
+		if parent, err = b.Store.GetRequest(ctx, r.Extends); err != nil {
+			return b.retryProvisioning(ctx, r, err)
+		}
+		spec.Until = extensionEnd(r, parent)
+		spec.Extends, spec.ExtendsRef = parent.ID, parent.GrantRef
+	}
 	callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
-	err := prov.Grant(callCtx, a)
+	var res drawbridge.GrantResult
+	var err error
+	if x, ok := prov.(drawbridge.Extender); ok && r.Extends != "" {
+		res, err = x.Extend(callCtx, spec)
+	} else {
+		res, err = prov.Grant(callCtx, spec)
+	}
 	cancel()
 	if err != nil {
+		if p := drawbridge.AsPending(err); p != nil {
+			if err := b.scheduleLookAgain(ctx, r, drawbridge.ActionProvisionPending, p); err != nil {
+				return nil, err
+			}
+			return r, nil
+		}
 		if drawbridge.IsPermanent(err) {
 			// A permanent answer means this attempt created nothing;
 			// only an earlier uncertain one may have.
@@ -129,13 +159,17 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	}
 	now := b.now()
 	r.ActivatedAt = now
-	r.ExpiresAt = r.ProvisionStartedAt.Add(r.Duration)
-	details := map[string]string{}
+	r.ExpiresAt = spec.Until
+	r.GrantRef = res.GrantRef
+	details := providerDetails(res.Details)
 	parentRevoked := false
 	if r.Extends != "" {
-		if details, parentRevoked, err = b.extensionWindow(ctx, r); err != nil {
+		if parentRevoked, err = b.extensionWindow(ctx, r, parent, details); err != nil {
 			return b.retryProvisioning(ctx, r, err)
 		}
+	}
+	if r.GrantRef != "" {
+		details["grant_ref"] = r.GrantRef
 	}
 	r.LastError = ""
 	r.NextAttemptAt = now
@@ -156,12 +190,31 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	return r, nil
 }
 
+// providerDetails returns a new audit details map holding what a provider
+// reported, each key prefixed "provider_" so that it can never pass for
+// one of the core's own keys (from, to, expires_at, …).
+func providerDetails(from map[string]string) map[string]string {
+	out := make(map[string]string, len(from)+4)
+	for k, v := range from {
+		out["provider_"+k] = v
+	}
+	return out
+}
+
 // standing asks the provider whether assignment a exists (within callCtx)
 // and decides whether that is standing access: present, and not explained
 // by any Drawbridge grant. why says which, for the audit event. Nothing is
-// inherited from another grant's record of standing access.
+// inherited from another grant's record of standing access. A provider
+// that cannot check existence (no drawbridge.ExistenceChecker) is answered
+// "not found": its grants are never standing, so the end of the last live
+// grant of the assignment removes it — the provider keeps whatever access
+// it holds for other reasons (drawbridge.ExistenceChecker).
 func (b *Broker) standing(ctx, callCtx context.Context, prov drawbridge.Provider, a drawbridge.Assignment, self string) (found, standing bool, why string, err error) {
-	found, err = prov.Exists(callCtx, a)
+	checker, ok := prov.(drawbridge.ExistenceChecker)
+	if !ok {
+		return false, false, "the provider cannot check whether the assignment exists: it is taken for this grant's own, never standing access", nil
+	}
+	found, err = checker.Exists(callCtx, a)
 	if err != nil {
 		return false, false, "", fmt.Errorf("check existing %s: %w", a.Entitlement, err)
 	}
@@ -258,14 +311,20 @@ func (b *Broker) retryProvisioning(ctx context.Context, r *drawbridge.Request, c
 }
 
 // scheduleRetry records a failed provider attempt (the attempt-th) on r:
-// its error, the next attempt after a capped, jittered backoff, and an
-// audit event with action; the expiry engine picks r up again then.
+// its error, the next attempt after a capped, jittered backoff — or after
+// the provider's retry-after hint when that is later — and an audit event
+// with action; the expiry engine picks r up again then.
 func (b *Broker) scheduleRetry(ctx context.Context, r *drawbridge.Request, attempt int, action string, cause error, details map[string]string) error {
-	r.LastError = cause.Error()
-	r.NextAttemptAt = b.now().Add(b.backoff(attempt))
 	if details == nil {
 		details = map[string]string{}
 	}
+	wait := b.backoff(attempt)
+	if hint, ok := drawbridge.RetryAfterHint(cause); ok {
+		details["retry_after"] = hint.String()
+		wait = max(wait, b.honoured(hint))
+	}
+	r.LastError = cause.Error()
+	r.NextAttemptAt = b.now().Add(wait)
 	details["error"] = cause.Error()
 	details["attempt"] = fmt.Sprint(attempt)
 	details["next_attempt_at"] = r.NextAttemptAt.Format("2006-01-02T15:04:05Z07:00")
@@ -276,8 +335,36 @@ func (b *Broker) scheduleRetry(ctx context.Context, r *drawbridge.Request, attem
 	return nil
 }
 
+// honoured is how long the core waits for a provider's hint: as long as
+// the hint says, but never longer than the backoff's cap, so that a
+// provider (or anything answering in its name) cannot postpone a
+// revocation beyond the retry schedule the operator configured.
+func (b *Broker) honoured(hint time.Duration) time.Duration {
+	return min(max(hint, 0), b.RetryCap)
+}
+
+// scheduleLookAgain records the provider's answer "accepted, still working
+// on it" (drawbridge.Pending) on r, which stays PROVISIONING or REVOKING:
+// not a failed attempt, so no attempt is counted and nothing gives up. The
+// next look is at the time the provider gave, no sooner than RetryBase
+// (a provider answering "now" again and again must not spin the engine)
+// and no later than RetryCap from now.
+func (b *Broker) scheduleLookAgain(ctx context.Context, r *drawbridge.Request, action string, p *drawbridge.PendingError) error {
+	now := b.now()
+	wait := b.honoured(p.At.Sub(now))
+	r.NextAttemptAt = now.Add(max(wait, b.RetryBase))
+	ev := b.event(System, action, r, map[string]string{
+		"status": p.Status, "look_again_at": r.NextAttemptAt.Format(timeFormat)})
+	if err := b.Store.UpdateRequest(ctx, r, ev); err != nil {
+		return err
+	}
+	b.Logger.Info("provider still working, will look again", "request", r.ID, "state", r.State, "status", p.Status, "at", r.NextAttemptAt)
+	b.changed(r.DueAt())
+	return nil
+}
+
 func (b *Broker) failProvisioning(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {
-	if r.State == drawbridge.StateProvisioning && !r.ProvisionStartedAt.IsZero() && r.ProviderRef != "" {
+	if r.State == drawbridge.StateProvisioning && !r.ProvisionStartedAt.IsZero() && r.PrincipalRef != "" {
 		return b.abandon(ctx, r, cause)
 	}
 	// From APPROVED both steps are written at once: a request is never

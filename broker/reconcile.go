@@ -127,16 +127,16 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Calle
 	}
 	explained := map[assignmentKey]bool{}
 	for _, r := range live {
-		explained[keyOf(r.Entitlement, r.ProviderRef)] = true
+		explained[keyOf(r.Entitlement, r.PrincipalRef)] = true
 	}
 	for _, r := range standing {
-		explained[keyOf(r.Entitlement, r.ProviderRef)] = true
+		explained[keyOf(r.Entitlement, r.PrincipalRef)] = true
 	}
 	var events []drawbridge.AuditEvent
 	record := func(f Finding, fix string) {
 		rep.Findings = append(rep.Findings, f)
 		details := map[string]string{"kind": f.Kind, "entitlement": f.Assignment.Entitlement.String(),
-			"principal_ref": f.Assignment.Principal, "fixed": fmt.Sprint(f.Fixed)}
+			"principal_ref": f.Assignment.PrincipalRef, "fixed": fmt.Sprint(f.Fixed)}
 		if f.Fixed {
 			details["fix"] = fix
 		}
@@ -158,7 +158,7 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Calle
 		rep.Assignments += len(as)
 		present := map[assignmentKey]bool{}
 		for _, a := range as {
-			k := keyOf(a.Entitlement, a.Principal)
+			k := keyOf(a.Entitlement, a.PrincipalRef)
 			present[k] = true
 			if explained[k] {
 				continue
@@ -176,11 +176,11 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Calle
 				continue
 			}
 			rep.Grants++
-			if r.ActivatedAt.After(listStart) || present[keyOf(r.Entitlement, r.ProviderRef)] || !contains(resources, r.Resource) {
+			if r.ActivatedAt.After(listStart) || present[keyOf(r.Entitlement, r.PrincipalRef)] || !contains(resources, r.Resource) {
 				continue
 			}
 			f := Finding{Kind: DriftMissing, RequestID: r.ID,
-				Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}}
+				Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: r.PrincipalRef}}
 			if fix {
 				b.regrant(ctx, prov, r, &f)
 			}
@@ -246,7 +246,8 @@ func (b *Broker) unexplained(ctx context.Context, prov drawbridge.Provider, a dr
 	f.Note = fmt.Sprintf("created at %s by the provisioning of %s", created.UTC().Format(time.RFC3339), creator.ID)
 	if fix {
 		callCtx, cancel := b.providerCtx(ctx)
-		err := prov.Revoke(callCtx, a)
+		_, err := prov.Revoke(callCtx, drawbridge.RevokeSpec{RequestID: last.ID, Assignment: a, GrantRef: last.GrantRef,
+			Requester: last.Requester, Until: last.ExpiresAt, Reason: "leftover of " + last.ID + ", removed by reconcile --fix", Ticket: last.Ticket})
 		cancel()
 		if err != nil {
 			f.Error = err.Error()
@@ -289,8 +290,14 @@ func (b *Broker) regrant(ctx context.Context, prov drawbridge.Provider, r *drawb
 		f.Note = fmt.Sprintf("not re-granted: %s is %s now", r.ID, cur.State)
 		return
 	}
+	who, err := b.Directory.Resolve(ctx, cur.Requester)
+	if err != nil {
+		f.Error = err.Error()
+		return
+	}
 	callCtx, cancel := b.providerCtx(ctx)
-	err = prov.Grant(callCtx, f.Assignment)
+	_, err = prov.Grant(callCtx, drawbridge.GrantSpec{RequestID: cur.ID, Assignment: f.Assignment, Principal: who,
+		Until: cur.ExpiresAt, Reason: cur.Reason, Ticket: cur.Ticket})
 	cancel()
 	if err != nil {
 		f.Error = err.Error()

@@ -79,11 +79,11 @@ func TestReconcileFindsDriftAndFixesOnlyOwnLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	un, left, miss := findings(rep, broker.DriftUnmanaged), findings(rep, broker.DriftLeftover), findings(rep, broker.DriftMissing)
-	if len(un) != 2 || un[0].Assignment.Principal == un[1].Assignment.Principal {
+	if len(un) != 2 || un[0].Assignment.PrincipalRef == un[1].Assignment.PrincipalRef {
 		t.Errorf("unmanaged = %+v, want the outsider and bob's hand grant (standing access is explained)", un)
 	}
 	for _, f := range un {
-		if f.Assignment.Principal == e.AWSUserID(t, bob) && (f.RequestID != bobGrant.ID || !strings.Contains(f.Note, "deleted")) {
+		if f.Assignment.PrincipalRef == e.AWSUserID(t, bob) && (f.RequestID != bobGrant.ID || !strings.Contains(f.Note, "deleted")) {
 			t.Errorf("bob's hand grant: %+v, want it named as made after %s deleted the assignment", f, bobGrant.ID)
 		}
 	}
@@ -173,10 +173,10 @@ func TestReconcileFixDeletesOnlyDatedLeftovers(t *testing.T) {
 		}
 	}
 	own := e.Submit(t, alice, staging, readOnly, time.Hour, "")
-	ownA := drawbridge.Assignment{Entitlement: own.Entitlement, Principal: own.ProviderRef}
+	ownA := drawbridge.Assignment{Entitlement: own.Entitlement, PrincipalRef: own.PrincipalRef}
 	dp.created[ownA] = own.ProvisionStartedAt
 	late := e.Submit(t, bob, staging, readOnly, time.Hour, "")
-	lateA := drawbridge.Assignment{Entitlement: late.Entitlement, Principal: late.ProviderRef}
+	lateA := drawbridge.Assignment{Entitlement: late.Entitlement, PrincipalRef: late.PrincipalRef}
 	e.Clock.Advance(time.Hour)
 	end(own.ID)
 	end(late.ID)

@@ -103,10 +103,10 @@ func (b *Broker) planRemoval(ctx context.Context, r *drawbridge.Request) (remova
 	switch {
 	case r.DeletesAssignment:
 		return removal{}, nil
-	case r.ProviderRef == "":
+	case r.PrincipalRef == "":
 		return removal{keep: "nothing to remove"}, nil
 	case r.PreexistingAccess:
-		a := drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}
+		a := drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: r.PrincipalRef}
 		hist, err := b.Store.AssignmentGrants(ctx, a, r.ProvisionStartedAt)
 		if err != nil {
 			return removal{}, err
@@ -199,15 +199,18 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal
 	case !r.DeletesAssignment:
 		details["provider"] = plan.keep
 	default:
-		callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
-		err = prov.Revoke(callCtx, drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef})
-		cancel()
-		if err == nil {
+		if details, err = b.remove(ctx, prov, r); err == nil {
 			details["provider"] = "assignment deleted and deletion confirmed"
 			if plan.neededBy != "" {
 				details["assignment"] = plan.note
 			}
 		}
+	}
+	if p := drawbridge.AsPending(err); p != nil {
+		if err := b.scheduleLookAgain(ctx, r, drawbridge.ActionRevokePending, p); err != nil {
+			return nil, err
+		}
+		return r, nil
 	}
 	if err != nil {
 		return b.retryRevocation(ctx, r, err)
@@ -237,6 +240,40 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal
 	}
 	b.Logger.Info("grant removed", "request", r.ID, "state", r.State, "entitlement", r.Entitlement.String(), "detail", details["provider"])
 	return r, nil
+}
+
+// remove asks the provider to delete r's assignment and, once it confirmed,
+// to end the sessions the assignment issued when it can
+// (drawbridge.SessionEnder): sessions are ended only after the removal is
+// confirmed, and a failure to end them is retried with the revocation. It
+// returns what the provider reported, for the confirmation's audit event.
+func (b *Broker) remove(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request) (map[string]string, error) {
+	spec := revokeSpec(r)
+	callCtx, cancel := b.leasedCtx(ctx, r.NextAttemptAt)
+	defer cancel()
+	res, err := prov.Revoke(callCtx, spec)
+	if err != nil {
+		return nil, err
+	}
+	details := providerDetails(res.Details)
+	if ender, ok := prov.(drawbridge.SessionEnder); ok {
+		ended, err := ender.EndSessions(callCtx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("the assignment is deleted, but ending its live sessions failed: %w", err)
+		}
+		for k, v := range providerDetails(ended.Details) {
+			details[k] = v
+		}
+	}
+	return details, nil
+}
+
+// revokeSpec is what the provider is told about the removal of r's
+// assignment.
+func revokeSpec(r *drawbridge.Request) drawbridge.RevokeSpec {
+	return drawbridge.RevokeSpec{RequestID: r.ID, GrantRef: r.GrantRef, Requester: r.Requester,
+		Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: r.PrincipalRef},
+		Until:      r.ExpiresAt, Reason: r.EndReason, Ticket: r.Ticket}
 }
 
 func (b *Broker) retryRevocation(ctx context.Context, r *drawbridge.Request, cause error) (*drawbridge.Request, error) {

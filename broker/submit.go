@@ -136,7 +136,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor drawbridge.Ca
 		prov = b.Providers[r.Provider]
 		approved = r.Clone()
 		var ev drawbridge.AuditEvent
-		ev, start, startErr = b.prepareProvisioning(ctx, prov, r)
+		ev, start, startErr = b.prepareProvisioning(ctx, prov, r, requester)
 		if start == startOK {
 			events = append(events, ev)
 		}
@@ -162,7 +162,7 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor drawbridge.Ca
 	case start == startRetryable:
 		return b.retryProvisioning(ctx, r, startErr)
 	}
-	return b.grant(ctx, prov, r, time.Time{})
+	return b.grant(ctx, prov, r, requester, time.Time{})
 }
 
 // Extend submits a request for the same entitlement linked to the ACTIVE

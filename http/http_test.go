@@ -32,9 +32,12 @@ func (fakeProvider) Name() string { return "aws" }
 func (fakeProvider) PrincipalRef(_ context.Context, p *drawbridge.Principal) (string, error) {
 	return p.AWSUserID, nil
 }
-func (fakeProvider) Exists(context.Context, drawbridge.Assignment) (bool, error) { return false, nil }
-func (fakeProvider) Grant(context.Context, drawbridge.Assignment) error          { return nil }
-func (fakeProvider) Revoke(context.Context, drawbridge.Assignment) error         { return nil }
+func (fakeProvider) Grant(context.Context, drawbridge.GrantSpec) (drawbridge.GrantResult, error) {
+	return drawbridge.GrantResult{}, nil
+}
+func (fakeProvider) Revoke(context.Context, drawbridge.RevokeSpec) (drawbridge.RevokeResult, error) {
+	return drawbridge.RevokeResult{}, nil
+}
 
 // hooksProvider stands for a provider instance named "hooks" (the signed
 // webhook kind in production): it confirms every grant and revocation.

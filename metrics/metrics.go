@@ -187,10 +187,252 @@ func (s *store) AppendAudit(ctx context.Context, events ...drawbridge.AuditEvent
 	return err
 }
 
-// Provider returns p with every call timed and its errors counted.
+// Provider returns p with every call timed and its errors counted. The
+// result has exactly the optional capabilities p has (drawbridge.Provider):
+// a decorator that claimed one p lacks would make the core believe, say,
+// that a webhook can list its assignments, and one that hid a capability
+// would silently turn off standing-access detection or reconciliation.
+// Capabilities are found by type assertion, so each combination is its
+// own type.
 func (m *Metrics) Provider(p drawbridge.Provider) drawbridge.Provider {
-	return &provider{Provider: p, m: m}
+	b := &provider{Provider: p, m: m}
+	var has capSet
+	if _, ok := p.(drawbridge.ExistenceChecker); ok {
+		has |= capE
+	}
+	if _, ok := p.(drawbridge.AssignmentLister); ok {
+		has |= capL
+	}
+	if _, ok := p.(drawbridge.AssignmentDater); ok {
+		has |= capD
+	}
+	if _, ok := p.(drawbridge.SessionEnder); ok {
+		has |= capS
+	}
+	if _, ok := p.(drawbridge.Extender); ok {
+		has |= capX
+	}
+	switch has {
+	case 0:
+		return b
+	case capE:
+		return struct {
+			*provider
+			existsCap
+		}{b, existsCap{b}}
+	case capL:
+		return struct {
+			*provider
+			listCap
+		}{b, listCap{b}}
+	case capE | capL:
+		return struct {
+			*provider
+			existsCap
+			listCap
+		}{b, existsCap{b}, listCap{b}}
+	case capD:
+		return struct {
+			*provider
+			daterCap
+		}{b, daterCap{b}}
+	case capE | capD:
+		return struct {
+			*provider
+			existsCap
+			daterCap
+		}{b, existsCap{b}, daterCap{b}}
+	case capL | capD:
+		return struct {
+			*provider
+			listCap
+			daterCap
+		}{b, listCap{b}, daterCap{b}}
+	case capE | capL | capD:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			daterCap
+		}{b, existsCap{b}, listCap{b}, daterCap{b}}
+	case capS:
+		return struct {
+			*provider
+			sessionsCap
+		}{b, sessionsCap{b}}
+	case capE | capS:
+		return struct {
+			*provider
+			existsCap
+			sessionsCap
+		}{b, existsCap{b}, sessionsCap{b}}
+	case capL | capS:
+		return struct {
+			*provider
+			listCap
+			sessionsCap
+		}{b, listCap{b}, sessionsCap{b}}
+	case capE | capL | capS:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			sessionsCap
+		}{b, existsCap{b}, listCap{b}, sessionsCap{b}}
+	case capD | capS:
+		return struct {
+			*provider
+			daterCap
+			sessionsCap
+		}{b, daterCap{b}, sessionsCap{b}}
+	case capE | capD | capS:
+		return struct {
+			*provider
+			existsCap
+			daterCap
+			sessionsCap
+		}{b, existsCap{b}, daterCap{b}, sessionsCap{b}}
+	case capL | capD | capS:
+		return struct {
+			*provider
+			listCap
+			daterCap
+			sessionsCap
+		}{b, listCap{b}, daterCap{b}, sessionsCap{b}}
+	case capE | capL | capD | capS:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			daterCap
+			sessionsCap
+		}{b, existsCap{b}, listCap{b}, daterCap{b}, sessionsCap{b}}
+	case capX:
+		return struct {
+			*provider
+			extendCap
+		}{b, extendCap{b}}
+	case capE | capX:
+		return struct {
+			*provider
+			existsCap
+			extendCap
+		}{b, existsCap{b}, extendCap{b}}
+	case capL | capX:
+		return struct {
+			*provider
+			listCap
+			extendCap
+		}{b, listCap{b}, extendCap{b}}
+	case capE | capL | capX:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			extendCap
+		}{b, existsCap{b}, listCap{b}, extendCap{b}}
+	case capD | capX:
+		return struct {
+			*provider
+			daterCap
+			extendCap
+		}{b, daterCap{b}, extendCap{b}}
+	case capE | capD | capX:
+		return struct {
+			*provider
+			existsCap
+			daterCap
+			extendCap
+		}{b, existsCap{b}, daterCap{b}, extendCap{b}}
+	case capL | capD | capX:
+		return struct {
+			*provider
+			listCap
+			daterCap
+			extendCap
+		}{b, listCap{b}, daterCap{b}, extendCap{b}}
+	case capE | capL | capD | capX:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			daterCap
+			extendCap
+		}{b, existsCap{b}, listCap{b}, daterCap{b}, extendCap{b}}
+	case capS | capX:
+		return struct {
+			*provider
+			sessionsCap
+			extendCap
+		}{b, sessionsCap{b}, extendCap{b}}
+	case capE | capS | capX:
+		return struct {
+			*provider
+			existsCap
+			sessionsCap
+			extendCap
+		}{b, existsCap{b}, sessionsCap{b}, extendCap{b}}
+	case capL | capS | capX:
+		return struct {
+			*provider
+			listCap
+			sessionsCap
+			extendCap
+		}{b, listCap{b}, sessionsCap{b}, extendCap{b}}
+	case capE | capL | capS | capX:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			sessionsCap
+			extendCap
+		}{b, existsCap{b}, listCap{b}, sessionsCap{b}, extendCap{b}}
+	case capD | capS | capX:
+		return struct {
+			*provider
+			daterCap
+			sessionsCap
+			extendCap
+		}{b, daterCap{b}, sessionsCap{b}, extendCap{b}}
+	case capE | capD | capS | capX:
+		return struct {
+			*provider
+			existsCap
+			daterCap
+			sessionsCap
+			extendCap
+		}{b, existsCap{b}, daterCap{b}, sessionsCap{b}, extendCap{b}}
+	case capL | capD | capS | capX:
+		return struct {
+			*provider
+			listCap
+			daterCap
+			sessionsCap
+			extendCap
+		}{b, listCap{b}, daterCap{b}, sessionsCap{b}, extendCap{b}}
+	case capE | capL | capD | capS | capX:
+		return struct {
+			*provider
+			existsCap
+			listCap
+			daterCap
+			sessionsCap
+			extendCap
+		}{b, existsCap{b}, listCap{b}, daterCap{b}, sessionsCap{b}, extendCap{b}}
+	}
+	panic("metrics: unreachable capability set")
 }
+
+// capSet is a set of optional provider capabilities.
+type capSet uint8
+
+const (
+	capE capSet = 1 << iota // drawbridge.ExistenceChecker
+	capL                    // drawbridge.AssignmentLister
+	capD                    // drawbridge.AssignmentDater
+	capS                    // drawbridge.SessionEnder
+	capX                    // drawbridge.Extender
+)
 
 type provider struct {
 	drawbridge.Provider
@@ -209,28 +451,49 @@ func (p *provider) PrincipalRef(ctx context.Context, who *drawbridge.Principal) 
 	return p.Provider.PrincipalRef(ctx, who)
 }
 
-func (p *provider) Exists(ctx context.Context, a drawbridge.Assignment) (ok bool, err error) {
-	defer func(t time.Time) { p.time("exists", t, err) }(time.Now())
-	return p.Provider.Exists(ctx, a)
-}
-
-func (p *provider) Grant(ctx context.Context, a drawbridge.Assignment) (err error) {
+func (p *provider) Grant(ctx context.Context, spec drawbridge.GrantSpec) (res drawbridge.GrantResult, err error) {
 	defer func(t time.Time) { p.time("grant", t, err) }(time.Now())
-	return p.Provider.Grant(ctx, a)
+	return p.Provider.Grant(ctx, spec)
 }
 
-// ListAssignments forwards drift listing to the provider when it can list.
-func (p *provider) ListAssignments(ctx context.Context, resources []string) ([]drawbridge.Assignment, error) {
-	l, ok := p.Provider.(drawbridge.AssignmentLister)
-	if !ok {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "provider %s cannot list its assignments", p.Name())
-	}
-	return l.ListAssignments(ctx, resources)
-}
-
-func (p *provider) Revoke(ctx context.Context, a drawbridge.Assignment) (err error) {
+func (p *provider) Revoke(ctx context.Context, spec drawbridge.RevokeSpec) (res drawbridge.RevokeResult, err error) {
 	defer func(t time.Time) { p.time("revoke", t, err) }(time.Now())
-	return p.Provider.Revoke(ctx, a)
+	return p.Provider.Revoke(ctx, spec)
+}
+
+// The capability halves of the decorator: each forwards one capability of
+// the wrapped provider, timed, and is added only when the provider has it.
+type (
+	existsCap   struct{ p *provider }
+	listCap     struct{ p *provider }
+	daterCap    struct{ p *provider }
+	sessionsCap struct{ p *provider }
+	extendCap   struct{ p *provider }
+)
+
+func (c existsCap) Exists(ctx context.Context, a drawbridge.Assignment) (ok bool, err error) {
+	defer func(t time.Time) { c.p.time("exists", t, err) }(time.Now())
+	return c.p.Provider.(drawbridge.ExistenceChecker).Exists(ctx, a)
+}
+
+func (c listCap) ListAssignments(ctx context.Context, resources []string) (as []drawbridge.Assignment, err error) {
+	defer func(t time.Time) { c.p.time("list", t, err) }(time.Now())
+	return c.p.Provider.(drawbridge.AssignmentLister).ListAssignments(ctx, resources)
+}
+
+func (c daterCap) AssignmentCreatedAt(ctx context.Context, a drawbridge.Assignment) (created time.Time, known bool, err error) {
+	defer func(t time.Time) { c.p.time("created_at", t, err) }(time.Now())
+	return c.p.Provider.(drawbridge.AssignmentDater).AssignmentCreatedAt(ctx, a)
+}
+
+func (c sessionsCap) EndSessions(ctx context.Context, spec drawbridge.RevokeSpec) (res drawbridge.RevokeResult, err error) {
+	defer func(t time.Time) { c.p.time("end_sessions", t, err) }(time.Now())
+	return c.p.Provider.(drawbridge.SessionEnder).EndSessions(ctx, spec)
+}
+
+func (c extendCap) Extend(ctx context.Context, spec drawbridge.GrantSpec) (res drawbridge.GrantResult, err error) {
+	defer func(t time.Time) { c.p.time("extend", t, err) }(time.Now())
+	return c.p.Provider.(drawbridge.Extender).Extend(ctx, spec)
 }
 
 // requestCollector reports the request gauges from one aggregate query per

@@ -9,13 +9,13 @@ func TestQueriesUseIndexes(t *testing.T) {
 	db, _ := openDB(t)
 	raw := rawDB(t, db.Path())
 	for query, index := range map[string]string{
-		`SELECT id FROM requests WHERE due_at IS NOT NULL AND due_at <= 1 ORDER BY due_at, id LIMIT 10`:         "requests_due",
-		`SELECT due_at FROM requests WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1`:                          "requests_due",
-		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND provider_ref = 'd'`: "requests_assignment",
+		`SELECT id FROM requests WHERE due_at IS NOT NULL AND due_at <= 1 ORDER BY due_at, id LIMIT 10`:          "requests_due",
+		`SELECT due_at FROM requests WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1`:                           "requests_due",
+		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND principal_ref = 'd'`: "requests_assignment",
 		// the Store's assignment rule (checkAssignment) and AssignmentGrants
-		`SELECT id, state FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND provider_ref = 'd' AND id != 'e'
+		`SELECT id, state FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND principal_ref = 'd' AND id != 'e'
 			AND state IN ('PROVISIONING', 'ACTIVE') LIMIT 1`: "requests_assignment",
-		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND provider_ref = 'd'
+		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND principal_ref = 'd'
 			AND (state IN ('PROVISIONING', 'ACTIVE', 'REVOKING') OR ended_at >= 1)`: "requests_assignment",
 		`SELECT id FROM requests WHERE requester = 'a' ORDER BY id DESC LIMIT 100`:  "requests_requester",
 		`SELECT id FROM requests WHERE state = 'ACTIVE' ORDER BY id DESC LIMIT 100`: "requests_state_id",

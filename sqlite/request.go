@@ -21,8 +21,8 @@ import (
 const requestColumns = `id, requester, provider, resource, role, duration_ns, reason, ticket, channel, state,
 	effect, rule, policy_sha256, decision_reason, approvals_required, approval_timeout_ns, approvals, extends,
 	created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at, next_attempt_at, due_at,
-	provider_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version, provision_attempts,
-	provision_started_at, assignment_found, deletes_assignment`
+	principal_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version, provision_attempts,
+	provision_started_at, assignment_found, deletes_assignment, grant_ref`
 
 // insertRequestSQL and updateRequestSQL write every column; the update
 // takes the id and the version the caller read last.
@@ -355,13 +355,13 @@ func checkAssignment(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) err
 	default:
 		return nil
 	}
-	if r.ProviderRef == "" {
+	if r.PrincipalRef == "" {
 		return nil
 	}
 	q := `SELECT id, state FROM requests
-		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ? AND id != ?
+		WHERE provider = ? AND resource = ? AND role = ? AND principal_ref = ? AND id != ?
 		AND state IN (` + placeholders(len(states)) + `)`
-	args := []any{r.Provider, r.Resource, r.Role, r.ProviderRef, r.ID}
+	args := []any{r.Provider, r.Resource, r.Role, r.PrincipalRef, r.ID}
 	for _, st := range states {
 		args = append(args, string(st))
 	}
@@ -378,7 +378,7 @@ func checkAssignment(ctx context.Context, tx *sql.Tx, r *drawbridge.Request) err
 		return fmt.Errorf("check assignment of %s: %w", r.ID, err)
 	}
 	return &drawbridge.AssignmentBusyError{Request: r.ID, Holder: holder, HolderState: drawbridge.State(state),
-		Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, Principal: r.ProviderRef}}
+		Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: r.PrincipalRef}}
 }
 
 // checkExtension keeps the Store's one-live-extension rule: a new live
@@ -410,9 +410,9 @@ func (db *DB) AssignmentGrants(ctx context.Context, a drawbridge.Assignment, sin
 	// index over every live grant instead of the assignment index, which
 	// finds the handful of rows directly. The few rows are sorted here.
 	rs, err := db.queryRequests(ctx, "assignment grants", db.read, `SELECT `+requestColumns+` FROM requests
-		WHERE provider = ? AND resource = ? AND role = ? AND provider_ref = ?
+		WHERE provider = ? AND resource = ? AND role = ? AND principal_ref = ?
 		AND (state IN (?, ?, ?) OR ended_at >= ?)`,
-		a.Provider, a.Resource, a.Role, a.Principal,
+		a.Provider, a.Resource, a.Role, a.PrincipalRef,
 		string(drawbridge.StateProvisioning), string(drawbridge.StateActive), string(drawbridge.StateRevoking), since.UnixNano())
 	if err != nil {
 		return nil, err
@@ -506,8 +506,8 @@ func requestArgs(r *drawbridge.Request, version int) ([]any, error) {
 		string(d.Effect), d.Rule, d.PolicySHA, d.Reason, d.ApprovalsRequired, int64(d.ApprovalTimeout), string(aj), extends,
 		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
 		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
-		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version, r.ProvisionAttempts,
-		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment,
+		r.PrincipalRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version, r.ProvisionAttempts,
+		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment, r.GrantRef,
 	}, nil
 }
 
@@ -527,8 +527,8 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 		&r.ID, &r.Requester, &r.Provider, &r.Resource, &r.Role, &duration, &r.Reason, &r.Ticket, &channel, &state,
 		&effect, &r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &r.Decision.ApprovalsRequired, &timeout, &approvals, &extends,
 		&created, &decided, &deadline, &activated, &expires, &ended, &nextAttempt, &due,
-		&r.ProviderRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version, &r.ProvisionAttempts,
-		&provisionStarted, &r.AssignmentFound, &r.DeletesAssignment,
+		&r.PrincipalRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version, &r.ProvisionAttempts,
+		&provisionStarted, &r.AssignmentFound, &r.DeletesAssignment, &r.GrantRef,
 	)
 	if err != nil {
 		return nil, err

@@ -30,14 +30,14 @@ func Example() {
 		panic(err)
 	}
 	a := drawbridge.Assignment{
-		Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "ReadOnlyAccess"},
-		Principal:   "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001",
+		Entitlement:  drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "ReadOnlyAccess"},
+		PrincipalRef: "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001",
 	}
-	if err := p.Grant(context.Background(), a); err != nil {
+	if _, err := p.Grant(context.Background(), drawbridge.GrantSpec{RequestID: "req_example", Assignment: a}); err != nil {
 		panic(err)
 	}
 	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"))
-	if err := p.Revoke(context.Background(), a); err != nil {
+	if _, err := p.Revoke(context.Background(), drawbridge.RevokeSpec{RequestID: "req_example", Assignment: a}); err != nil {
 		panic(err)
 	}
 	fmt.Println(em.HasAssignment("123456789012", "ReadOnlyAccess", "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"))

@@ -117,12 +117,12 @@ func (d *demo) expect(call func() (*drawbridge.Request, error), want drawbridge.
 }
 
 func (d *demo) assignment(r *drawbridge.Request, want bool) error {
-	has := d.emu.HasAssignment(r.Resource, r.Role, r.ProviderRef)
+	has := d.emu.HasAssignment(r.Resource, r.Role, r.PrincipalRef)
 	verb := "present"
 	if !has {
 		verb = "absent"
 	}
-	d.say("Identity Center (emulator): assignment %s/%s for %s is %s", r.Resource, r.Role, r.ProviderRef, verb)
+	d.say("Identity Center (emulator): assignment %s/%s for %s is %s", r.Resource, r.Role, r.PrincipalRef, verb)
 	if has != want {
 		return fmt.Errorf("demo step %d: assignment present=%v, expected %v", d.n, has, want)
 	}

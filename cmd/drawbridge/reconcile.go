@@ -45,7 +45,7 @@ assignments made outside Drawbridge are never deleted.`,
 			fmt.Fprintf(g.stdout, "reconcile: %d assignments, %d active grants checked, %d findings\n",
 				rep.Assignments, rep.Grants, len(rep.Findings))
 			for _, f := range rep.Findings {
-				line := fmt.Sprintf("%s %s/%s principal %s", f.Kind, f.Assignment.Resource, f.Assignment.Role, f.Assignment.Principal)
+				line := fmt.Sprintf("%s %s/%s principal %s", f.Kind, f.Assignment.Resource, f.Assignment.Role, f.Assignment.PrincipalRef)
 				if f.RequestID != "" {
 					line += " (" + f.RequestID + ")"
 				}

@@ -195,7 +195,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			case err == nil && len(rep.Findings) > 0:
 				for _, f := range rep.Findings {
 					opt.logger.Warn("drift", "kind", f.Kind, "entitlement", f.Assignment.Entitlement.String(),
-						"principal_ref", f.Assignment.Principal, "request", f.RequestID)
+						"principal_ref", f.Assignment.PrincipalRef, "request", f.RequestID)
 				}
 			}
 		}

@@ -83,14 +83,14 @@ func (g *Generator) Next() *drawbridge.Request {
 	g.i++
 	rng := g.rng
 	r := &drawbridge.Request{
-		ID:          g.id(created),
-		Requester:   Requester(g.skewed(Requesters)),
-		Entitlement: drawbridge.Entitlement{Provider: "aws", Resource: Account(g.skewed(Accounts)), Role: PermissionSet(g.skewed(PermissionSets))},
-		Duration:    []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour}[rng.IntN(5)],
-		Reason:      []string{"read logs", "deploy hotfix", "incident INC-4711, investigate 5xx", "rotate credentials", "cost report", "-- debugging, \"quoted\", commas"}[rng.IntN(6)],
-		Channel:     []drawbridge.Channel{drawbridge.ChannelCLI, drawbridge.ChannelAPI, drawbridge.ChannelSlack, drawbridge.ChannelWeb}[rng.IntN(4)],
-		CreatedAt:   created,
-		ProviderRef: fmt.Sprintf("9067e8a1b2-%08x", rng.Uint32()),
+		ID:           g.id(created),
+		Requester:    Requester(g.skewed(Requesters)),
+		Entitlement:  drawbridge.Entitlement{Provider: "aws", Resource: Account(g.skewed(Accounts)), Role: PermissionSet(g.skewed(PermissionSets))},
+		Duration:     []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour}[rng.IntN(5)],
+		Reason:       []string{"read logs", "deploy hotfix", "incident INC-4711, investigate 5xx", "rotate credentials", "cost report", "-- debugging, \"quoted\", commas"}[rng.IntN(6)],
+		Channel:      []drawbridge.Channel{drawbridge.ChannelCLI, drawbridge.ChannelAPI, drawbridge.ChannelSlack, drawbridge.ChannelWeb}[rng.IntN(4)],
+		CreatedAt:    created,
+		PrincipalRef: fmt.Sprintf("9067e8a1b2-%08x", rng.Uint32()),
 	}
 	if rng.IntN(3) == 0 {
 		r.Ticket = fmt.Sprintf("INC-%05d", rng.IntN(100000))
@@ -153,8 +153,8 @@ func (g *Generator) Next() *drawbridge.Request {
 var columns = []string{"id", "requester", "provider", "resource", "role", "duration_ns", "reason", "ticket", "channel", "state",
 	"effect", "rule", "policy_sha256", "decision_reason", "approvals_required", "approval_timeout_ns", "approvals", "extends",
 	"created_at", "decided_at", "approval_deadline", "activated_at", "expires_at", "ended_at", "next_attempt_at", "due_at",
-	"provider_ref", "preexisting_access", "revoke_attempts", "last_error", "end_reason", "revoked_by", "version", "provision_attempts",
-	"provision_started_at", "assignment_found", "deletes_assignment"}
+	"principal_ref", "preexisting_access", "revoke_attempts", "last_error", "end_reason", "revoked_by", "version", "provision_attempts",
+	"provision_started_at", "assignment_found", "deletes_assignment", "grant_ref"}
 
 func nanos(t time.Time) any {
 	if t.IsZero() {
@@ -175,8 +175,8 @@ func args(r *drawbridge.Request, dst []any) []any {
 		string(d.Effect), d.Rule, d.PolicySHA, d.Reason, d.ApprovalsRequired, int64(d.ApprovalTimeout), approvals, nil,
 		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
 		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
-		r.ProviderRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, r.Version, r.ProvisionAttempts,
-		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment)
+		r.PrincipalRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, r.Version, r.ProvisionAttempts,
+		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment, r.GrantRef)
 }
 
 // LoadStats describes one load.

@@ -18,7 +18,7 @@ var adminEnt = drawbridge.Entitlement{Provider: "aws", Resource: "123456789012",
 func grantIn(t *testing.T, h drawbridge.Store, st drawbridge.State) *drawbridge.Request {
 	t.Helper()
 	r := NewRequest("alice@example.com", adminEnt.Resource, adminEnt.Role)
-	r.State, r.ProviderRef = st, "user-1"
+	r.State, r.PrincipalRef = st, "user-1"
 	return Create(t, h, r)
 }
 
@@ -72,16 +72,16 @@ func testAssignmentClaimAcrossHandles(t *testing.T, s Stores) {
 		t.Fatalf("claim with nobody else on the assignment: %v", err)
 	}
 	d := NewRequest("alice@example.com", adminEnt.Resource, adminEnt.Role)
-	d.State, d.ProviderRef = drawbridge.StateProvisioning, "user-1"
+	d.State, d.PrincipalRef = drawbridge.StateProvisioning, "user-1"
 	wantBusy(t, cli.CreateRequest(ctx, d), c.ID)
 	if _, err := serve.GetRequest(ctx, d.ID); drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND {
 		t.Fatalf("refused create was written: %v", err)
 	}
 	e := grantIn(t, cli, drawbridge.StateApproved)
-	e.State, e.ProviderRef = drawbridge.StateProvisioning, "user-1"
+	e.State, e.PrincipalRef = drawbridge.StateProvisioning, "user-1"
 	wantBusy(t, cli.UpdateRequest(ctx, e), c.ID)
 	other := NewRequest("bob@example.com", adminEnt.Resource, adminEnt.Role)
-	other.State, other.ProviderRef = drawbridge.StateProvisioning, "user-2"
+	other.State, other.PrincipalRef = drawbridge.StateProvisioning, "user-2"
 	Create(t, cli, other)
 
 	// The terminal write releases the claim.
@@ -103,12 +103,12 @@ func testAssignmentClaimRace(t *testing.T, s Stores) {
 	for round := range rounds {
 		revoking := grantIn(t, serve, drawbridge.StateActive)
 		approved := grantIn(t, serve, drawbridge.StateApproved)
-		approved.ProviderRef = ""
+		approved.PrincipalRef = ""
 		if err := serve.UpdateRequest(ctx, approved); err != nil {
 			t.Fatal(err)
 		}
 		revoking.State, revoking.DeletesAssignment = drawbridge.StateRevoking, true
-		approved.State, approved.ProviderRef = drawbridge.StateProvisioning, "user-1"
+		approved.State, approved.PrincipalRef = drawbridge.StateProvisioning, "user-1"
 		var wg sync.WaitGroup
 		var claimErr, provErr error
 		wg.Add(2)
@@ -139,7 +139,7 @@ func testAssignmentClaimRace(t *testing.T, s Stores) {
 
 func testAssignmentGrants(t *testing.T, s Stores) {
 	ctx := context.Background()
-	a := drawbridge.Assignment{Entitlement: adminEnt, Principal: "user-1"}
+	a := drawbridge.Assignment{Entitlement: adminEnt, PrincipalRef: "user-1"}
 	var want []string
 	for _, st := range []drawbridge.State{drawbridge.StateProvisioning, drawbridge.StateActive, drawbridge.StateRevoking} {
 		want = append(want, grantIn(t, s, st).ID)
@@ -156,7 +156,7 @@ func testAssignmentGrants(t *testing.T, s Stores) {
 	want = append(want, endedAt(0), endedAt(time.Minute))
 	grantIn(t, s, drawbridge.StatePendingApproval)
 	other := NewRequest("bob@example.com", adminEnt.Resource, adminEnt.Role)
-	other.State, other.ProviderRef = drawbridge.StateActive, "user-2"
+	other.State, other.PrincipalRef = drawbridge.StateActive, "user-2"
 	Create(t, s, other)
 
 	got, err := s.AssignmentGrants(ctx, a, T0)
@@ -175,7 +175,7 @@ func testAssignmentGrantsLiveOnly(t *testing.T, s Stores) {
 	ent := adminEnt
 	mk := func(state drawbridge.State, e drawbridge.Entitlement, ref string) *drawbridge.Request {
 		r := NewRequest("alice@example.com", e.Resource, e.Role)
-		r.Entitlement, r.State, r.ProviderRef = e, state, ref
+		r.Entitlement, r.State, r.PrincipalRef = e, state, ref
 		if state.Terminal() {
 			r.EndedAt = T0
 		}
@@ -194,14 +194,14 @@ func testAssignmentGrantsLiveOnly(t *testing.T, s Stores) {
 	mk(drawbridge.StateActive, drawbridge.Entitlement{Provider: "entra", Resource: "123456789012", Role: "AdministratorAccess"}, "user-1")
 
 	future := T0.Add(time.Hour)
-	got, err := s.AssignmentGrants(ctx, drawbridge.Assignment{Entitlement: ent, Principal: "user-1"}, future)
+	got, err := s.AssignmentGrants(ctx, drawbridge.Assignment{Entitlement: ent, PrincipalRef: "user-1"}, future)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if g := ids(got); !slices.Equal(g, want) {
 		t.Fatalf("AssignmentGrants = %v, want %v", g, want)
 	}
-	if got, _ := s.AssignmentGrants(ctx, drawbridge.Assignment{Entitlement: ent, Principal: "' OR 1=1 --"}, future); len(got) != 0 {
+	if got, _ := s.AssignmentGrants(ctx, drawbridge.Assignment{Entitlement: ent, PrincipalRef: "' OR 1=1 --"}, future); len(got) != 0 {
 		t.Fatalf("AssignmentGrants for an unknown principal = %v", ids(got))
 	}
 }

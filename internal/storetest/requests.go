@@ -69,7 +69,7 @@ func testRequestRoundTripsEveryField(t *testing.T, s Stores) {
 		ExpiresAt:          T0.Add(93 * time.Minute),
 		EndedAt:            T0.Add(94 * time.Minute),
 		NextAttemptAt:      T0.Add(95 * time.Minute),
-		ProviderRef:        "9067b2a4-user",
+		PrincipalRef:       "9067b2a4-user",
 		ProvisionStartedAt: T0.Add(2*time.Minute + 30*time.Second),
 		AssignmentFound:    true,
 		PreexistingAccess:  true,
