@@ -70,6 +70,7 @@ func testRequestRoundTripsEveryField(t *testing.T, s Stores) {
 		EndedAt:            T0.Add(94 * time.Minute),
 		NextAttemptAt:      T0.Add(95 * time.Minute),
 		PrincipalRef:       "9067b2a4-user",
+		GrantRef:           "creation-request-7c1e",
 		ProvisionStartedAt: T0.Add(2*time.Minute + 30*time.Second),
 		AssignmentFound:    true,
 		PreexistingAccess:  true,
