@@ -263,19 +263,40 @@ func AsPending(err error) *PendingError {
 	return nil
 }
 
-// Catalog knows which entitlements exist (configured accounts and permission
-// sets) and their attributes for policy selectors.
+// Catalog knows what can be requested from each configured provider
+// instance: every provider has its own catalog (ProviderCatalog), and the
+// Catalog finds which one a request names.
 type Catalog interface {
-	// Check returns an EINVALID error listing the valid choices when e is
-	// not a known entitlement.
-	Check(e Entitlement) error
-	// ResourceAttrs returns the resource's OU path (innermost last) and tags.
+	// Resolve returns the entitlement e names, in canonical form: the
+	// provider filled in when e leaves it out (a 12-digit AWS account id
+	// names the provider of kind aws; any other resource is looked up by
+	// name and alias in every provider, and must name exactly one), and
+	// the resource's own name in place of an alias. It returns an EINVALID
+	// error naming the valid choices when e names nothing requestable, and
+	// the candidates when an alias is ambiguous.
+	Resolve(e Entitlement) (Entitlement, error)
+	// ResourceAttrs returns the resource's OU path (outermost first) and
+	// tags, which policy's ou: and tag: selectors match.
 	ResourceAttrs(e Entitlement) (ous []string, tags map[string]string)
+	// Resources lists the requestable resources of one provider instance
+	// (those reconciliation looks at); nil when its catalog has no list.
+	Resources(provider string) []string
 }
 
-// ResourceLister is implemented by catalogs that know every requestable
-// resource (the accounts reconciliation looks at).
-type ResourceLister interface {
+// ProviderCatalog is the catalog of one provider instance: its requestable
+// resources, the roles on each, and their aliases.
+type ProviderCatalog interface {
+	// Lookup returns the name of the resource ref stands for (ref itself
+	// when it is a resource's name, or the resource it is an alias of),
+	// and false when ref names none of this provider's resources.
+	Lookup(ref string) (name string, ok bool)
+	// Check returns an EINVALID error naming the valid choices when role
+	// on resource (a name, not an alias) is not requestable.
+	Check(resource, role string) error
+	// ResourceAttrs returns the resource's OU path (outermost first) and
+	// tags; providers without OUs return none.
+	ResourceAttrs(resource string) (ous []string, tags map[string]string)
+	// Resources lists the requestable resources; nil when there is no list.
 	Resources() []string
 }
 

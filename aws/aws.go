@@ -51,6 +51,9 @@ import (
 
 // Config configures the provider.
 type Config struct {
+	// Name is the configured instance name (providers.<name>), which the
+	// entitlements it lists carry; default "aws".
+	Name            string
 	Region          string
 	InstanceARN     string
 	IdentityStoreID string
@@ -149,6 +152,7 @@ var (
 // Provider grants and revokes IAM Identity Center account assignments. It
 // implements drawbridge.Provider and is safe for concurrent use.
 type Provider struct {
+	name            string
 	client          *ssoadmin.Client
 	identity        *identitystore.Client
 	orgs            *organizations.Client
@@ -182,7 +186,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Name == "" {
+		cfg.Name = "aws"
+	}
 	p := &Provider{
+		name:            cfg.Name,
 		client:          c.ssoAdmin,
 		identity:        c.identityStore,
 		orgs:            c.organizations,
@@ -366,7 +374,7 @@ func newClients(ctx context.Context, cfg Config) (*clients, error) {
 }
 
 // Name is the provider key in entitlements.
-func (p *Provider) Name() string { return "aws" }
+func (p *Provider) Name() string { return p.name }
 
 // PermissionSetNames returns the configured permission set names, sorted.
 func (p *Provider) PermissionSetNames() []string { return sortedKeys(p.permissionSets) }

@@ -41,18 +41,18 @@ type OrgOptions struct {
 	Logger *slog.Logger
 }
 
-// OrgCatalog is a drawbridge.Catalog whose AWS accounts, with their OU paths
-// and tags for policy's ou: and tag: selectors, come from AWS Organizations
-// instead of the configuration. Everything else (other providers, known
-// permission sets, an optional configured account allow-list) is checked by
-// the base catalog. Build it with Provider.Catalog; it is safe for
-// concurrent use.
+// OrgCatalog is the catalog of an AWS provider (a drawbridge.ProviderCatalog)
+// whose accounts, with their OU paths and tags for policy's ou: and tag:
+// selectors, come from AWS Organizations instead of the configuration.
+// Known permission sets, aliases and an optional configured account
+// allow-list are checked by the base catalog. Build it with
+// Provider.Catalog; it is safe for concurrent use.
 //
 // The AWS credentials need organizations:DescribeAccount, ListParents and
 // ListTagsForResource, so the broker must run in the management account or
 // a delegated administrator account for Organizations.
 type OrgCatalog struct {
-	base    drawbridge.Catalog
+	base    drawbridge.ProviderCatalog
 	client  *organizations.Client
 	refresh time.Duration
 	now     func() time.Time
@@ -78,12 +78,12 @@ type orgEntry struct {
 	fetched time.Time
 }
 
-var _ drawbridge.Catalog = (*OrgCatalog)(nil)
+var _ drawbridge.ProviderCatalog = (*OrgCatalog)(nil)
 
 // Catalog returns a catalog that resolves AWS accounts through
 // Organizations on top of base. Call Start to refresh in the background and
 // Close to stop; without Start, expired answers are re-read on demand.
-func (p *Provider) Catalog(base drawbridge.Catalog, opts OrgOptions) *OrgCatalog {
+func (p *Provider) Catalog(base drawbridge.ProviderCatalog, opts OrgOptions) *OrgCatalog {
 	if opts.Refresh <= 0 {
 		opts.Refresh = DefaultOrgRefresh
 	}
@@ -163,38 +163,31 @@ func (c *OrgCatalog) Refresh(ctx context.Context) {
 
 // Resources lists the base catalog's accounts, when it has a list (drift
 // reconciliation looks at those).
-func (c *OrgCatalog) Resources() []string {
-	if l, ok := c.base.(drawbridge.ResourceLister); ok {
-		return l.Resources()
-	}
-	return nil
-}
+func (c *OrgCatalog) Resources() []string { return c.base.Resources() }
 
-// Check returns an EINVALID error when e is not requestable: a malformed
-// account id, a permission set or provider the base catalog does not know,
+// Lookup returns the account id ref stands for (an alias in the base
+// catalog, or an id).
+func (c *OrgCatalog) Lookup(ref string) (string, bool) { return c.base.Lookup(ref) }
+
+// Check returns an EINVALID error when role on account is not requestable:
+// a malformed account id, a permission set the base catalog does not know,
 // or an account that is not an active member of the organisation.
-func (c *OrgCatalog) Check(e drawbridge.Entitlement) error {
-	if e.Provider != "aws" {
-		return c.base.Check(e)
+func (c *OrgCatalog) Check(account, role string) error {
+	if !accountIDPattern.MatchString(account) {
+		return drawbridge.Errorf(drawbridge.EINVALID, "account id %q is malformed: it must be 12 digits, e.g. 123456789012", account)
 	}
-	if !accountIDPattern.MatchString(e.Resource) {
-		return drawbridge.Errorf(drawbridge.EINVALID, "account id %q is malformed: it must be 12 digits, e.g. 123456789012", e.Resource)
-	}
-	if err := c.base.Check(e); err != nil {
+	if err := c.base.Check(account, role); err != nil {
 		return err
 	}
-	_, err := c.lookup(e.Resource)
+	_, err := c.lookup(account)
 	return err
 }
 
 // ResourceAttrs returns the account's OU path (outermost first, so nested
 // OUs count as inside their parents) and tags. An account that cannot be
 // resolved has none, so ou: and tag: selectors do not match it.
-func (c *OrgCatalog) ResourceAttrs(e drawbridge.Entitlement) ([]string, map[string]string) {
-	if e.Provider != "aws" {
-		return c.base.ResourceAttrs(e)
-	}
-	entry, err := c.lookup(e.Resource)
+func (c *OrgCatalog) ResourceAttrs(account string) ([]string, map[string]string) {
+	entry, err := c.lookup(account)
 	if err != nil {
 		return nil, nil
 	}

@@ -36,11 +36,8 @@ func seedOrg(t *testing.T, em *emulator.Server) {
 	}
 }
 
-func staticCatalog() *catalog.Static {
-	return catalog.NewStatic(nil, map[string][]string{
-		"aws":     {"AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"},
-		"webhook": {"member"},
-	})
+func staticCatalog() *catalog.Accounts {
+	return catalog.NewAccounts(nil, []string{"AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"})
 }
 
 func awsEnt(account, role string) drawbridge.Entitlement {
@@ -54,17 +51,17 @@ func TestOrgCatalogResolvesOUPathAndTags(t *testing.T) {
 	cat := p.Catalog(staticCatalog(), aws.OrgOptions{Refresh: 10 * time.Minute})
 	defer cat.Close()
 
-	if err := cat.Check(awsEnt(paymentsProd, "ReadOnlyAccess")); err != nil {
+	if err := cat.Check(paymentsProd, "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}
-	ous, tags := cat.ResourceAttrs(awsEnt(paymentsProd, "ReadOnlyAccess"))
+	ous, tags := cat.ResourceAttrs(paymentsProd)
 	if !slices.Equal(ous, []string{"ou-root-prod0000", "ou-root-payments"}) {
 		t.Fatalf("OU path = %v; want the whole path, outermost first", ous)
 	}
 	if len(tags) != 2 || tags["env"] != "prod" || tags["team"] != "payments" {
 		t.Fatalf("tags = %v", tags)
 	}
-	if ous, tags := cat.ResourceAttrs(awsEnt(sandboxAcct, "ReadOnlyAccess")); len(ous) != 0 || len(tags) != 0 {
+	if ous, tags := cat.ResourceAttrs(sandboxAcct); len(ous) != 0 || len(tags) != 0 {
 		t.Fatalf("account under the root: %v %v", ous, tags)
 	}
 
@@ -74,8 +71,8 @@ func TestOrgCatalogResolvesOUPathAndTags(t *testing.T) {
 	}
 	before := calls()
 	for range 5 {
-		cat.Check(awsEnt(paymentsProd, "AdministratorAccess"))
-		cat.ResourceAttrs(awsEnt(paymentsProd, "AdministratorAccess"))
+		cat.Check(paymentsProd, "AdministratorAccess")
+		cat.ResourceAttrs(paymentsProd)
 	}
 	if calls() != before {
 		t.Fatalf("%d AWS calls for cached answers", calls()-before)
@@ -86,7 +83,7 @@ func TestOrgCatalogResolvesOUPathAndTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	parents := em.Calls(emulator.OpListParents)
-	if ous, _ := cat.ResourceAttrs(awsEnt("333333333333", "ReadOnlyAccess")); len(ous) != 2 {
+	if ous, _ := cat.ResourceAttrs("333333333333"); len(ous) != 2 {
 		t.Fatalf("second account's path = %v", ous)
 	}
 	if n := em.Calls(emulator.OpListParents) - parents; n != 1 {
@@ -99,7 +96,7 @@ func TestOrgCatalogResolvesOUPathAndTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(11 * time.Minute)
-	ous, tags = cat.ResourceAttrs(awsEnt(paymentsProd, "ReadOnlyAccess"))
+	ous, tags = cat.ResourceAttrs(paymentsProd)
 	if !slices.Equal(ous, []string{"ou-root-prod0000"}) || len(tags) != 1 {
 		t.Fatalf("after the refresh period: %v %v", ous, tags)
 	}
@@ -107,17 +104,17 @@ func TestOrgCatalogResolvesOUPathAndTags(t *testing.T) {
 	// When AWS fails, the previous answer stays in use.
 	clk.Advance(11 * time.Minute)
 	em.Fail(emulator.OpDescribeAccount, emulator.Fault{Code: "ServiceException"})
-	if err := cat.Check(awsEnt(paymentsProd, "ReadOnlyAccess")); err != nil {
+	if err := cat.Check(paymentsProd, "ReadOnlyAccess"); err != nil {
 		t.Fatalf("Check with AWS failing and an old answer: %v", err)
 	}
-	if ous, _ := cat.ResourceAttrs(awsEnt(paymentsProd, "ReadOnlyAccess")); len(ous) != 1 {
+	if ous, _ := cat.ResourceAttrs(paymentsProd); len(ous) != 1 {
 		t.Fatalf("old answer not used: %v", ous)
 	}
 	// ... but an account never seen cannot be vouched for.
-	if err := cat.Check(awsEnt(sandboxAcct, "ReadOnlyAccess")); err != nil {
+	if err := cat.Check(sandboxAcct, "ReadOnlyAccess"); err != nil {
 		t.Fatalf("cached sandbox account: %v", err)
 	}
-	err := cat.Check(awsEnt("444444444444", "ReadOnlyAccess"))
+	err := cat.Check("444444444444", "ReadOnlyAccess")
 	if drawbridge.ErrorCode(err) != drawbridge.EUNAVAILABLE {
 		t.Fatalf("new account with AWS failing: %v; want EUNAVAILABLE", err)
 	}
@@ -126,8 +123,14 @@ func TestOrgCatalogResolvesOUPathAndTags(t *testing.T) {
 func TestOrgCatalogCheck(t *testing.T) {
 	em, p := setupWith(t, emulator.Options{}, aws.Config{})
 	seedOrg(t, em)
-	cat := p.Catalog(staticCatalog(), aws.OrgOptions{})
-	defer cat.Close()
+	org := p.Catalog(staticCatalog(), aws.OrgOptions{})
+	defer org.Close()
+	// The AWS provider's catalog, beside another provider's: each is
+	// checked by its own.
+	cat := catalog.New(map[string]drawbridge.ProviderCatalog{
+		"aws":   org,
+		"hooks": catalog.NewResources("hooks", []catalog.Resource{{Name: "x", Roles: []string{"member"}}}),
+	}, "aws")
 	cases := []struct {
 		e    drawbridge.Entitlement
 		code string
@@ -137,13 +140,13 @@ func TestOrgCatalogCheck(t *testing.T) {
 		{awsEnt("999999999999", "ReadOnlyAccess"), drawbridge.EINVALID, "999999999999 is not in the AWS organisation"},
 		{awsEnt("12345", "ReadOnlyAccess"), drawbridge.EINVALID, "must be 12 digits"},
 		{awsEnt(paymentsProd, "DBAdmin"), drawbridge.EINVALID, "unknown permission set"},
-		{drawbridge.Entitlement{Provider: "webhook", Resource: "x", Role: "member"}, "", ""},
+		{drawbridge.Entitlement{Provider: "hooks", Resource: "x", Role: "member"}, "", ""},
 		{drawbridge.Entitlement{Provider: "entra", Resource: "x", Role: "member"}, drawbridge.EINVALID, "unknown provider"},
 	}
 	for _, tc := range cases {
-		err := cat.Check(tc.e)
+		_, err := cat.Resolve(tc.e)
 		if drawbridge.ErrorCode(err) != tc.code || (tc.want != "" && !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("Check(%s) = %v; want code %q containing %q", tc.e, err, tc.code, tc.want)
+			t.Errorf("Resolve(%s) = %v; want code %q containing %q", tc.e, err, tc.code, tc.want)
 		}
 	}
 	// Malformed ids and unknown permission sets never reach AWS.
@@ -159,7 +162,7 @@ func TestOrgCatalogRefreshesInTheBackground(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cat.Start(ctx)
-	if err := cat.Check(awsEnt(paymentsProd, "ReadOnlyAccess")); err != nil {
+	if err := cat.Check(paymentsProd, "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}
 	if err := em.AddAccount(paymentsProd, "payments-prod", "ou-root-prod0000", map[string]string{"env": "staging"}); err != nil {
@@ -172,7 +175,7 @@ func TestOrgCatalogRefreshesInTheBackground(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, tags := cat.ResourceAttrs(awsEnt(paymentsProd, "ReadOnlyAccess")); tags["env"] != "staging" {
+	if _, tags := cat.ResourceAttrs(paymentsProd); tags["env"] != "staging" {
 		t.Errorf("tags after background refresh = %v", tags)
 	}
 	if err := cat.Close(); err != nil {

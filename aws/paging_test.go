@@ -27,10 +27,10 @@ func TestEveryListingFollowsEmptyPages(t *testing.T) {
 	}
 	cat := p.Catalog(staticCatalog(), aws.OrgOptions{})
 	defer cat.Close()
-	if err := cat.Check(awsEnt(paymentsProd, "ReadOnlyAccess")); err != nil {
+	if err := cat.Check(paymentsProd, "ReadOnlyAccess"); err != nil {
 		t.Fatalf("account behind empty ListParents pages: %v", err)
 	}
-	ous, tags := cat.ResourceAttrs(awsEnt(paymentsProd, "ReadOnlyAccess"))
+	ous, tags := cat.ResourceAttrs(paymentsProd)
 	if !slices.Equal(ous, []string{"ou-root-prod0000", "ou-root-payments"}) || tags["env"] != "prod" {
 		t.Fatalf("OUs %v, tags %v", ous, tags)
 	}
@@ -79,7 +79,7 @@ func TestOrganizationsCallsAreRateLimited(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range accounts {
 		wg.Go(func() {
-			if err := cat.Check(awsEnt(fmt.Sprintf("%012d", 500000000000+i), "ReadOnlyAccess")); err != nil {
+			if err := cat.Check(fmt.Sprintf("%012d", 500000000000+i), "ReadOnlyAccess"); err != nil {
 				t.Error(err)
 			}
 		})

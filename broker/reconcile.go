@@ -91,12 +91,6 @@ const creationSkew = time.Minute
 // began is not reported (the listing predates the end).
 func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Caller) (*ReconcileReport, error) {
 	rep := &ReconcileReport{}
-	lister, ok := b.Catalog.(drawbridge.ResourceLister)
-	if !ok {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "reconcile needs the list of accounts: configure accounts in drawbridge.yaml")
-	}
-	resources := lister.Resources()
-
 	listStart := b.now()
 	names := make([]string, 0, len(b.Providers))
 	for name := range b.Providers {
@@ -109,7 +103,8 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Calle
 		if !ok {
 			continue
 		}
-		as, err := al.ListAssignments(ctx, resources)
+		// Each provider is asked about its own catalog's resources.
+		as, err := al.ListAssignments(ctx, b.Catalog.Resources(name))
 		if err != nil {
 			return nil, fmt.Errorf("reconcile %s: %w", name, err)
 		}
@@ -176,7 +171,7 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Calle
 				continue
 			}
 			rep.Grants++
-			if r.ActivatedAt.After(listStart) || present[keyOf(r.Entitlement, r.PrincipalRef)] || !contains(resources, r.Resource) {
+			if r.ActivatedAt.After(listStart) || present[keyOf(r.Entitlement, r.PrincipalRef)] || !contains(b.Catalog.Resources(name), r.Resource) {
 				continue
 			}
 			f := Finding{Kind: DriftMissing, RequestID: r.ID,

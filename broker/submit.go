@@ -38,12 +38,13 @@ func (b *Broker) Submit(ctx context.Context, in SubmitInput, actor drawbridge.Ca
 	if err := duration.CheckGrant(in.Duration, b.MinDuration); err != nil {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "%v", err)
 	}
-	if in.Entitlement.Provider == "" {
-		in.Entitlement.Provider = "aws"
-	}
-	if err := b.Catalog.Check(in.Entitlement); err != nil {
+	// The provider's own catalog names the entitlement: the provider
+	// filled in, an alias replaced by the resource's name.
+	e, err := b.Catalog.Resolve(in.Entitlement)
+	if err != nil {
 		return nil, err
 	}
+	in.Entitlement = e
 	if _, ok := b.Providers[in.Entitlement.Provider]; !ok {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "provider %q is not configured", in.Entitlement.Provider)
 	}

@@ -140,10 +140,13 @@ type User struct {
 // first, so nested OUs count as inside their parents) and tags feed the
 // policy's ou: and tag: selectors.
 type Account struct {
-	ID   string            `yaml:"id"`
-	Name string            `yaml:"name"`
-	OUs  []string          `yaml:"ous"`
-	Tags map[string]string `yaml:"tags"`
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Aliases are other names a request may give for the account
+	// (request staging ReadOnlyAccess 0.5).
+	Aliases []string          `yaml:"aliases"`
+	OUs     []string          `yaml:"ous"`
+	Tags    map[string]string `yaml:"tags"`
 }
 
 // AWS configures a provider of kind aws: IAM Identity Center.
@@ -553,6 +556,19 @@ func (c *Config) validate(file string) error {
 			add("accounts[%d]: account %s is listed twice", i, a.ID)
 		}
 		ids[a.ID] = true
+	}
+	aliases := map[string]int{}
+	for i, a := range c.Accounts {
+		for _, al := range a.Aliases {
+			switch prev, dup := aliases[al]; {
+			case drawbridge.CheckID("alias", al) != nil || strings.Contains(al, ":") || accountID.MatchString(al):
+				add("accounts[%d]: alias %q: use a name without spaces or \":\" that is not 12 digits (a request reads 12 digits as an account id and <provider>:<resource> as a provider's resource)", i, al)
+			case dup:
+				add("accounts[%d]: alias %q is already an alias of accounts[%d]: each alias must mean one account", i, al, prev)
+			default:
+				aliases[al] = i
+			}
+		}
 	}
 	if n := c.Server.MaxBodyBytes; n < 1<<10 || n > 16<<20 {
 		add("server.max_body_bytes %d is out of range: give 1024 to 16777216 bytes (default 65536)", n)

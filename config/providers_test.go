@@ -68,3 +68,22 @@ func TestProviderUnknownKeys(t *testing.T) {
 	_, err = parse(t, strings.Replace(minimal, "    instance_arn:", "    poll_interval: soon\n    instance_arn:", 1), noEnv)
 	mustFail(t, err, "drawbridge.yaml:9: providers.aws.poll_interval: invalid duration")
 }
+
+// An account's aliases are names a request may use for it: each means one
+// account, and none looks like an account id or a provider:resource.
+func TestAccountAliases(t *testing.T) {
+	src := strings.Replace(minimal, `  - id: "123456789012"`, `  - id: "123456789012"
+    aliases: [staging]`, 1)
+	cfg, err := parse(t, src, noEnv)
+	if err != nil || len(cfg.Accounts[0].Aliases) != 1 {
+		t.Fatalf("aliases: %v %v", cfg, err)
+	}
+	for alias, want := range map[string]string{
+		"'111122223333'": "is not 12 digits", "'aws:x'": `alias "aws:x"`, "'a b'": `alias "a b"`,
+	} {
+		_, err := parse(t, strings.Replace(src, "[staging]", "["+alias+"]", 1), noEnv)
+		mustFail(t, err, "accounts[0]", want)
+	}
+	_, err = parse(t, strings.Replace(src, "accounts:\n", "accounts:\n  - {id: \"111122223333\", aliases: [staging]}\n", 1), noEnv)
+	mustFail(t, err, `accounts[1]: alias "staging" is already an alias of accounts[0]`)
+}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
-	"github.com/drawbridge-jit/drawbridge/catalog"
 )
 
 // Every query parameter is validated before it reaches the store, so a bad
@@ -18,6 +17,8 @@ import (
 var (
 	permissionSetName = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
 	slackUserID       = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	accountID         = regexp.MustCompile(`^[0-9]{12}$`)
+	providerName      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 )
 
 const (
@@ -27,12 +28,13 @@ const (
 
 // primaryFilters are the filters /api/requests and /api/exports.csv need
 // one of, so that an audit query is always selective.
-var primaryFilters = []string{"status", "account_id", "permission_set_name", "requester", "requester_slack_user_id"}
+var primaryFilters = []string{"status", "provider", "resource", "account_id", "role", "permission_set_name", "requester", "requester_slack_user_id"}
 
 // listParams are the accepted query parameters of the list endpoints.
 var listParams = map[string]bool{
-	"status": true, "state": true, "account_id": true, "permission_set_name": true, "requester": true,
-	"requester_slack_user_id": true, "from": true, "to": true, "limit": true, "cursor": true,
+	"status": true, "state": true, "provider": true, "resource": true, "account_id": true, "role": true,
+	"permission_set_name": true, "requester": true, "requester_slack_user_id": true,
+	"from": true, "to": true, "limit": true, "cursor": true,
 }
 
 // parseFilter reads the list query parameters into a filter (scope not
@@ -42,7 +44,7 @@ func (s *Server) parseFilter(ctx context.Context, q url.Values) (drawbridge.Requ
 	var primary []string
 	for k, v := range q {
 		if !listParams[k] {
-			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "unknown query parameter %q (accepted: status, account_id, permission_set_name, requester, requester_slack_user_id, from, to, limit, cursor)", k)
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "unknown query parameter %q (accepted: status, provider, resource, account_id, role, permission_set_name, requester, requester_slack_user_id, from, to, limit, cursor)", k)
 		}
 		if len(v) > 1 {
 			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "query parameter %q is given %d times: give it once (status takes a comma-separated list)", k, len(v))
@@ -62,19 +64,51 @@ func (s *Server) parseFilter(ctx context.Context, q url.Values) (drawbridge.Requ
 		}
 		primary = append(primary, "status")
 	}
-	if v := q.Get("account_id"); v != "" {
-		if !catalog.ValidAccountID(v) {
-			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "account_id %q is malformed: it must be 12 digits, e.g. 123456789012", v)
+	if v := q.Get("provider"); v != "" {
+		if !providerName.MatchString(v) {
+			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "provider %q is malformed: a configured provider name (lower-case letters, digits, - and _), e.g. aws", v)
 		}
-		f.Resource = v
-		primary = append(primary, "account_id")
+		f.Provider = v
+		primary = append(primary, "provider")
 	}
-	if v := q.Get("permission_set_name"); v != "" {
-		if !permissionSetName.MatchString(v) {
-			return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "permission_set_name %q is malformed: 1 to 32 letters, digits or +=,.@_-", v)
+	// resource and role are the names of every provider; account_id and
+	// permission_set_name, AWS's names for them, stay accepted as aliases.
+	for _, p := range []struct {
+		name, alias string
+		dst         *string
+		aliasOK     func(string) error
+	}{
+		{"resource", "account_id", &f.Resource, func(v string) error {
+			if !accountID.MatchString(v) {
+				return drawbridge.Errorf(drawbridge.EINVALID, "account_id %q is malformed: it must be 12 digits, e.g. 123456789012", v)
+			}
+			return nil
+		}},
+		{"role", "permission_set_name", &f.Role, func(v string) error {
+			if !permissionSetName.MatchString(v) {
+				return drawbridge.Errorf(drawbridge.EINVALID, "permission_set_name %q is malformed: 1 to 32 letters, digits or +=,.@_-", v)
+			}
+			return nil
+		}},
+	} {
+		v, av := q.Get(p.name), q.Get(p.alias)
+		if v != "" {
+			if err := drawbridge.CheckID(p.name, v); err != nil {
+				return f, nil, err
+			}
+			primary = append(primary, p.name)
 		}
-		f.Role = v
-		primary = append(primary, "permission_set_name")
+		if av != "" {
+			if err := p.aliasOK(av); err != nil {
+				return f, nil, err
+			}
+			if v != "" && v != av {
+				return f, nil, drawbridge.Errorf(drawbridge.EINVALID, "%s and %s disagree: give one (%s is the AWS name for %s)", p.alias, p.name, p.alias, p.name)
+			}
+			v = av
+			primary = append(primary, p.alias)
+		}
+		*p.dst = v
 	}
 	if v := q.Get("requester"); v != "" {
 		if len(v) > 320 || strings.ContainsFunc(v, func(r rune) bool { return r < ' ' }) {

@@ -45,27 +45,6 @@ type hooksProvider struct{ fakeProvider }
 
 func (hooksProvider) Name() string { return "hooks" }
 
-// hooksCatalog accepts the hooks instance's one resource and its roles, and
-// leaves every other entitlement to the AWS catalog.
-type hooksCatalog struct{ drawbridge.Catalog }
-
-func (c hooksCatalog) Check(e drawbridge.Entitlement) error {
-	if e.Provider != "hooks" {
-		return c.Catalog.Check(e)
-	}
-	if e.Resource != "payroll-db" || (e.Role != "reader" && e.Role != "admin") {
-		return drawbridge.Errorf(drawbridge.EINVALID, "unknown hooks entitlement %s", e)
-	}
-	return nil
-}
-
-func (c hooksCatalog) ResourceAttrs(e drawbridge.Entitlement) ([]string, map[string]string) {
-	if e.Provider != "hooks" {
-		return c.Catalog.ResourceAttrs(e)
-	}
-	return nil, nil
-}
-
 // hooksRule lets anyone read payroll-db through hooks at once.
 const hooksRule = `
   - name: hooks-reader
@@ -110,11 +89,16 @@ func newEnv(t *testing.T) *env {
 	}
 	var accounts []catalog.Account
 	for _, a := range cfg.Accounts {
-		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, OUs: a.OUs, Tags: a.Tags})
+		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, Aliases: a.Aliases, OUs: a.OUs, Tags: a.Tags})
 	}
-	cat := catalog.NewStatic(accounts, map[string][]string{"aws": {"ReadOnlyAccess", "PowerUserAccess", "AdministratorAccess"}})
+	cat := catalog.New(map[string]drawbridge.ProviderCatalog{
+		"aws": catalog.NewAccounts(accounts, []string{"ReadOnlyAccess", "PowerUserAccess", "AdministratorAccess"}),
+		"hooks": catalog.NewResources("hooks", []catalog.Resource{
+			{Name: "payroll-db", DisplayName: "Payroll database", Aliases: []string{"payroll"}, Roles: []string{"reader", "admin"}},
+		}),
+	}, "aws")
 	db := openStore(t, filepath.Join(dir, "test.db"))
-	b := broker.New(db, directory.NewStatic(users), hooksCatalog{cat},
+	b := broker.New(db, directory.NewStatic(users), cat,
 		map[string]drawbridge.Provider{"aws": fakeProvider{}, "hooks": hooksProvider{}}, pol, nil, nil)
 	s := &dbhttp.Server{Broker: b, Tokens: db, AllowWildcardScopes: true,
 		Metrics: nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) { io.WriteString(w, "drawbridge_up 1\n") }),

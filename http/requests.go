@@ -83,9 +83,6 @@ func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, c d
 		return err
 	}
 	e := drawbridge.Entitlement{Provider: in.Provider, Resource: in.Resource, Role: in.Role}
-	if e.Provider == "" {
-		e.Provider = "aws"
-	}
 	for _, alias := range []struct {
 		dst            *string
 		v, name, canon string
@@ -100,7 +97,13 @@ func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, c d
 		}
 	}
 	if e.Resource == "" || e.Role == "" {
-		return drawbridge.Errorf(drawbridge.EINVALID, "the body needs account_id (or resource) and permission_set (or role)")
+		return drawbridge.Errorf(drawbridge.EINVALID, "the body needs resource (or account_id) and role (or permission_set); provider is optional for an AWS account id or a catalog alias")
+	}
+	// The scope is checked against what would be granted: the provider's
+	// catalog turns an alias into the resource's name first.
+	e, err := s.Broker.Catalog.Resolve(e)
+	if err != nil {
+		return err
 	}
 	d, err := durationOf(in.DurationSeconds, in.Duration)
 	if err != nil {

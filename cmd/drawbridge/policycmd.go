@@ -120,9 +120,9 @@ func policyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ent := drawbridge.Entitlement{Provider: "aws", Resource: args[1], Role: args[2]}
 			cat := catalogFrom(cfg)
-			if err := cat.Check(ent); err != nil {
+			ent, err := cat.Resolve(drawbridge.Entitlement{Resource: args[1], Role: args[2]})
+			if err != nil {
 				return err
 			}
 			ous, tags := cat.ResourceAttrs(ent)

@@ -119,7 +119,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		case "aws":
 			a := pc.AWS
 			ac := aws.Config{
-				Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
+				Name: name, Region: a.Region, InstanceARN: a.InstanceARN, IdentityStoreID: a.IdentityStoreID,
 				PermissionSets: a.PermissionSets, Endpoint: a.Endpoint,
 				AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey,
 				PollInterval: a.PollInterval.Std(), MaxTPS: a.MaxTPS, MaxInFlight: a.MaxInFlight,
@@ -157,7 +157,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	var dir drawbridge.Directory = directoryFrom(cfg)
-	var cat drawbridge.Catalog = catalogFrom(cfg)
+	catalogs := catalogsFrom(cfg)
 	var closers []func() error
 	if pc := cfg.Providers.AWS(); pc != nil {
 		a := pc.AWS
@@ -165,12 +165,13 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			dir = aws.NewDirectory(dir, awsProv)
 		}
 		if a.Organizations.Enabled {
-			oc := awsProv.Catalog(cat, aws.OrgOptions{Refresh: a.Organizations.Refresh.Std(), Logger: opt.logger})
+			oc := awsProv.Catalog(catalogs[pc.Name], aws.OrgOptions{Refresh: a.Organizations.Refresh.Std(), Logger: opt.logger})
 			oc.Start(context.WithoutCancel(ctx))
-			cat = oc
+			catalogs[pc.Name] = oc
 			closers = append(closers, oc.Close)
 		}
 	}
+	cat := catalog.New(catalogs, awsName(cfg))
 	b := broker.New(store, dir, cat, providers, pol, opt.clock, opt.logger)
 	// The config applied the defaults and checked that the lease outlasts
 	// the provider call.
@@ -246,19 +247,42 @@ func directoryFrom(cfg *config.Config) *directory.Static {
 	return directory.NewStatic(users)
 }
 
-// catalogFrom builds the catalog of requestable entitlements of cfg.
-func catalogFrom(cfg *config.Config) *catalog.Static {
-	var accounts []catalog.Account
-	for _, a := range cfg.Accounts {
-		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, OUs: a.OUs, Tags: a.Tags})
-	}
-	roles := map[string][]string{}
-	if pc := cfg.Providers.AWS(); pc != nil {
-		for name := range pc.AWS.PermissionSets {
-			roles[pc.Name] = append(roles[pc.Name], name)
+// catalogsFrom builds each configured provider's catalog: the accounts and
+// permission sets of the provider of kind aws, the configured resources of
+// the others.
+func catalogsFrom(cfg *config.Config) map[string]drawbridge.ProviderCatalog {
+	out := map[string]drawbridge.ProviderCatalog{}
+	for name, pc := range cfg.Providers {
+		if pc.Kind == "aws" {
+			var accounts []catalog.Account
+			for _, a := range cfg.Accounts {
+				accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, Aliases: a.Aliases, OUs: a.OUs, Tags: a.Tags})
+			}
+			out[name] = catalog.NewAccounts(accounts, slices.Collect(maps.Keys(pc.AWS.PermissionSets)))
+			continue
 		}
+		var rs []catalog.Resource
+		for _, r := range pc.Resources {
+			rs = append(rs, catalog.Resource{Name: r.Name, DisplayName: r.DisplayName, Aliases: r.Aliases, Roles: r.Roles})
+		}
+		out[name] = catalog.NewResources(name, rs)
 	}
-	return catalog.NewStatic(accounts, roles)
+	return out
+}
+
+// catalogFrom builds the catalog of cfg from config alone (no AWS
+// Organizations lookups), for the policy commands.
+func catalogFrom(cfg *config.Config) *catalog.Set {
+	return catalog.New(catalogsFrom(cfg), awsName(cfg))
+}
+
+// awsName is the name of the provider a bare account id names, "" when no
+// provider of kind aws is configured.
+func awsName(cfg *config.Config) string {
+	if pc := cfg.Providers.AWS(); pc != nil {
+		return pc.Name
+	}
+	return ""
 }
 
 // openStore opens the configured store; warn hears what opening changed.

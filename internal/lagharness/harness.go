@@ -111,7 +111,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		accts = append(accts, catalog.Account{ID: fmt.Sprintf("%012d", 100000000000+i)})
 	}
 	dir := directory.NewStatic(users)
-	cat := catalog.NewStatic(accts, map[string][]string{"aws": {"ReadOnlyAccess"}})
+	cat := catalog.New(map[string]drawbridge.ProviderCatalog{"aws": catalog.NewAccounts(accts, []string{"ReadOnlyAccess"})}, "aws")
 	seedProv, err := readOnlyProvider(ctx, emu, 5*time.Millisecond, -1, -1)
 	if err != nil {
 		return nil, err

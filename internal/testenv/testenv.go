@@ -69,7 +69,7 @@ type Env struct {
 	Clock     *clock.Fake
 	Config    *config.Config
 	Directory *directory.Static
-	Catalog   *catalog.Static
+	Catalog   *catalog.Set
 
 	// reopen opens another handle on Store (see Options.SameStoreAs).
 	reopen func(t testing.TB) drawbridge.Backend
@@ -150,9 +150,9 @@ func New(t testing.TB, opt Options) *Env {
 	dirx := directory.NewStatic(users)
 	var accounts []catalog.Account
 	for _, a := range cfg.Accounts {
-		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, OUs: a.OUs, Tags: a.Tags})
+		accounts = append(accounts, catalog.Account{ID: a.ID, Name: a.Name, Aliases: a.Aliases, OUs: a.OUs, Tags: a.Tags})
 	}
-	cat := catalog.NewStatic(accounts, map[string][]string{"aws": prov.PermissionSetNames()})
+	cat := catalog.New(map[string]drawbridge.ProviderCatalog{"aws": catalog.NewAccounts(accounts, prov.PermissionSetNames())}, "aws")
 
 	b := broker.New(store, dirx, cat, map[string]drawbridge.Provider{"aws": prov}, pol, clk, nil)
 	// Small, deterministic-enough backoff: tests advance the fake clock
