@@ -92,6 +92,9 @@ func (s *Set) providerOf(ref string) (string, error) {
 		p, _, _ := strings.Cut(found[0], ":")
 		return p, nil
 	case 0:
+		if allDigits.MatchString(ref) {
+			return "", drawbridge.Errorf(drawbridge.EINVALID, "account id %q is malformed: it must be 12 digits, e.g. 123456789012", ref)
+		}
 		return "", drawbridge.Errorf(drawbridge.EINVALID, "unknown resource %q: it is not a 12-digit AWS account id, nor the name or alias of a resource of any provider; write <provider>:<resource> (providers: %s)", ref, s.configured())
 	}
 	return "", drawbridge.Errorf(drawbridge.EINVALID, "resource %q is ambiguous: it names %s; say which, e.g. %s", ref, strings.Join(found, " and "), found[0])
@@ -113,7 +116,10 @@ func (s *Set) Resources(provider string) []string {
 	return nil
 }
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+var (
+	accountID = regexp.MustCompile(`^[0-9]{12}$`)
+	allDigits = regexp.MustCompile(`^[0-9]+$`)
+)
 
 // ValidAccountID reports whether s is a 12-digit AWS account id.
 func ValidAccountID(s string) bool { return accountID.MatchString(s) }

@@ -109,6 +109,7 @@ func TestPerProviderCatalogs(t *testing.T) {
 		{drawbridge.Entitlement{Provider: "hooks", Resource: "123456789012", Role: "reader"}, []string{`unknown resource "123456789012" of provider hooks`, "payroll-db (Payroll database), ledger"}},
 		{drawbridge.Entitlement{Provider: "aws", Resource: "payroll-db", Role: "ReadOnlyAccess"}, []string{"malformed"}},
 		{drawbridge.Entitlement{Resource: "pay", Role: "reader"}, []string{`resource "pay" is ambiguous`, "hooks:payroll-db and ops:payments", "e.g. hooks:payroll-db"}},
+		{drawbridge.Entitlement{Resource: "12345", Role: "reader"}, []string{`account id "12345" is malformed`, "12 digits"}},
 		{drawbridge.Entitlement{Resource: "nosuch", Role: "reader"}, []string{`unknown resource "nosuch"`, "<provider>:<resource>", "aws, hooks, ops"}},
 	} {
 		_, err := c.Resolve(tc.e)

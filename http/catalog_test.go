@@ -28,7 +28,7 @@ func TestCreateRequestNamesAndScope(t *testing.T) {
 		{"provider:alias", "scoped-by-id", `{"provider":"aws","resource":"staging","role":"ReadOnlyAccess","duration":"1h"}`, 201, "123456789012"},
 		{"aws names", "requester", `{"account_id":"123456789012","permission_set":"ReadOnlyAccess","duration":"1h"}`, 201, `"provider":"aws"`},
 		{"both forms agree", "requester", `{"account_id":"123456789012","resource":"123456789012","role":"ReadOnlyAccess","permission_set":"ReadOnlyAccess","duration":"1h"}`, 201, "123456789012"},
-		{"scope is the account, not the alias", "scoped-by-alias", `{"resource":"staging","role":"ReadOnlyAccess","duration":"1h"}`, 403, "not scoped to aws:123456789012/ReadOnlyAccess"},
+		{"scope is the account, not the alias", "scoped-by-alias", `{"resource":"staging","role":"ReadOnlyAccess","duration":"1h"}`, 403, "aws:123456789012/ReadOnlyAccess is not in the scope"},
 		{"conflicting resource", "requester", `{"account_id":"123456789012","resource":"111122223333","role":"ReadOnlyAccess","duration":"1h"}`, 400, "account_id and resource disagree"},
 		{"conflicting role", "requester", `{"resource":"123456789012","permission_set":"AdministratorAccess","role":"ReadOnlyAccess","duration":"1h"}`, 400, "permission_set and role disagree"},
 		{"missing resource", "requester", `{"role":"ReadOnlyAccess","duration":"1h"}`, 400, "resource (or account_id)"},
@@ -92,7 +92,7 @@ func TestAuditFiltersByProvider(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]string{
-		"resource=123456789012&account_id=111122223333": "account_id and resource disagree",
+		"resource=123456789012&account_id=111122223333":  "account_id and resource disagree",
 		"role=reader&permission_set_name=ReadOnlyAccess": "permission_set_name and role disagree",
 		"provider=AWS":       `provider \"AWS\" is malformed`,
 		"resource=a%20b":     "resource: character 2 is U+0020",

@@ -99,12 +99,8 @@ func (s *Server) createRequest(w nethttp.ResponseWriter, r *nethttp.Request, c d
 	if e.Resource == "" || e.Role == "" {
 		return drawbridge.Errorf(drawbridge.EINVALID, "the body needs resource (or account_id) and role (or permission_set); provider is optional for an AWS account id or a catalog alias")
 	}
-	// The scope is checked against what would be granted: the provider's
-	// catalog turns an alias into the resource's name first.
-	e, err := s.Broker.Catalog.Resolve(e)
-	if err != nil {
-		return err
-	}
+	// The broker resolves e in the provider's catalog (an alias becomes
+	// the resource's name) before checking the caller's scope against it.
 	d, err := durationOf(in.DurationSeconds, in.Duration)
 	if err != nil {
 		return err
