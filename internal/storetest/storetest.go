@@ -22,18 +22,20 @@ import (
 	"github.com/drawbridge-jit/drawbridge/audit"
 )
 
-// Factory opens a new, empty store for one test. The store stamps audit
-// events that arrive without a time with now. Everything it opens is
-// closed by t.Cleanup.
+// Factory opens a new, empty store for one test: a new file for SQLite, a
+// new database (or schema) for a server database, so tests never see each
+// other's rows. The store stamps audit events that arrive without a time
+// with now. Everything it opens is closed by t.Cleanup.
 type Factory func(t testing.TB, now func() time.Time) Stores
 
 // Stores is a store under test.
 type Stores struct {
 	drawbridge.Backend
 	// Reopen opens another handle on the same store, as a second process
-	// would (a CLI beside serve, another replica): its own connections,
-	// nothing shared in memory with the first handle, the same clock. The
-	// suite's concurrency tests write through both at once. Closed by
+	// would (a CLI beside serve, another replica): its own connections or
+	// pool, nothing shared in memory with the first handle, the same
+	// clock. The suite's cross-process tests write through both at once,
+	// so a rule kept only in one handle's memory fails them. Closed by
 	// t.Cleanup.
 	Reopen func(t testing.TB) drawbridge.Backend
 }
