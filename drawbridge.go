@@ -118,14 +118,13 @@ type Entitlement struct {
 func (e Entitlement) String() string { return e.Provider + ":" + e.Resource + "/" + e.Role }
 
 // Principal is a person. ID is the canonical id (CanonicalPrincipalID of
-// the email); SlackID and AWSUserID are linked identities (see
-// LinkedIdentities): no two people share one.
+// the email); Identities are the person's linked identities in other
+// systems, by kind (see IdentityKinds): no two people share one.
 type Principal struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name,omitempty"`
-	SlackID   string   `json:"slack_id,omitempty"`
-	AWSUserID string   `json:"aws_user_id,omitempty"`
-	Groups    []string `json:"groups,omitempty"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name,omitempty"`
+	Identities map[string]string `json:"identities,omitempty"`
+	Groups     []string          `json:"groups,omitempty"`
 }
 
 // InGroup reports whether p belongs to group g.

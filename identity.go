@@ -3,6 +3,7 @@ package drawbridge
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -44,17 +45,70 @@ func CheckEmail(s string) error {
 	return nil
 }
 
+// Kinds of linked identity: the systems in which a person has an
+// identity of their own that Drawbridge must know (to grant there, or to
+// recognise the person when they arrive through that system).
+const (
+	IdentitySlack    = "slack"    // Slack user id, U… or W…
+	IdentityAWS      = "aws"      // IAM Identity Center (Identity Store) user id
+	IdentityOIDC     = "oidc"     // "<issuer>#<subject>" of an OIDC login
+	IdentityEntra    = "entra"    // Entra ID user object id
+	IdentityOkta     = "okta"     // Okta user id
+	IdentityBoundary = "boundary" // HashiCorp Boundary user id
+)
+
+// IdentityKinds lists every kind of linked identity, in the order messages
+// name them. A kind outside it is refused, so that a typo ("slak") is an
+// error rather than an identity that never matches.
+var IdentityKinds = []string{IdentitySlack, IdentityAWS, IdentityOIDC, IdentityEntra, IdentityOkta, IdentityBoundary}
+
+// CheckIdentity reports why id cannot be a linked identity of kind: an
+// unknown kind, an empty id, or one that breaks the identifier rule
+// (CheckID: no whitespace, control or format characters, which no system
+// issues and which would make look-alike keys). An OIDC
+// identity is the issuer and the subject, "<issuer>#<subject>", because a
+// subject is unique only within its issuer.
+func CheckIdentity(kind, id string) error {
+	if !slices.Contains(IdentityKinds, kind) {
+		return fmt.Errorf("unknown kind of linked identity %q (known: %s)", kind, strings.Join(IdentityKinds, ", "))
+	}
+	if id == "" {
+		return fmt.Errorf("the %s identity is empty", kind)
+	}
+	if err := CheckID("the "+kind+" identity", id); err != nil {
+		return errors.New(ErrorMessage(err))
+	}
+	if kind == IdentityOIDC {
+		if iss, sub, ok := strings.Cut(id, "#"); !ok || iss == "" || sub == "" {
+			return fmt.Errorf("the oidc identity %q must be <issuer>#<subject>, e.g. https://login.example.com#248289761001", id)
+		}
+	}
+	return nil
+}
+
+// Identity returns p's linked identity of kind, "" when it has none.
+func (p *Principal) Identity(kind string) string { return p.Identities[kind] }
+
+// Link records id as p's linked identity of kind.
+func (p *Principal) Link(kind, id string) {
+	if p.Identities == nil {
+		p.Identities = map[string]string{}
+	}
+	p.Identities[kind] = id
+}
+
 // LinkedIdentities returns the person's identities in other systems as
-// "kind:id" ("slack:U…", "aws:<Identity Store user id>"). Each belongs to
-// exactly one person: two directory entries sharing one are one person.
+// "kind:id" ("slack:U…", "aws:<Identity Store user id>"), sorted. Each
+// belongs to exactly one person: two directory entries sharing one are
+// one person.
 func (p *Principal) LinkedIdentities() []string {
 	var out []string
-	if p.SlackID != "" {
-		out = append(out, "slack:"+p.SlackID)
+	for kind, id := range p.Identities {
+		if id != "" {
+			out = append(out, kind+":"+id)
+		}
 	}
-	if p.AWSUserID != "" {
-		out = append(out, "aws:"+p.AWSUserID)
-	}
+	slices.Sort(out)
 	return out
 }
 
@@ -75,6 +129,17 @@ func (p *Principal) SamePerson(o *Principal) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// GroupSource is implemented by a directory that defines groups of its
+// own (the static directory of the config). Group names are one namespace
+// across sources, and a directory that adds groups from another source
+// (the Identity Store, later OIDC claims) must not add a member to a group
+// the config defines: whoever can create a group in that other system
+// could otherwise make themselves an approver named in the policy.
+type GroupSource interface {
+	// DefinesGroup reports whether the source defines group name.
+	DefinesGroup(name string) bool
 }
 
 // UnknownPerson is the error for a name that resolves to nobody. It is a

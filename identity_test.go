@@ -49,17 +49,18 @@ func TestCheckEmail(t *testing.T) {
 }
 
 func TestSamePersonComparesEveryLinkedIdentity(t *testing.T) {
-	alice := &drawbridge.Principal{ID: "alice@example.com", SlackID: "U1", AWSUserID: "a-1"}
+	alice := &drawbridge.Principal{ID: "alice@example.com", Identities: map[string]string{"slack": "U1", "aws": "a-1", "oidc": "https://idp#1"}}
 	for _, tc := range []struct {
 		name  string
 		other drawbridge.Principal
 		want  string
 	}{
 		{"same id", drawbridge.Principal{ID: "alice@example.com"}, "alice@example.com"},
-		{"shared AWS user", drawbridge.Principal{ID: "alice.alt@example.com", AWSUserID: "a-1"}, "aws:a-1"},
-		{"shared Slack user", drawbridge.Principal{ID: "alice.alt@example.com", SlackID: "U1", AWSUserID: "a-2"}, "slack:U1"},
-		{"different", drawbridge.Principal{ID: "bob@example.com", SlackID: "U2", AWSUserID: "a-2"}, ""},
+		{"shared AWS user", drawbridge.Principal{ID: "alice.alt@example.com", Identities: map[string]string{"aws": "a-1"}}, "aws:a-1"},
+		{"shared Slack user", drawbridge.Principal{ID: "alice.alt@example.com", Identities: map[string]string{"slack": "U1", "aws": "a-2"}}, "slack:U1"},
+		{"different", drawbridge.Principal{ID: "bob@example.com", Identities: map[string]string{"slack": "U2", "aws": "a-2"}}, ""},
 		{"empty ids are not shared", drawbridge.Principal{ID: "carol@example.com"}, ""},
+		{"shared OIDC subject", drawbridge.Principal{ID: "alice.sso@example.com", Identities: map[string]string{"oidc": "https://idp#1"}}, "oidc:https://idp#1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, same := alice.SamePerson(&tc.other)

@@ -254,7 +254,7 @@ func TestUnknownPermissionSet(t *testing.T) {
 
 func TestPrincipalRef(t *testing.T) {
 	_, p := setup(t, 0)
-	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", AWSUserID: uid("9067-abc")})
+	id, err := p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", Identities: map[string]string{"aws": uid("9067-abc")}})
 	if err != nil || id != uid("9067-abc") {
 		t.Fatalf("PrincipalRef = %q, %v", id, err)
 	}

@@ -23,12 +23,12 @@ func (p *Provider) PrincipalRef(ctx context.Context, who *drawbridge.Principal) 
 	if who == nil {
 		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID, "aws: no person given"))
 	}
-	if who.AWSUserID != "" {
-		if !userIDPattern.MatchString(who.AWSUserID) {
+	if id := who.Identity(drawbridge.IdentityAWS); id != "" {
+		if !userIDPattern.MatchString(id) {
 			return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
-				"aws: %s's AWS user id %q is not an Identity Store user id (a UUID, optionally after ten hex digits and a dash): fix directory.users[].aws_user_id", who.ID, who.AWSUserID))
+				"aws: %s's AWS user id %q is not an Identity Store user id (a UUID, optionally after ten hex digits and a dash): fix directory.users[].aws_user_id", who.ID, id))
 		}
-		return who.AWSUserID, nil
+		return id, nil
 	}
 	if p.identityStoreID == "" {
 		return "", drawbridge.Permanent(drawbridge.Errorf(drawbridge.EINVALID,
@@ -233,10 +233,13 @@ type Directory struct {
 var _ drawbridge.Directory = (*Directory)(nil)
 
 // NewDirectory returns a directory that resolves people through base and
-// then, from p's Identity Store: fills AWSUserID when base has none (looked
-// up by p's UserAttribute), and with Config.ResolveGroups appends the
-// display names of the person's Identity Store groups to Principal.Groups,
-// for policy matching. Someone base does not know but who is given by email
+// then, from p's Identity Store: links the person's aws identity when base
+// has none (looked up by p's UserAttribute), and with Config.ResolveGroups
+// appends the display names of the person's Identity Store groups to
+// Principal.Groups, for policy matching. Group names are one namespace
+// across sources: when base defines a group (drawbridge.GroupSource) the
+// Identity Store may confirm a member the config lists, never add one, and
+// Resolve refuses a person the two sources disagree about. Someone base does not know but who is given by email
 // and exists in the Identity Store resolves to a principal with that email
 // as id, the user id and those groups.
 //
@@ -269,9 +272,10 @@ func (d *Directory) Resolve(ctx context.Context, who string) (*drawbridge.Princi
 			}
 			return nil, unavailable(email, lerr)
 		}
-		pr = &drawbridge.Principal{ID: email, AWSUserID: id}
+		pr = &drawbridge.Principal{ID: email}
+		pr.Link(drawbridge.IdentityAWS, id)
 	}
-	if pr.AWSUserID == "" {
+	if pr.Identity(drawbridge.IdentityAWS) == "" {
 		id, err := d.p.UserID(ctx, pr.ID)
 		switch {
 		case drawbridge.ErrorCode(err) == drawbridge.ENOTFOUND:
@@ -279,17 +283,23 @@ func (d *Directory) Resolve(ctx context.Context, who string) (*drawbridge.Princi
 		case err != nil:
 			return nil, unavailable(pr.ID, err)
 		}
-		pr.AWSUserID = id
+		pr.Link(drawbridge.IdentityAWS, id)
 	}
 	if d.p.resolveGroups {
-		names, err := d.p.GroupNames(ctx, pr.AWSUserID)
+		names, err := d.p.GroupNames(ctx, pr.Identity(drawbridge.IdentityAWS))
 		if err != nil {
 			return nil, unavailable(pr.ID, err)
 		}
+		defined, _ := d.base.(drawbridge.GroupSource)
 		for _, g := range names {
-			if !pr.InGroup(g) {
-				pr.Groups = append(pr.Groups, g)
+			if pr.InGroup(g) {
+				continue
 			}
+			if defined != nil && defined.DefinesGroup(g) {
+				return nil, drawbridge.Errorf(drawbridge.EINTERNAL, "resolve %s: the AWS Identity Store puts them in group %q, which directory.users of the config also defines without them; "+
+					"group names are one namespace across sources, so the Identity Store cannot add members to a config group: rename one of the two groups, or list %s in the config group", pr.ID, g, pr.ID)
+			}
+			pr.Groups = append(pr.Groups, g)
 		}
 	}
 	return pr, nil

@@ -22,7 +22,7 @@ func TestIdentityStoreLookupsDoNotFoldUnicode(t *testing.T) {
 	ctx := context.Background()
 
 	sam, err := dir.Resolve(ctx, "sam@example.com")
-	if err != nil || sam.AWSUserID != uid("u-sam") {
+	if err != nil || sam.Identity("aws") != uid("u-sam") {
 		t.Fatalf("sam = %+v, %v", sam, err)
 	}
 	// Someone not in the directory, named with a long s: not sam.

@@ -62,7 +62,7 @@ func TestPrincipalRefLooksUpTheIdentityStore(t *testing.T) {
 	}
 
 	// The directory's id wins, without a call.
-	if id, _ := p.PrincipalRef(ctx, &drawbridge.Principal{ID: "alice@example.com", AWSUserID: uid("configured")}); id != uid("configured") {
+	if id, _ := p.PrincipalRef(ctx, &drawbridge.Principal{ID: "alice@example.com", Identities: map[string]string{"aws": uid("configured")}}); id != uid("configured") {
 		t.Errorf("PrincipalRef ignored the directory's id: %q", id)
 	}
 
@@ -126,9 +126,9 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 		}
 	}
 	base := directory.NewStatic([]directory.User{
-		{Email: "alice@example.com", SlackID: "U0ALICE1", Groups: []string{"engineers", "static-only"}},
+		{Email: "alice@example.com", Identities: map[string]string{"slack": "U0ALICE1"}, Groups: []string{"engineers", "static-only"}},
 		{Email: "nobody@example.com"},
-		{Email: "frank@example.com", AWSUserID: uid("u-nogroups")},
+		{Email: "frank@example.com", Identities: map[string]string{"aws": uid("u-nogroups")}},
 	})
 	dir := aws.NewDirectory(base, p)
 	ctx := context.Background()
@@ -137,7 +137,7 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if alice.AWSUserID != uid("u-alice") || !slices.Equal(alice.Groups, []string{"engineers", "static-only", "sre-leads"}) {
+	if alice.Identity("aws") != uid("u-alice") || !slices.Equal(alice.Groups, []string{"engineers", "static-only", "sre-leads"}) {
 		t.Fatalf("alice = %+v; want her user id and static groups joined with Identity Store groups once each", alice)
 	}
 	if _, err := dir.Resolve(ctx, "alice@example.com"); err != nil {
@@ -147,10 +147,13 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 		t.Errorf("%d membership listings for two resolutions within the TTL, want 1", n)
 	}
 
-	// erin is only in the Identity Store; a shared group's name is cached.
-	erin, err := dir.Resolve(ctx, "Erin@Example.com")
-	if err != nil || erin.ID != "erin@example.com" || erin.AWSUserID != uid("u-erin") || !slices.Equal(erin.Groups, []string{"engineers"}) {
-		t.Fatalf("erin = %+v, %v", erin, err)
+	// erin is only in the Identity Store, in "engineers", a group the
+	// config defines without her: group names are one namespace, so the
+	// Identity Store cannot add her to it and she is refused
+	// (TestIdentityStoreGroupCannotShadowConfigGroup). The shared group's
+	// name is still cached.
+	if erin, err := dir.Resolve(ctx, "Erin@Example.com"); err == nil || !strings.Contains(err.Error(), `group "engineers"`) {
+		t.Fatalf("erin = %+v, %v; want a refusal naming the group both sources define", erin, err)
 	}
 	if n := em.Calls(emulator.OpDescribeGroup); n != 2 {
 		t.Errorf("%d DescribeGroup calls for two distinct groups, want 2", n)
@@ -159,7 +162,7 @@ func TestDirectoryJoinsIdentityStoreGroups(t *testing.T) {
 	// In the directory but not in the Identity Store: resolved without an
 	// AWS id; a grant fails later with PrincipalRef's clear error.
 	nobody, err := dir.Resolve(ctx, "nobody@example.com")
-	if err != nil || nobody.AWSUserID != "" || len(nobody.Groups) != 0 {
+	if err != nil || nobody.Identity("aws") != "" || len(nobody.Groups) != 0 {
 		t.Fatalf("nobody = %+v, %v", nobody, err)
 	}
 	if _, err := dir.Resolve(ctx, "ghost@example.com"); !drawbridge.IsUnknownPerson(err) {
@@ -188,7 +191,7 @@ func TestDirectoryWithoutGroups(t *testing.T) {
 	}
 	dir := aws.NewDirectory(directory.NewStatic([]directory.User{{Email: "alice@example.com"}}), p)
 	alice, err := dir.Resolve(context.Background(), "alice@example.com")
-	if err != nil || alice.AWSUserID != uid("u-alice") || len(alice.Groups) != 0 {
+	if err != nil || alice.Identity("aws") != uid("u-alice") || len(alice.Groups) != 0 {
 		t.Fatalf("alice = %+v, %v; want her id and no Identity Store groups", alice, err)
 	}
 	if em.Calls(emulator.OpListGroupMembershipsForMember) != 0 {

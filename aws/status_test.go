@@ -117,7 +117,7 @@ func TestMalformedUserIDIsRefusedBeforeCallingAWS(t *testing.T) {
 	if n := em.Calls(emulator.OpCreateAccountAssignment); n != 0 {
 		t.Errorf("%d creates sent for a malformed principal id", n)
 	}
-	_, err = p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", AWSUserID: "9067e8a1b2-1111-4a1a-8a1a-000000000001"})
+	_, err = p.PrincipalRef(context.Background(), &drawbridge.Principal{ID: "alice@example.com", Identities: map[string]string{"aws": "9067e8a1b2-1111-4a1a-8a1a-000000000001"}})
 	if drawbridge.ErrorCode(err) != drawbridge.EINVALID || !strings.Contains(err.Error(), "alice@example.com") || !strings.Contains(err.Error(), "directory.users[].aws_user_id") {
 		t.Fatalf("PrincipalRef with a malformed configured id: %v", err)
 	}

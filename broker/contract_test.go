@@ -102,7 +102,7 @@ func TestGrantSpecAndResult(t *testing.T) {
 	}
 	wantState(t, r, drawbridge.StateActive)
 	s := h.grants[0]
-	if s.RequestID != r.ID || s.Principal == nil || s.Principal.ID != alice || s.Principal.SlackID == "" ||
+	if s.RequestID != r.ID || s.Principal == nil || s.Principal.ID != alice || s.Principal.Identity(drawbridge.IdentitySlack) == "" ||
 		s.Reason != "contract" || s.Ticket != "INC-7" || s.Assignment.PrincipalRef != alice || s.Assignment.Entitlement != r.Entitlement {
 		t.Errorf("grant spec %+v does not describe %s", s, r.ID)
 	}

@@ -16,9 +16,9 @@ func withAlias(t *testing.T, e *testenv.Env, of, alias string) {
 	t.Helper()
 	var users []directory.User
 	for _, u := range e.Config.Directory.Users {
-		users = append(users, directory.User{Email: u.Email, Name: u.Name, SlackID: u.SlackID, AWSUserID: u.AWSUserID, Groups: u.Groups})
+		users = append(users, directory.User{Email: u.Email, Name: u.Name, Identities: u.LinkedIdentities(), Groups: u.Groups})
 	}
-	users = append(users, directory.User{Email: alias, AWSUserID: e.AWSUserID(t, of), Groups: []string{"sre-leads"}})
+	users = append(users, directory.User{Email: alias, Identities: map[string]string{"aws": e.AWSUserID(t, of)}, Groups: []string{"sre-leads"}})
 	e.Broker.Directory = directory.NewStatic(users)
 }
 

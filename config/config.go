@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,13 +129,32 @@ type Directory struct {
 	Users []User `yaml:"users"`
 }
 
-// User is one person in the static directory.
+// User is one person in the static directory. Linked identities are
+// written in identities (kind → id, drawbridge.IdentityKinds); slack_id and
+// aws_user_id are the older keys for identities.slack and identities.aws.
 type User struct {
-	Email     string   `yaml:"email"`
-	Name      string   `yaml:"name"`
-	SlackID   string   `yaml:"slack_id"`
-	AWSUserID string   `yaml:"aws_user_id"`
-	Groups    []string `yaml:"groups"`
+	Email      string            `yaml:"email"`
+	Name       string            `yaml:"name"`
+	SlackID    string            `yaml:"slack_id"`
+	AWSUserID  string            `yaml:"aws_user_id"`
+	Identities map[string]string `yaml:"identities"`
+	Groups     []string          `yaml:"groups"`
+}
+
+// LinkedIdentities returns the user's linked identities by kind, from
+// identities and from slack_id and aws_user_id.
+func (u User) LinkedIdentities() map[string]string {
+	out := maps.Clone(u.Identities)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if u.SlackID != "" {
+		out[drawbridge.IdentitySlack] = u.SlackID
+	}
+	if u.AWSUserID != "" {
+		out[drawbridge.IdentityAWS] = u.AWSUserID
+	}
+	return out
 }
 
 // Account is one AWS account in the offline catalog: its OU path (outermost
@@ -464,15 +485,26 @@ func (c *Config) validateDirectory(add func(format string, args ...any)) {
 			add("directory.users[%d]: %v", i, err)
 			continue
 		}
-		if u.AWSUserID != "" && !awsUserID.MatchString(u.AWSUserID) {
+		for kind, old := range map[string]string{drawbridge.IdentitySlack: u.SlackID, drawbridge.IdentityAWS: u.AWSUserID} {
+			if _, both := u.Identities[kind]; both && old != "" {
+				add("directory.users[%d] (%s): give %s or identities.%s, not both (they are the same identity)", i, u.Email, linkedKey[kind], kind)
+			}
+		}
+		for _, kind := range slices.Sorted(maps.Keys(u.Identities)) {
+			if err := drawbridge.CheckIdentity(kind, u.Identities[kind]); err != nil {
+				add("directory.users[%d] (%s): identities.%s: %v", i, u.Email, kind, err)
+			}
+		}
+		ids := u.LinkedIdentities()
+		if id := ids[drawbridge.IdentityAWS]; id != "" && !awsUserID.MatchString(id) {
 			add("directory.users[%d] (%s): aws_user_id %q is not an Identity Store user id: AWS issues them as a UUID, optionally after ten hex digits and a dash (9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001); find it with `aws identitystore get-user-id` (docs/aws-setup.md)",
-				i, u.Email, u.AWSUserID)
+				i, u.Email, id)
 		}
 		keys := []struct{ key, what string }{{"email:" + drawbridge.CanonicalPrincipalID(u.Email), "email " + drawbridge.CanonicalPrincipalID(u.Email)}}
-		p := drawbridge.Principal{SlackID: u.SlackID, AWSUserID: u.AWSUserID}
+		p := drawbridge.Principal{Identities: ids}
 		for _, id := range p.LinkedIdentities() {
 			kind, v, _ := strings.Cut(id, ":")
-			keys = append(keys, struct{ key, what string }{id, linkedKey[kind] + " " + v})
+			keys = append(keys, struct{ key, what string }{id, identityKey(kind) + " " + v})
 		}
 		for _, k := range keys {
 			if o, dup := seen[k.key]; dup {
@@ -530,9 +562,18 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 	}
 }
 
-// linkedKey names, for messages, the config key of each kind of linked
+// linkedKey names the older config key of the kinds of linked identity
+// that have one.
+var linkedKey = map[string]string{drawbridge.IdentitySlack: "slack_id", drawbridge.IdentityAWS: "aws_user_id"}
+
+// identityKey names, for messages, the config key of a kind of linked
 // identity (drawbridge.Principal.LinkedIdentities).
-var linkedKey = map[string]string{"slack": "slack_id", "aws": "aws_user_id"}
+func identityKey(kind string) string {
+	if k, ok := linkedKey[kind]; ok {
+		return k
+	}
+	return "identities." + kind
+}
 
 var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 

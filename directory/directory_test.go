@@ -12,9 +12,9 @@ import (
 
 func exampleDirectory() *directory.Static {
 	return directory.NewStatic([]directory.User{
-		{Email: "Alice@Example.com", Name: "Alice Engineer", SlackID: "U12345678", AWSUserID: "aws-alice", Groups: []string{"engineers"}},
-		{Email: "bob@example.com", Name: "Bob Lead", SlackID: "U23456789", AWSUserID: "aws-bob", Groups: []string{"engineers", "sre-leads"}},
-		{Email: "carol@example.com", SlackID: "W34567890", Groups: []string{"sre-leads"}},
+		{Email: "Alice@Example.com", Name: "Alice Engineer", Identities: map[string]string{"slack": "U12345678", "aws": "aws-alice"}, Groups: []string{"engineers"}},
+		{Email: "bob@example.com", Name: "Bob Lead", Identities: map[string]string{"slack": "U23456789", "aws": "aws-bob"}, Groups: []string{"engineers", "sre-leads"}},
+		{Email: "carol@example.com", Identities: map[string]string{"slack": "W34567890"}, Groups: []string{"sre-leads"}},
 	})
 }
 
@@ -44,7 +44,7 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Name != "Alice Engineer" || p.SlackID != "U12345678" || p.AWSUserID != "aws-alice" || !p.InGroup("engineers") || p.InGroup("sre-leads") {
+	if p.Name != "Alice Engineer" || p.Identity("slack") != "U12345678" || p.Identity("aws") != "aws-alice" || !p.InGroup("engineers") || p.InGroup("sre-leads") {
 		t.Errorf("principal %+v", p)
 	}
 	// Callers get a copy: changing it does not change the directory.
@@ -81,5 +81,41 @@ func TestResolveUnknown(t *testing.T) {
 	}
 	if _, err := d.Resolve(context.Background(), ""); drawbridge.ErrorCode(err) != drawbridge.EINVALID {
 		t.Errorf("empty name: %v, want EINVALID", err)
+	}
+}
+
+// TestResolveByAnyLinkedIdentity: every linked identity finds its person
+// when written "kind:id", and the identities a caller gets are a copy.
+func TestResolveByAnyLinkedIdentity(t *testing.T) {
+	d := directory.NewStatic([]directory.User{
+		{Email: "dana@example.com", Identities: map[string]string{"oidc": "https://idp.example.com#248289761001", "entra": "7f1c7a4e-0000-4000-8000-000000000001"}},
+		{Email: "eve@example.com", Identities: map[string]string{"okta": "00u1a2b3c4d5e6f7g8h9"}},
+	})
+	ctx := context.Background()
+	for who, want := range map[string]string{
+		"oidc:https://idp.example.com#248289761001":  "dana@example.com",
+		"entra:7f1c7a4e-0000-4000-8000-000000000001": "dana@example.com",
+		"okta:00u1a2b3c4d5e6f7g8h9":                  "eve@example.com",
+	} {
+		p, err := d.Resolve(ctx, who)
+		if err != nil || p.ID != want {
+			t.Errorf("Resolve(%q) = %+v, %v; want %s", who, p, err, want)
+		}
+	}
+	for _, who := range []string{"oidc:https://other.example.com#248289761001", "okta:00u1a2b3c4d5e6f7g8h9x", "entra:dana@example.com"} {
+		if _, err := d.Resolve(ctx, who); !drawbridge.IsUnknownPerson(err) {
+			t.Errorf("Resolve(%q) = %v, want an unknown person", who, err)
+		}
+	}
+	p, _ := d.Resolve(ctx, "dana@example.com")
+	p.Link("slack", "U0MALLORY")
+	if _, err := d.Resolve(ctx, "slack:U0MALLORY"); !drawbridge.IsUnknownPerson(err) {
+		t.Error("a caller's change to the identities leaked into the directory")
+	}
+	if again, _ := d.Resolve(ctx, "dana@example.com"); again.Identity("slack") != "" {
+		t.Error("a caller's change to the identities leaked into the directory")
+	}
+	if !d.DefinesGroup("") == d.DefinesGroup("engineers") {
+		t.Error("a directory without groups defines one")
 	}
 }

@@ -30,7 +30,7 @@ type fakeProvider struct{}
 
 func (fakeProvider) Name() string { return "aws" }
 func (fakeProvider) PrincipalRef(_ context.Context, p *drawbridge.Principal) (string, error) {
-	return p.AWSUserID, nil
+	return p.Identity("aws"), nil
 }
 func (fakeProvider) Grant(context.Context, drawbridge.GrantSpec) (drawbridge.GrantResult, error) {
 	return drawbridge.GrantResult{}, nil
@@ -85,7 +85,7 @@ func newEnv(t *testing.T) *env {
 	}
 	var users []directory.User
 	for _, u := range cfg.Directory.Users {
-		users = append(users, directory.User{Email: u.Email, Name: u.Name, SlackID: u.SlackID, AWSUserID: u.AWSUserID, Groups: u.Groups})
+		users = append(users, directory.User{Email: u.Email, Name: u.Name, Identities: u.LinkedIdentities(), Groups: u.Groups})
 	}
 	var accounts []catalog.Account
 	for _, a := range cfg.Accounts {

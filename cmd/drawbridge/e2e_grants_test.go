@@ -37,7 +37,7 @@ func awsUserOf(t *testing.T, cfg, email string) string {
 	}
 	for _, u := range c.Directory.Users {
 		if u.Email == email {
-			return u.AWSUserID
+			return u.LinkedIdentities()["aws"]
 		}
 	}
 	t.Fatalf("%s is not in %s", email, cfg)

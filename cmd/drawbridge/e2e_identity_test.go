@@ -86,7 +86,9 @@ func TestLongSAliasCannotApproveEndToEnd(t *testing.T) {
 		}
 	}
 	s.editConfig(t,
-		"directory:\n  users:\n", "directory:\n  users:\n    - email: sam@example.com\n      groups: [engineers]\n",
+		// sam is in sre-leads in the config as in the store: a store group
+		// may confirm a config group's member, never add one.
+		"directory:\n  users:\n", "directory:\n  users:\n    - email: sam@example.com\n      groups: [engineers, sre-leads]\n",
 		"    identity_store_id: d-0000000000\n", "    identity_store_id: d-0000000000\n    resolve_users: true\n    resolve_groups: true\n")
 	s.mustRun(t, 0, "config", "check")
 	addr := freeAddr(t)

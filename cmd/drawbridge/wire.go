@@ -242,7 +242,7 @@ func (a *app) sessionWarnings(ctx context.Context, pol *policy.Policy) ([]string
 func directoryFrom(cfg *config.Config) *directory.Static {
 	var users []directory.User
 	for _, u := range cfg.Directory.Users {
-		users = append(users, directory.User{Email: u.Email, Name: u.Name, SlackID: u.SlackID, AWSUserID: u.AWSUserID, Groups: u.Groups})
+		users = append(users, directory.User{Email: u.Email, Name: u.Name, Identities: u.LinkedIdentities(), Groups: u.Groups})
 	}
 	return directory.NewStatic(users)
 }

@@ -104,7 +104,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	accounts := (o.N + people - 1) / people
 	var users []directory.User
 	for i := 0; i < people; i++ {
-		users = append(users, directory.User{Email: fmt.Sprintf("user%03d@example.com", i), AWSUserID: fmt.Sprintf("9067e8a1b2-a1b2c3d4-0000-4000-8000-%012d", i)})
+		users = append(users, directory.User{Email: fmt.Sprintf("user%03d@example.com", i), Identities: map[string]string{"aws": fmt.Sprintf("9067e8a1b2-a1b2c3d4-0000-4000-8000-%012d", i)}})
 	}
 	var accts []catalog.Account
 	for i := 0; i < accounts; i++ {

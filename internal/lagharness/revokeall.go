@@ -55,7 +55,7 @@ func RunRevokeAll(ctx context.Context, n int, scale float64, dir string) (*Revok
 		return nil, err
 	}
 	b := broker.New(store,
-		directory.NewStatic([]directory.User{{Email: "oncall@example.com", AWSUserID: "9067e8a1b2-a1b2c3d4-0000-4000-8000-0000000a11ce"}}),
+		directory.NewStatic([]directory.User{{Email: "oncall@example.com", Identities: map[string]string{"aws": "9067e8a1b2-a1b2c3d4-0000-4000-8000-0000000a11ce"}}}),
 		catalog.New(map[string]drawbridge.ProviderCatalog{"aws": catalog.NewAccounts(accts, []string{"ReadOnlyAccess"})}, "aws"),
 		map[string]drawbridge.Provider{"aws": prov}, pol, clock.Real{}, nil)
 	res := &RevokeAllResult{N: n}

@@ -145,7 +145,7 @@ func New(t testing.TB, opt Options) *Env {
 
 	var users []directory.User
 	for _, u := range cfg.Directory.Users {
-		users = append(users, directory.User{Email: u.Email, Name: u.Name, SlackID: u.SlackID, AWSUserID: u.AWSUserID, Groups: u.Groups})
+		users = append(users, directory.User{Email: u.Email, Name: u.Name, Identities: u.LinkedIdentities(), Groups: u.Groups})
 	}
 	dirx := directory.NewStatic(users)
 	var accounts []catalog.Account
@@ -193,7 +193,7 @@ func (e *Env) AWSUserID(t testing.TB, who string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p.AWSUserID
+	return p.Identity(drawbridge.IdentityAWS)
 }
 
 // HasAssignment reports whether the emulator holds who's assignment.
