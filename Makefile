@@ -39,6 +39,7 @@ test-race:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policy
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./grammar
 
 ## bench-ci: every benchmark once, so they cannot rot (figures come from `make bench`)
 bench-ci:

@@ -275,6 +275,12 @@ type Catalog interface {
 	// error naming the valid choices when e names nothing requestable, and
 	// the candidates when an alias is ambiguous.
 	Resolve(e Entitlement) (Entitlement, error)
+	// ResolveResource names e's provider and resource as Resolve does, but
+	// checks neither the role nor that the resource is still requestable
+	// (with the provider given, a resource its catalog does not know is
+	// kept as written): for selecting grants that exist, such as the
+	// scope of an emergency revocation.
+	ResolveResource(e Entitlement) (Entitlement, error)
 	// ResourceAttrs returns the resource's OU path (outermost first) and
 	// tags, which policy's ou: and tag: selectors match.
 	ResourceAttrs(e Entitlement) (ous []string, tags map[string]string)

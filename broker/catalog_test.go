@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/catalog"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
+	"github.com/drawbridge-jit/drawbridge/policy"
 )
 
 // listingProvider records which resources reconciliation asks it about,
@@ -96,5 +98,75 @@ func TestSubmitToAnotherProvidersCatalog(t *testing.T) {
 		case err == nil && (r.Entitlement != (drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}) || r.Decision.Reason != tc.want):
 			t.Errorf("%+v: recorded %s %s (%s)", tc.in, r.Entitlement, r.State, r.Decision.Reason)
 		}
+	}
+}
+
+// hooksRule lets engineers read payroll-db through hooks at once.
+const hooksRule = `
+  - name: payroll-readers
+    match:
+      provider: hooks
+      resources: [payroll-db]
+      roles: [reader]
+      requesters: ["group:engineers"]
+    max_duration: 2h
+    decision: allow
+`
+
+// revoke --all scopes by provider, resource (an alias too) and role beside
+// the person, and refuses a scope that names nothing configured rather
+// than revoking nothing.
+func TestRevokeAllByProviderResourceRole(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Broker.Catalog = hooksCatalog(e)
+	e.Broker.Providers["hooks"] = &hook{}
+	rules, err := os.ReadFile("../examples/access_rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse("access_rules.yaml", append(rules, hooksRule...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Broker.SetPolicy(pol)
+	submit := func(who string, ent drawbridge.Entitlement) string {
+		t.Helper()
+		r, err := e.Broker.Submit(e.Ctx, broker.SubmitInput{Requester: who, Entitlement: ent, Duration: time.Hour}, op)
+		if err != nil || r.State != drawbridge.StateActive {
+			t.Fatalf("submit %s: %v %v", ent, r, err)
+		}
+		return r.ID
+	}
+	payroll := drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}
+	aHooks, bHooks := submit(alice, payroll), submit(bob, payroll)
+	aStaging := submit(alice, drawbridge.Entitlement{Resource: staging, Role: readOnly})
+	aProd := submit(alice, drawbridge.Entitlement{Resource: prod, Role: readOnly})
+
+	for _, tc := range []struct {
+		scope broker.RevokeScope
+		want  string
+	}{
+		{broker.RevokeScope{Provider: "nosuch"}, `unknown provider "nosuch"`},
+		{broker.RevokeScope{Resource: "nosuch"}, `unknown resource "nosuch"`},
+		{broker.RevokeScope{Role: "reader", Resource: "12345"}, "must be 12 digits"},
+	} {
+		if _, err := e.Broker.RevokeAll(e.Ctx, tc.scope, "", 0, op); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("RevokeAll(%+v) = %v, want %q", tc.scope, err, tc.want)
+		}
+	}
+	state := func(id string) drawbridge.State { return e.Get(t, id).State }
+	// Alice at hooks, by the resource's alias: her AWS grants and Bob's
+	// hooks grant stay.
+	steps, err := e.Broker.RevokeAll(e.Ctx, broker.RevokeScope{Requester: alice, Resource: "payroll"}, "", 0, op)
+	if err != nil || len(steps) != 1 || state(aHooks) != drawbridge.StateRevoked || state(bHooks) != drawbridge.StateActive || state(aStaging) != drawbridge.StateActive {
+		t.Fatalf("alice at payroll: %d steps, %v; states %s %s %s", len(steps), err, state(aHooks), state(bHooks), state(aStaging))
+	}
+	// Every grant at hooks.
+	if _, err := e.Broker.RevokeAll(e.Ctx, broker.RevokeScope{Provider: "hooks"}, "", 0, op); err != nil || state(bHooks) != drawbridge.StateRevoked || state(aProd) != drawbridge.StateActive {
+		t.Fatalf("provider hooks: %v; states %s %s", err, state(bHooks), state(aProd))
+	}
+	// By role, on one provider's resource named as an alias of AWS.
+	if _, err := e.Broker.RevokeAll(e.Ctx, broker.RevokeScope{Resource: "prod", Role: readOnly}, "", 0, op); err != nil || state(aProd) != drawbridge.StateRevoked || state(aStaging) != drawbridge.StateActive {
+		t.Fatalf("prod ReadOnlyAccess: %v; states %s %s", err, state(aProd), state(aStaging))
 	}
 }

@@ -3,7 +3,10 @@ package broker
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -314,10 +317,15 @@ func contains(xs []string, x string) bool {
 }
 
 // RevokeScope selects the grants of an emergency revoke-all; at least one
-// field is required.
+// field is required, so "every grant everywhere" cannot be asked for.
 type RevokeScope struct {
-	Requester string // canonical principal id
-	Resource  string // account id
+	Requester string // a person (email or linked id)
+	Provider  string // a configured provider instance
+	// Resource is an account id, a resource's name or an alias (resolved
+	// in the catalog; with Provider, a name the catalog no longer lists is
+	// taken as written, so grants on a removed resource can be revoked).
+	Resource string
+	Role     string
 }
 
 // RevokeAll revokes every ACTIVE grant in scope at once, a bounded number
@@ -325,10 +333,11 @@ type RevokeScope struct {
 // returns each result; failures stay REVOKING and are retried by the
 // expiry engine.
 func (b *Broker) RevokeAll(ctx context.Context, scope RevokeScope, reason string, workers int, actor drawbridge.Caller) ([]Step, error) {
-	if scope.Requester == "" && scope.Resource == "" {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "revoke --all needs a scope: --principal and/or --account")
+	if scope == (RevokeScope{}) {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "revoke --all needs a scope: --principal, --provider, --resource (or --account) and/or --role")
 	}
-	if err := checkInput(idInput("principal", scope.Requester), idInput("account", scope.Resource), text("reason", reason, drawbridge.MaxReasonLen)); err != nil {
+	if err := checkInput(idInput("principal", scope.Requester), idInput("provider", scope.Provider), idInput("resource", scope.Resource),
+		idInput("role", scope.Role), text("reason", reason, drawbridge.MaxReasonLen)); err != nil {
 		return nil, err
 	}
 	if scope.Requester != "" {
@@ -338,8 +347,20 @@ func (b *Broker) RevokeAll(ctx context.Context, scope RevokeScope, reason string
 		}
 		scope.Requester = p.ID
 	}
+	// A scope that names nothing real would revoke nothing and look like
+	// success in an emergency: the provider must be configured, and a
+	// resource is named in its catalog (an alias becomes its name).
+	if scope.Resource != "" {
+		e, err := b.Catalog.ResolveResource(drawbridge.Entitlement{Provider: scope.Provider, Resource: scope.Resource})
+		if err != nil {
+			return nil, err
+		}
+		scope.Provider, scope.Resource = e.Provider, e.Resource
+	} else if _, ok := b.Providers[scope.Provider]; scope.Provider != "" && !ok {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "unknown provider %q (configured: %s)", scope.Provider, strings.Join(slices.Sorted(maps.Keys(b.Providers)), ", "))
+	}
 	active, err := b.listAll(ctx, drawbridge.RequestFilter{States: []drawbridge.State{drawbridge.StateActive},
-		Requester: scope.Requester, Resource: scope.Resource})
+		Requester: scope.Requester, Provider: scope.Provider, Resource: scope.Resource, Role: scope.Role})
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,15 @@ func (s *Set) configured() string {
 
 // Resolve implements drawbridge.Catalog.
 func (s *Set) Resolve(e drawbridge.Entitlement) (drawbridge.Entitlement, error) {
+	e, err := s.ResolveResource(e)
+	if err != nil {
+		return e, err
+	}
+	return e, s.providers[e.Provider].Check(e.Resource, e.Role)
+}
+
+// ResolveResource implements drawbridge.Catalog.
+func (s *Set) ResolveResource(e drawbridge.Entitlement) (drawbridge.Entitlement, error) {
 	if e.Provider == "" {
 		p, err := s.providerOf(e.Resource)
 		if err != nil {
@@ -68,7 +77,7 @@ func (s *Set) Resolve(e drawbridge.Entitlement) (drawbridge.Entitlement, error) 
 	if name, ok := pc.Lookup(e.Resource); ok {
 		e.Resource = name
 	}
-	return e, pc.Check(e.Resource, e.Role)
+	return e, nil
 }
 
 // providerOf finds the provider a resource given without one belongs to:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/grammar"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/spf13/cobra"
 )
@@ -97,16 +98,16 @@ func policyCmd(g *globals) *cobra.Command {
 	}
 	var reason, ticket string
 	explain := &cobra.Command{
-		Use:   "explain <requester> <account-id> <permission-set> <hours> [ticket]",
-		Short: "Show which rule decides a request and why the others did not match",
-		Args:  cobra.RangeArgs(4, 5),
+		Use:   "explain <requester> <resource> <role> <hours> [[ticket] <ticket-id>]",
+		Short: "Show which rule decides a request and why the others did not match (the arguments of request)",
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			d, err := parseHours(args[3])
+			req, err := grammar.ParseWithRequester(args)
 			if err != nil {
-				return err
+				return usageError("policy explain arguments: %v", err)
 			}
-			if len(args) == 5 {
-				ticket = args[4]
+			if req.Ticket != "" {
+				ticket = req.Ticket
 			}
 			cfg, err := g.loadConfig()
 			if err != nil {
@@ -116,17 +117,17 @@ func policyCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return policyError(err)
 			}
-			requester, err := directoryFrom(cfg).Resolve(c.Context(), args[0])
+			requester, err := directoryFrom(cfg).Resolve(c.Context(), req.Requester)
 			if err != nil {
 				return err
 			}
 			cat := catalogFrom(cfg)
-			ent, err := cat.Resolve(drawbridge.Entitlement{Resource: args[1], Role: args[2]})
+			ent, err := cat.Resolve(req.Entitlement())
 			if err != nil {
 				return err
 			}
 			ous, tags := cat.ResourceAttrs(ent)
-			ex := p.Explain(&policy.Input{Requester: requester, Entitlement: ent, Duration: d,
+			ex := p.Explain(&policy.Input{Requester: requester, Entitlement: ent, Duration: req.Duration,
 				Reason: reason, Ticket: ticket, Now: time.Now(), OUs: ous, Tags: tags})
 			if g.output == "json" {
 				return writeJSON(g.stdout, ex)

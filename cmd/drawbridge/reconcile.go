@@ -70,13 +70,13 @@ assignments made outside Drawbridge are never deleted.`,
 }
 
 // revokeAll is `revoke --all --principal P --account A`.
-func (g *globals) revokeAll(c *cobra.Command, principal, account, reason string) error {
+func (g *globals) revokeAll(c *cobra.Command, scope broker.RevokeScope, reason string) error {
 	a, err := g.open(c.Context())
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	steps, err := a.broker.RevokeAll(c.Context(), broker.RevokeScope{Requester: principal, Resource: account}, reason, 0, operatorAs())
+	steps, err := a.broker.RevokeAll(c.Context(), scope, reason, 0, operatorAs())
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,10 @@ import (
 	"io"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/duration"
+	"github.com/drawbridge-jit/drawbridge/grammar"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 )
 
@@ -41,10 +41,13 @@ func (g *globals) remoteResult(call func(*dbhttp.Client) (*drawbridge.Request, e
 	return g.printResult(r)
 }
 
-func (g *globals) remoteSubmit(ctx context.Context, requester, provider, account, permSet string, d time.Duration, reason, ticket string) error {
+// remoteSubmit sends a request in the API's names; the server resolves the
+// resource in its catalog and takes the requester from the token unless
+// one is named (admin tokens only).
+func (g *globals) remoteSubmit(ctx context.Context, req grammar.Request) error {
 	return g.remoteResult(func(c *dbhttp.Client) (*drawbridge.Request, error) {
-		return c.Submit(ctx, dbhttp.CreateRequest{Requester: requester, Provider: provider, AccountID: account,
-			PermissionSet: permSet, Duration: duration.Format(d), Reason: reason, Ticket: ticket})
+		return c.Submit(ctx, dbhttp.CreateRequest{Requester: req.Requester, Provider: req.Provider, Resource: req.Resource,
+			Role: req.Role, Duration: duration.Format(req.Duration), Reason: req.Reason, Ticket: req.Ticket})
 	})
 }
 
@@ -82,8 +85,9 @@ func (g *globals) remoteList(ctx context.Context, f drawbridge.RequestFilter, re
 		}
 	}
 	set("requester", requester)
-	set("account_id", f.Resource)
-	set("permission_set_name", f.Role)
+	set("provider", f.Provider)
+	set("resource", f.Resource)
+	set("role", f.Role)
 	q.Set("limit", strconv.Itoa(min(f.Limit, 500)))
 	l, err := c.List(ctx, q)
 	if err != nil {
@@ -119,7 +123,7 @@ func (g *globals) remoteExport(ctx context.Context, q url.Values, out string) er
 
 // exportFilters are the /api/exports.csv filters `audit export` passes on
 // in remote mode.
-var exportFilters = []string{"status", "account_id", "permission_set_name", "requester", "requester_slack_user_id", "from", "to"}
+var exportFilters = []string{"status", "provider", "resource", "account_id", "role", "permission_set_name", "requester", "requester_slack_user_id", "from", "to"}
 
 func exportQuery(flags map[string]*string) url.Values {
 	q := url.Values{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,8 +13,8 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/broker"
-	"github.com/drawbridge-jit/drawbridge/catalog"
 	"github.com/drawbridge-jit/drawbridge/duration"
+	"github.com/drawbridge-jit/drawbridge/grammar"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/spf13/cobra"
 )
@@ -30,59 +31,52 @@ func parseHours(s string) (time.Duration, error) {
 
 func requestCmd(g *globals) *cobra.Command {
 	var in struct {
-		requester, account, permSet, reason, ticket, duration, hours, provider string
+		requester, account, resource, permSet, role, reason, ticket, duration, provider string
 	}
 	c := &cobra.Command{
-		Use:   "request <requester> <account-id> <permission-set> <hours> [ticket]",
+		Use:   "request <requester> <resource> <role> <hours> [[ticket] <ticket-id>]",
 		Short: "Ask for an entitlement for a bounded time (also with --flags)",
+		Long: `request asks for one entitlement for a bounded time. The grammar is the one Slack and the
+web form use (package grammar):
+
+  [<requester>] <resource> <role> <hours> [[ticket] <ticket-id>] [--reason …]
+
+<resource> is a 12-digit AWS account id, <provider>:<resource> (hooks:payroll-db) or a catalog
+alias (staging); <hours> is a plain decimal (0.5, 0.02 = 72s). On the store (operator mode)
+<requester> comes first, or --requester. In remote mode (--addr) the token says who asks, so
+no requester is written; --requester names someone else, which only an admin token may.`,
 		Example: `  drawbridge request U12345678 123456789012 ReadOnlyAccess 0.5
-  drawbridge request alice@example.com 111122223333 AdministratorAccess 1 INC-12345 --reason "incident"
-  drawbridge request --requester alice@example.com --account 123456789012 --permission-set ReadOnlyAccess --duration 30m`,
+  drawbridge request alice@example.com 111122223333 AdministratorAccess 1 ticket INC-12345 --reason "incident"
+  drawbridge request alice@example.com hooks:payroll-db reader 0.5
+  drawbridge --addr https://drawbridge.example 111122223333 AdministratorAccess 0.5 INC-12345
+  drawbridge request --requester alice@example.com --resource staging --role ReadOnlyAccess --duration 30m`,
 		RunE: func(c *cobra.Command, args []string) error {
-			switch len(args) {
-			case 0:
-			case 4, 5, 6:
-				in.requester, in.account, in.permSet, in.hours = args[0], args[1], args[2], args[3]
-				if len(args) == 5 {
-					in.ticket = args[4]
-				}
-				if len(args) == 6 {
-					if args[4] != "ticket" {
-						return usageError("unexpected %q: the optional ticket is written as [ticket] <ticket-id>", args[4])
-					}
-					in.ticket = args[5]
-				}
-			default:
-				return usageError("request takes <requester> <account-id> <permission-set> <hours> [ticket], got %d argument(s)", len(args))
-			}
-			if in.requester == "" || in.account == "" || in.permSet == "" {
-				return usageError("missing requester, account id or permission set: usage: %s", c.UseLine())
-			}
-			if in.provider == "aws" && !catalog.ValidAccountID(in.account) {
-				return usageError("account id %q is malformed: it must be 12 digits, e.g. 123456789012", in.account)
-			}
-			var d time.Duration
+			var req grammar.Request
 			var err error
-			switch {
-			case in.hours != "" && in.duration != "":
-				return usageError("give either <hours> or --duration, not both")
-			case in.hours != "":
-				d, err = parseHours(in.hours)
-			case in.duration != "":
-				d, err = duration.Parse(in.duration)
-				if err != nil {
-					err = usageError("--duration: %v", err)
-				} else if d <= 0 {
-					err = usageError("--duration must be positive, got %s", in.duration)
+			if len(args) > 0 {
+				for _, f := range []string{"provider", "account", "resource", "permission-set", "role", "duration"} {
+					if c.Flags().Changed(f) {
+						return usageError("give the entitlement positionally or with flags, not both: drop --%s, or the positional arguments", f)
+					}
 				}
-			default:
-				err = usageError("missing duration: give <hours> or --duration")
-			}
-			if err != nil {
+				if req, err = g.parseRequest(args, in.requester); err != nil {
+					return err
+				}
+			} else if req, err = requestFlags(in.requester, in.provider, in.account, in.resource, in.permSet, in.role, in.duration); err != nil {
 				return err
 			}
+			if in.ticket != "" {
+				if req.Ticket != "" && req.Ticket != in.ticket {
+					return usageError("the ticket is given twice (%s and --ticket %s): give it once", req.Ticket, in.ticket)
+				}
+				req.Ticket = in.ticket
+			}
+			req.Reason = in.reason
 			if g.remote() {
-				return g.remoteSubmit(c.Context(), in.requester, in.provider, in.account, in.permSet, d, in.reason, in.ticket)
+				return g.remoteSubmit(c.Context(), req)
+			}
+			if req.Requester == "" {
+				return usageError("who asks? on the store (operator mode) the requester comes first: %s, or --requester", grammar.UsageWithRequester)
 			}
 			a, err := g.openDeciding(c.Context())
 			if err != nil {
@@ -90,8 +84,8 @@ func requestCmd(g *globals) *cobra.Command {
 			}
 			defer a.Close()
 			r, err := a.broker.Submit(c.Context(), broker.SubmitInput{
-				Requester: in.requester, Entitlement: drawbridge.Entitlement{Provider: in.provider, Resource: in.account, Role: in.permSet},
-				Duration: d, Reason: in.reason, Ticket: in.ticket,
+				Requester: req.Requester, Entitlement: req.Entitlement(),
+				Duration: req.Duration, Reason: req.Reason, Ticket: req.Ticket,
 			}, operator())
 			if err != nil {
 				return err
@@ -100,14 +94,79 @@ func requestCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&in.requester, "requester", "", "who asks (email or Slack user id)")
-	f.StringVar(&in.account, "account", "", "AWS account id (12 digits)")
-	f.StringVar(&in.permSet, "permission-set", "", "permission set name")
-	f.StringVar(&in.duration, "duration", "", "how long, e.g. 30m, 2h, 1d12h (instead of <hours>)")
+	f.StringVar(&in.requester, "requester", "", "who asks (email or Slack user id); in remote mode someone other than the token's principal (admin tokens only)")
+	f.StringVar(&in.resource, "resource", "", "the resource: an AWS account id, <provider>:<resource> or an alias")
+	f.StringVar(&in.account, "account", "", "AWS account id (12 digits): --resource by its AWS name")
+	f.StringVar(&in.role, "role", "", "the role (for AWS the permission set)")
+	f.StringVar(&in.permSet, "permission-set", "", "permission set name: --role by its AWS name")
+	f.StringVar(&in.duration, "duration", "", "how long, e.g. 30m, 2h, 1d12h")
 	f.StringVar(&in.reason, "reason", "", "why you need it")
 	f.StringVar(&in.ticket, "ticket", "", "ticket id, e.g. INC-12345")
-	f.StringVar(&in.provider, "provider", "aws", "provider of the entitlement")
+	f.StringVar(&in.provider, "provider", "", "the configured provider (optional for an account id or an alias)")
 	return c
+}
+
+// parseRequest reads positional request arguments in the grammar. On the
+// store the requester comes first unless --requester gave it. In remote
+// mode the token says who asks; a first argument written as a person (an
+// email, a Slack id) is still read as the requester, so scripts written
+// for the operator form keep working there (the server accepts someone
+// other than the token's principal only from an admin token).
+func (g *globals) parseRequest(args []string, requester string) (grammar.Request, error) {
+	var req grammar.Request
+	var err error
+	switch {
+	case requester != "":
+		req, err = grammar.Parse(args)
+		req.Requester = requester
+	case !g.remote():
+		req, err = grammar.ParseWithRequester(args)
+	case grammar.LooksLikePerson(args[0]):
+		if req, err = grammar.ParseWithRequester(args); err != nil {
+			if alt, altErr := grammar.Parse(args); altErr == nil {
+				req, err = alt, nil
+			}
+		}
+	default:
+		req, err = grammar.Parse(args)
+	}
+	if err != nil {
+		return req, usageError("request arguments: %v", err)
+	}
+	return req, nil
+}
+
+// requestFlags reads the flag form of request. --account and
+// --permission-set are AWS's names for --resource and --role.
+func requestFlags(requester, provider, account, resource, permSet, role, dur string) (grammar.Request, error) {
+	req := grammar.Request{Requester: requester}
+	for _, f := range []struct{ name, v, alias, av string }{{"resource", resource, "account", account}, {"role", role, "permission-set", permSet}} {
+		if f.v != "" && f.av != "" && f.v != f.av {
+			return req, usageError("--%s and --%s disagree: give one (--%s is the AWS name for --%s)", f.alias, f.name, f.alias, f.name)
+		}
+	}
+	resource, role = cmp.Or(resource, account), cmp.Or(role, permSet)
+	if resource == "" || role == "" || dur == "" {
+		return req, usageError("missing arguments: give %s, or --resource (or --account), --role (or --permission-set) and --duration", grammar.UsageWithRequester)
+	}
+	var err error
+	if req.Provider, req.Resource, err = grammar.ParseResource(resource); err != nil {
+		return req, usageError("--resource: %v", err)
+	}
+	if provider != "" {
+		if req.Provider != "" && req.Provider != provider {
+			return req, usageError("--provider %s and --resource %s name different providers: give one", provider, resource)
+		}
+		req.Provider = provider
+	}
+	req.Role = role
+	if req.Duration, err = duration.Parse(dur); err != nil {
+		return req, usageError("--duration: %v", err)
+	}
+	if req.Duration <= 0 {
+		return req, usageError("--duration must be positive, got %s", dur)
+	}
+	return req, nil
 }
 
 // printResult prints a request after a lifecycle command and turns its
@@ -258,14 +317,19 @@ func statusCmd(g *globals) *cobra.Command {
 }
 
 func listCmd(g *globals) *cobra.Command {
-	var state, requester, account, permSet string
+	var state, requester, provider, resource, account, role, permSet string
 	var limit int
 	c := &cobra.Command{
-		Use:   "list [--state S] [--requester P]",
+		Use:   "list [--state S] [--requester P] [--provider N] [--resource R] [--role R]",
 		Short: "List requests, newest first",
 		Args:  exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			f := drawbridge.RequestFilter{Requester: requester, Resource: account, Role: permSet, Limit: limit}
+			for _, p := range []struct{ name, v, alias, av string }{{"resource", resource, "account", account}, {"role", role, "permission-set", permSet}} {
+				if p.v != "" && p.av != "" && p.v != p.av {
+					return usageError("--%s and --%s disagree: give one (--%s is the AWS name for --%s)", p.alias, p.name, p.alias, p.name)
+				}
+			}
+			f := drawbridge.RequestFilter{Requester: requester, Provider: provider, Resource: cmp.Or(resource, account), Role: cmp.Or(role, permSet), Limit: limit}
 			if state != "" {
 				for _, s := range strings.Split(state, ",") {
 					st, err := drawbridge.ParseState(strings.ToUpper(strings.TrimSpace(s)))
@@ -302,8 +366,11 @@ func listCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().StringVar(&state, "state", "", "only these states (comma-separated), e.g. ACTIVE,REVOKING")
 	c.Flags().StringVar(&requester, "requester", "", "only this requester (email or Slack id)")
-	c.Flags().StringVar(&account, "account", "", "only this account id")
-	c.Flags().StringVar(&permSet, "permission-set", "", "only this permission set")
+	c.Flags().StringVar(&provider, "provider", "", "only this configured provider")
+	c.Flags().StringVar(&resource, "resource", "", "only this resource (its name in the provider's catalog: an account id, not an alias)")
+	c.Flags().StringVar(&account, "account", "", "only this account id (--resource by its AWS name)")
+	c.Flags().StringVar(&role, "role", "", "only this role")
+	c.Flags().StringVar(&permSet, "permission-set", "", "only this permission set (--role by its AWS name)")
 	c.Flags().IntVar(&limit, "limit", 100, "at most this many")
 	return c
 }
@@ -393,23 +460,25 @@ func cancelCmd(g *globals) *cobra.Command {
 }
 
 func revokeCmd(g *globals) *cobra.Command {
-	var reason, principal, account string
+	var reason string
+	var scope struct{ principal, provider, resource, account, role string }
 	var all bool
 	c := &cobra.Command{
-		Use:   "revoke <request-id> [--reason R] | revoke --all [--principal P] [--account A]",
+		Use:   "revoke <request-id> [--reason R] | revoke --all [--principal P] [--provider N] [--resource R] [--role R]",
 		Short: "End an active grant now (the provider confirms the removal); --all for an emergency",
 		Args: func(c *cobra.Command, args []string) error {
+			scoped := scope != struct{ principal, provider, resource, account, role string }{}
 			if all {
 				if len(args) != 0 {
-					return usageError("revoke --all takes no request id: scope it with --principal and/or --account")
+					return usageError("revoke --all takes no request id: scope it with --principal, --provider, --resource and/or --role")
 				}
-				if principal == "" && account == "" {
-					return usageError("revoke --all needs --principal P and/or --account A (revoking every grant everywhere is not offered)")
+				if !scoped {
+					return usageError("revoke --all needs a scope: --principal P, --provider N, --resource R (or --account A) and/or --role R (revoking every grant everywhere is not offered)")
 				}
 				return nil
 			}
-			if principal != "" || account != "" {
-				return usageError("--principal and --account only go with --all")
+			if scoped {
+				return usageError("--principal, --provider, --resource, --account and --role only go with --all")
 			}
 			return exactArgs(1)(c, args)
 		},
@@ -418,10 +487,21 @@ func revokeCmd(g *globals) *cobra.Command {
 				if g.remote() {
 					return usageError("revoke --all is an operator command: run it without --addr, on the store")
 				}
-				if account != "" && !catalog.ValidAccountID(account) {
-					return usageError("account id %q is malformed: it must be 12 digits, e.g. 123456789012", account)
+				if scope.resource != "" && scope.account != "" && scope.resource != scope.account {
+					return usageError("--account and --resource disagree: give one (--account is the AWS name for --resource)")
 				}
-				return g.revokeAll(c, principal, account, reason)
+				rs := broker.RevokeScope{Requester: scope.principal, Provider: scope.provider, Role: scope.role}
+				if res := cmp.Or(scope.resource, scope.account); res != "" {
+					p, r, err := grammar.ParseResource(res)
+					if err != nil {
+						return usageError("--resource: %v", err)
+					}
+					if p != "" && rs.Provider != "" && p != rs.Provider {
+						return usageError("--provider %s and --resource %s name different providers: give one", rs.Provider, res)
+					}
+					rs.Provider, rs.Resource = cmp.Or(p, rs.Provider), r
+				}
+				return g.revokeAll(c, rs, reason)
 			}
 			if g.remote() {
 				return g.remoteAction(c.Context(), args[0], "revoke", dbhttp.RevokeRequest{Reason: reason})
@@ -431,10 +511,14 @@ func revokeCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	c.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit trail)")
-	c.Flags().BoolVar(&all, "all", false, "revoke every ACTIVE grant in scope (emergency)")
-	c.Flags().StringVar(&principal, "principal", "", "with --all: only this person's grants")
-	c.Flags().StringVar(&account, "account", "", "with --all: only grants on this account")
+	f := c.Flags()
+	f.StringVar(&reason, "reason", "", "why (recorded in the audit trail)")
+	f.BoolVar(&all, "all", false, "revoke every ACTIVE grant in scope (emergency)")
+	f.StringVar(&scope.principal, "principal", "", "with --all: only this person's grants")
+	f.StringVar(&scope.provider, "provider", "", "with --all: only grants of this configured provider")
+	f.StringVar(&scope.resource, "resource", "", "with --all: only grants on this resource (account id, <provider>:<resource> or alias)")
+	f.StringVar(&scope.account, "account", "", "with --all: only grants on this AWS account (--resource by its AWS name)")
+	f.StringVar(&scope.role, "role", "", "with --all: only grants of this role (permission set)")
 	return c
 }
 
