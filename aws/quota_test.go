@@ -116,25 +116,39 @@ func TestRateLimiterStaysUnderMaxTPS(t *testing.T) {
 }
 
 func TestConflictOnTheSameAssignmentIsRetryable(t *testing.T) {
-	// The create stays IN_PROGRESS for 2 s: long enough that the revoke
-	// below meets it even on a loaded machine (it used to be 60 ms, which
-	// a busy CI run could outlast).
-	em, p := setupWith(t, emulator.Options{Delay: 2 * time.Second}, aws.Config{PollInterval: 20 * time.Millisecond})
+	// The emulator's clock stands still, so the create stays IN_PROGRESS
+	// until the test advances it: no window for a loaded machine to miss.
+	// The test waits for the emulator to have recorded the operation
+	// (InFlight), not for the call to arrive (Calls counts a call before
+	// the operation exists, and a revoke in between found nothing to
+	// conflict with).
+	clk := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	em, p := setupWith(t, emulator.Options{Delay: time.Minute, Now: clk.Now}, aws.Config{PollInterval: 5 * time.Millisecond})
 	a := assignment("ReadOnlyAccess", "u-conflict")
+	waitInFlight := func(n int) {
+		t.Helper()
+		for i := 0; em.InFlight() != n; i++ {
+			if i == 30000 {
+				t.Fatalf("the emulator never had %d operation(s) in progress", n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- grant(context.Background(), p, a) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for em.Calls(emulator.OpCreateAccountAssignment) == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitInFlight(1)
 	err := revoke(context.Background(), p, a)
 	if err == nil || drawbridge.IsPermanent(err) || !strings.Contains(err.Error(), "ConflictException") {
 		t.Fatalf("revoke during the grant: %v; want a retryable ConflictException", err)
 	}
+	clk.Advance(time.Minute)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := revoke(context.Background(), p, a); err != nil {
+	go func() { done <- revoke(context.Background(), p, a) }()
+	waitInFlight(1)
+	clk.Advance(time.Minute)
+	if err := <-done; err != nil {
 		t.Fatalf("retried revoke: %v", err)
 	}
 	if em.HasAssignment(account, "ReadOnlyAccess", uid("u-conflict")) {

@@ -594,6 +594,17 @@ func (s *Server) listed(k assignmentKey, now time.Time) bool {
 // inFlight counts operations still IN_PROGRESS. Callers hold s.mu.
 func (s *Server) inFlight() int { return len(s.pending) }
 
+// InFlight returns how many asynchronous assignment operations are
+// IN_PROGRESS now. Unlike Calls, which counts a call as it arrives, an
+// operation is counted only once the emulator has recorded it, so a test
+// that waits for InFlight knows the next conflicting call will meet it.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settle(s.now())
+	return s.inFlight()
+}
+
 // bucket is a token bucket holding a second's worth of calls; a zero rate
 // allows everything. Callers hold s.mu.
 type bucket struct {
