@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -131,5 +133,47 @@ func TestRevokeAllAndListScopes(t *testing.T) {
 	}
 	if st := s.status(t, prod)["state"]; st != "ACTIVE" {
 		t.Errorf("prod grant %s, want ACTIVE (out of scope)", st)
+	}
+}
+
+// An AWS provider may have any name: policy rules, requests and the
+// session-duration check all use that name.
+func TestAWSProviderWithAnotherName(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	rewrite := func(name string, from, to string) {
+		t.Helper()
+		path := filepath.Join(s.dir, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(string(data), from, to)
+		if text == string(data) {
+			t.Fatalf("%s has no %q", name, from)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewrite("drawbridge.yaml", "\n  aws:\n", "\n  sso:\n    kind: aws\n")
+	rewrite("access_rules.yaml", "provider: aws", "provider: sso")
+	// ReadOnlyAccess has an 8h session in the sandbox: a 1h rule makes
+	// sessions outlive grants, which reconcile warns about.
+	rewrite("access_rules.yaml", "    max_duration: 8h\n    # Extensions", "    max_duration: 1h\n    # Extensions")
+	r := s.request(t, 0, "U12345678", "staging", "ReadOnlyAccess", "0.5")
+	if r["provider"] != "sso" || r["resource"] != "123456789012" || r["state"] != "ACTIVE" || r["rule"] != "readonly-self-service" {
+		t.Errorf("request to the aws provider named sso: %v", r)
+	}
+	r = s.request(t, 0, "U12345678", "sso:111122223333", "ReadOnlyAccess", "0.5")
+	if r["provider"] != "sso" || r["state"] != "ACTIVE" {
+		t.Errorf("request as sso:<account>: %v", r)
+	}
+	res := s.mustRun(t, 0, "reconcile")
+	if !strings.Contains(res.stderr, "permission set ReadOnlyAccess has a session duration of 8h0m0s, longer than the longest grant any rule allows for it (1h0m0s)") {
+		t.Errorf("reconcile: no session-duration warning for the rules of provider sso\n%s", res)
+	}
+	if !strings.Contains(res.stdout, "2 active grants checked, 0 findings") {
+		t.Errorf("reconcile of sso's accounts:\n%s", res)
 	}
 }

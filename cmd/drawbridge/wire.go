@@ -183,7 +183,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	if m != nil {
 		eng.OnStep = m.OnStep
 	}
-	if every := cfg.Expiry.ReconcileInterval.Std(); every > 0 && len(cfg.Accounts) > 0 {
+	if every := cfg.Expiry.ReconcileInterval.Std(); every > 0 && hasResources(cat, providers) {
 		eng.ReconcileEvery = every
 		eng.Reconcile = func(ctx context.Context) {
 			rep, err := b.Reconcile(ctx, false, broker.System)
@@ -219,7 +219,8 @@ func (a *app) sessionWarnings(ctx context.Context, pol *policy.Policy) ([]string
 	}
 	longest := map[string]time.Duration{}
 	for _, r := range pol.Rules() {
-		if r.Decision == drawbridge.EffectDeny || (r.Provider != "aws" && r.Provider != "*") {
+		// Rules name the AWS provider by its configured name.
+		if r.Decision == drawbridge.EffectDeny || (r.Provider != awsName(a.cfg) && r.Provider != "*") {
 			continue
 		}
 		for name := range durations {
@@ -274,6 +275,18 @@ func catalogsFrom(cfg *config.Config) map[string]drawbridge.ProviderCatalog {
 // Organizations lookups), for the policy commands.
 func catalogFrom(cfg *config.Config) *catalog.Set {
 	return catalog.New(catalogsFrom(cfg), awsName(cfg))
+}
+
+// hasResources reports whether any provider's catalog lists resources:
+// reconciliation asks each provider only about those, so without any it
+// has nothing to do.
+func hasResources(cat drawbridge.Catalog, providers map[string]drawbridge.Provider) bool {
+	for name := range providers {
+		if len(cat.Resources(name)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // awsName is the name of the provider a bare account id names, "" when no
