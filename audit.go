@@ -25,4 +25,7 @@ const (
 	// it: not a failed attempt (drawbridge.Pending).
 	ActionProvisionPending = "provision_pending"
 	ActionRevokePending    = "revoke_pending"
+	// ActionExpiryNotice records that an ACTIVE grant's pre-expiry notice
+	// came due (Request.NoticeAt): the outbox entry of grant.expiring.
+	ActionExpiryNotice = "expiry_notice"
 )

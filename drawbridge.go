@@ -202,6 +202,11 @@ type Request struct {
 	PrincipalRef string `json:"principal_ref,omitempty"`
 	// GrantRef is the provider's id for this grant (GrantResult.GrantRef).
 	GrantRef string `json:"grant_ref,omitempty"`
+	// NoticeAt is when an ACTIVE grant's pre-expiry notice (grant.expiring)
+	// is due; zero once it was recorded, or when there is none to give.
+	// It is the engine's business only, so it is not part of the JSON
+	// contract.
+	NoticeAt time.Time `json:"-"`
 	// ProvisionStartedAt is when access could first have begun: the start
 	// of the earliest provider attempt that was not definitely rejected. It
 	// is written before the provider is called, and expiry counts from it.

@@ -92,6 +92,21 @@ type Store interface {
 	RequestEvents(ctx context.Context, requestID string) ([]AuditEvent, error)
 	// ScanAudit calls fn for every audit event in sequence order, streaming.
 	ScanAudit(ctx context.Context, fn func(AuditEvent) error) error
+	// AuditAfter returns up to limit audit events whose Seq is greater
+	// than after, in sequence order: how a notifier reads its outbox.
+	AuditAfter(ctx context.Context, after int64, limit int) ([]AuditEvent, error)
+	// LeaseNotifyCursor takes or renews, for holder, the lease on the
+	// delivery cursor of notifier name until until: when the cursor is
+	// unleased, its lease ended at or before now, or holder already holds
+	// it. A cursor seen for the first time is created at the current end of
+	// the audit chain (a new notifier starts from now, not from history).
+	// When another holder's lease is still running, it returns a stale
+	// error (IsStale) naming that holder, and changes nothing.
+	LeaseNotifyCursor(ctx context.Context, name, holder string, now, until time.Time) (NotifyCursor, error)
+	// AdvanceNotifyCursor moves name's cursor forward to seq, only while
+	// holder holds its lease (a stale error otherwise, when another worker
+	// took it over); a seq at or behind the cursor changes nothing.
+	AdvanceNotifyCursor(ctx context.Context, name, holder string, seq int64) error
 	Close() error
 }
 
@@ -121,14 +136,38 @@ type Backend interface {
 	Pinger
 }
 
+// NotifyCursor is one notifier's position in the audit chain (the
+// outbox): Seq is the last event it has finished with, delivered or found
+// to need no notification. Holder's lease, until LeaseUntil, makes it the
+// one worker delivering for this notifier among every process sharing the
+// store.
+type NotifyCursor struct {
+	Name       string
+	Seq        int64
+	Holder     string
+	LeaseUntil time.Time
+}
+
+// LeaseHeldError is a notifier cursor lease refused because holder holds
+// it until until; like a lost optimistic update it is stale (IsStale):
+// the caller tries again later.
+func LeaseHeldError(name, holder string, until time.Time) error {
+	return &Error{Code: ECONFLICT, Message: fmt.Sprintf("notifier %s is delivered by %s until %s", name, holder, until.Format(time.RFC3339)), stale: true}
+}
+
 // DueAt is when the expiry engine must next look at r, zero if never:
-// the approval deadline of a pending request, the expiry of an active grant,
-// the next attempt of a grant being provisioned or revoked.
+// the approval deadline of a pending request, the pre-expiry notice or else
+// the expiry of an active grant, the next attempt of a grant being
+// provisioned or revoked. A notice is always before the expiry, so it can
+// only make the engine look earlier, never later.
 func (r *Request) DueAt() time.Time {
 	switch r.State {
 	case StatePendingApproval:
 		return r.ApprovalDeadline
 	case StateActive:
+		if !r.NoticeAt.IsZero() && r.NoticeAt.Before(r.ExpiresAt) {
+			return r.NoticeAt
+		}
 		return r.ExpiresAt
 	case StateApproved, StateProvisioning, StateRevoking:
 		return r.NextAttemptAt

@@ -54,6 +54,9 @@ type Broker struct {
 	// MinDuration is the shortest grant a request may ask for (the
 	// config's limits.min_duration); duration.DefaultMin when zero.
 	MinDuration time.Duration
+	// NoticeBefore is how long before its expiry an ACTIVE grant's
+	// pre-expiry notice (grant.expiring) is due (expiry.notice_before).
+	NoticeBefore time.Duration
 
 	policy atomic.Pointer[policy.Policy]
 }
@@ -70,6 +73,7 @@ func New(store drawbridge.Store, dir drawbridge.Directory, cat drawbridge.Catalo
 		Store: store, Directory: dir, Catalog: cat, Providers: providers, Clock: clk, Logger: logger,
 		ProvisionLease: drawbridge.DefaultProviderTimeout + drawbridge.DefaultLeaseSlack, MaxProvisionAttempts: 6,
 		RetryBase: time.Second, RetryCap: 5 * time.Minute, ProviderTimeout: drawbridge.DefaultProviderTimeout,
+		NoticeBefore: DefaultNoticeBefore,
 	}
 	b.policy.Store(pol)
 	return b

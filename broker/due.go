@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -10,16 +11,19 @@ import (
 // Step is what a time-based step did (or, in a dry run, would do).
 type Step struct {
 	Request *drawbridge.Request
-	Action  string // "expire", "retry revocation", "resume provisioning", "cancel (approval timeout)"
+	Action  string // "expire", "notice expiry", "retry revocation", "resume provisioning", "cancel (approval timeout)"
 	Err     error
 }
 
-// DueAction names what HandleDue will do with r.
-func DueAction(r *drawbridge.Request) string {
+// DueAction names what HandleDue will do with r at now.
+func DueAction(r *drawbridge.Request, now time.Time) string {
 	switch r.State {
 	case drawbridge.StatePendingApproval:
 		return "cancel (approval timeout)"
 	case drawbridge.StateActive:
+		if now.Before(r.ExpiresAt) {
+			return ActionNotice
+		}
 		return "expire"
 	case drawbridge.StateRevoking:
 		return "retry revocation"
@@ -50,6 +54,9 @@ func (b *Broker) HandleDue(ctx context.Context, r *drawbridge.Request) (*drawbri
 		r.EndReason = reason
 		return r, b.Store.UpdateRequest(ctx, r, ev)
 	case drawbridge.StateActive:
+		if now.Before(r.ExpiresAt) {
+			return b.noticeExpiring(ctx, r)
+		}
 		return b.expire(ctx, r)
 	case drawbridge.StateRevoking:
 		// Resuming a revocation decides again whether it deletes (unless it

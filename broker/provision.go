@@ -173,6 +173,7 @@ func (b *Broker) grant(ctx context.Context, prov drawbridge.Provider, r *drawbri
 	}
 	r.LastError = ""
 	r.NextAttemptAt = now
+	r.NoticeAt = b.noticeAt(r, now)
 	details["expires_at"] = r.ExpiresAt.Format(timeFormat)
 	details["provision_started_at"] = r.ProvisionStartedAt.Format(timeFormat)
 	ev, err := b.transition(r, drawbridge.EventActivate, System, details)

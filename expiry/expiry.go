@@ -147,7 +147,7 @@ func (e *Engine) RunOnce(ctx context.Context, dryRun bool) ([]broker.Step, error
 		}
 		if dryRun {
 			for _, r := range todo {
-				all = append(all, broker.Step{Request: r, Action: broker.DueAction(r)})
+				all = append(all, broker.Step{Request: r, Action: broker.DueAction(r, now)})
 			}
 			if len(due) < e.Batch {
 				return all, nil
@@ -183,7 +183,7 @@ func (e *Engine) runSteps(ctx context.Context, todo []*drawbridge.Request) []bro
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			action := broker.DueAction(r)
+			action := broker.DueAction(r, e.Clock.Now())
 			out, err := e.Broker.HandleDue(stepCtx, r)
 			if drawbridge.IsStale(err) {
 				// Another process claimed it first: not ours to report.

@@ -22,7 +22,7 @@ const requestColumns = `id, requester, provider, resource, role, duration_ns, re
 	effect, rule, policy_sha256, decision_reason, approvals_required, approval_timeout_ns, approvals, extends,
 	created_at, decided_at, approval_deadline, activated_at, expires_at, ended_at, next_attempt_at, due_at,
 	principal_ref, preexisting_access, revoke_attempts, last_error, end_reason, revoked_by, version, provision_attempts,
-	provision_started_at, assignment_found, deletes_assignment, grant_ref`
+	provision_started_at, assignment_found, deletes_assignment, grant_ref, notice_at`
 
 // insertRequestSQL and updateRequestSQL write every column; the update
 // takes the id and the version the caller read last.
@@ -471,7 +471,7 @@ func validateRequest(r *drawbridge.Request) error {
 	for name, t := range map[string]time.Time{
 		"created_at": r.CreatedAt, "decided_at": r.DecidedAt, "approval_deadline": r.ApprovalDeadline,
 		"activated_at": r.ActivatedAt, "expires_at": r.ExpiresAt, "ended_at": r.EndedAt,
-		"next_attempt_at": r.NextAttemptAt, "provision_started_at": r.ProvisionStartedAt,
+		"next_attempt_at": r.NextAttemptAt, "provision_started_at": r.ProvisionStartedAt, "notice_at": r.NoticeAt,
 	} {
 		if err := checkTime(name, t); err != nil {
 			return drawbridge.Errorf(drawbridge.EINVALID, "request %s: %s", r.ID, drawbridge.ErrorMessage(err))
@@ -507,7 +507,7 @@ func requestArgs(r *drawbridge.Request, version int) ([]any, error) {
 		nanos(r.CreatedAt), nanos(r.DecidedAt), nanos(r.ApprovalDeadline), nanos(r.ActivatedAt), nanos(r.ExpiresAt),
 		nanos(r.EndedAt), nanos(r.NextAttemptAt), nanos(r.DueAt()),
 		r.PrincipalRef, r.PreexistingAccess, r.RevokeAttempts, r.LastError, r.EndReason, r.RevokedBy, version, r.ProvisionAttempts,
-		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment, r.GrantRef,
+		nanos(r.ProvisionStartedAt), r.AssignmentFound, r.DeletesAssignment, r.GrantRef, nanos(r.NoticeAt),
 	}, nil
 }
 
@@ -521,14 +521,14 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 		extends                               sql.NullString
 		created, decided, deadline, activated sql.NullInt64
 		expires, ended, nextAttempt, due      sql.NullInt64
-		provisionStarted                      sql.NullInt64
+		provisionStarted, notice              sql.NullInt64
 	)
 	err := s.Scan(
 		&r.ID, &r.Requester, &r.Provider, &r.Resource, &r.Role, &duration, &r.Reason, &r.Ticket, &channel, &state,
 		&effect, &r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &r.Decision.ApprovalsRequired, &timeout, &approvals, &extends,
 		&created, &decided, &deadline, &activated, &expires, &ended, &nextAttempt, &due,
 		&r.PrincipalRef, &r.PreexistingAccess, &r.RevokeAttempts, &r.LastError, &r.EndReason, &r.RevokedBy, &r.Version, &r.ProvisionAttempts,
-		&provisionStarted, &r.AssignmentFound, &r.DeletesAssignment, &r.GrantRef,
+		&provisionStarted, &r.AssignmentFound, &r.DeletesAssignment, &r.GrantRef, &notice,
 	)
 	if err != nil {
 		return nil, err
@@ -543,6 +543,7 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 	r.ActivatedAt, r.ExpiresAt, r.EndedAt = fromNanos(activated), fromNanos(expires), fromNanos(ended)
 	r.NextAttemptAt = fromNanos(nextAttempt)
 	r.ProvisionStartedAt = fromNanos(provisionStarted)
+	r.NoticeAt = fromNanos(notice)
 	// Most requests have no approvals: "[]" decodes to nothing, and
 	// skipping the decoder for it is a sixth of the CPU of an export.
 	if approvals != "[]" {
