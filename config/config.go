@@ -222,6 +222,9 @@ type Expiry struct {
 	// ReconcileInterval is how often the engine compares provider
 	// assignments with grants (drift); 0 turns it off. Default 10m.
 	ReconcileInterval Duration `yaml:"reconcile_interval"`
+	// NoticeBefore is how long before its expiry an ACTIVE grant's
+	// pre-expiry notice (grant.expiring) is due. Default 10m.
+	NoticeBefore Duration `yaml:"notice_before"`
 }
 
 // Limits bounds what any request may ask for. The broker checks them, so
@@ -441,6 +444,9 @@ func (c *Config) applyDefaults() {
 	if c.Expiry.Workers == 0 {
 		c.Expiry.Workers = 10
 	}
+	if c.Expiry.NoticeBefore == 0 {
+		c.Expiry.NoticeBefore = Duration(10 * time.Minute)
+	}
 	if c.Expiry.ProviderTimeout == 0 {
 		c.Expiry.ProviderTimeout = Duration(drawbridge.DefaultProviderTimeout)
 	}
@@ -554,6 +560,7 @@ func (c *Config) validateRanges(add func(format string, args ...any)) {
 			lease, timeout, timeout+drawbridge.LeaseMargin, drawbridge.LeaseMargin, timeout+drawbridge.DefaultLeaseSlack)
 	}
 	nonNegative("expiry.reconcile_interval", c.Expiry.ReconcileInterval)
+	nonNegative("expiry.notice_before", c.Expiry.NoticeBefore)
 	switch m := c.Limits.MinDuration.Std(); {
 	case m < time.Second:
 		add("limits.min_duration %s is below 1s; a grant shorter than a second would report duration_seconds 0: use e.g. 10s", duration.Format(m))

@@ -178,6 +178,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	b.ProviderTimeout = cfg.Expiry.ProviderTimeout.Std()
 	b.ProvisionLease = cfg.Expiry.ProvisionLease.Std()
 	b.MinDuration = cfg.Limits.MinDuration.Std()
+	b.NoticeBefore = cfg.Expiry.NoticeBefore.Std()
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
 	b.OnChange = eng.Notify
 	if m != nil {
