@@ -15,7 +15,7 @@ import (
 func utc(r *drawbridge.Request) *drawbridge.Request {
 	c := r.Clone()
 	for _, p := range []*time.Time{&c.CreatedAt, &c.DecidedAt, &c.ApprovalDeadline, &c.ActivatedAt, &c.ExpiresAt,
-		&c.EndedAt, &c.NextAttemptAt, &c.ProvisionStartedAt} {
+		&c.EndedAt, &c.NextAttemptAt, &c.ProvisionStartedAt, &c.NoticeAt} {
 		if !p.IsZero() {
 			*p = p.UTC()
 		}
@@ -71,6 +71,7 @@ func testRequestRoundTripsEveryField(t *testing.T, s Stores) {
 		NextAttemptAt:      T0.Add(95 * time.Minute),
 		PrincipalRef:       "9067b2a4-user",
 		GrantRef:           "creation-request-7c1e",
+		NoticeAt:           T0.Add(83 * time.Minute),
 		ProvisionStartedAt: T0.Add(2*time.Minute + 30*time.Second),
 		AssignmentFound:    true,
 		PreexistingAccess:  true,
@@ -104,7 +105,7 @@ func testRequestRoundTripsEveryField(t *testing.T, s Stores) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, want)
 		}
-		for _, tm := range []time.Time{got.DecidedAt, got.ActivatedAt, got.ExpiresAt, got.EndedAt, got.NextAttemptAt, got.ProvisionStartedAt} {
+		for _, tm := range []time.Time{got.DecidedAt, got.ActivatedAt, got.ExpiresAt, got.EndedAt, got.NextAttemptAt, got.ProvisionStartedAt, got.NoticeAt} {
 			if r == minimal && !tm.IsZero() {
 				t.Fatalf("zero time came back as %v", tm)
 			}

@@ -1,8 +1,8 @@
 // Package storetest is the conformance suite of Drawbridge's stores: the
 // behaviour every drawbridge.Backend must have (round trips, optimistic
 // versions, the assignment claim and one-live-extension rules across
-// processes, due ordering, listing filters and pages, the audit chain,
-// tokens, counts, readiness), written once against the interfaces. A store
+// processes, due ordering, listing filters and pages, the audit chain and
+// the notifier cursors read from it, tokens, counts, readiness), written once against the interfaces. A store
 // implementation runs all of it with one call from its own tests:
 //
 //	func TestConformance(t *testing.T) { storetest.Run(t, openMyStore) }
@@ -75,6 +75,10 @@ var tests = []struct {
 	{"AppendAudit", testAppendAudit},
 	{"ScanAuditStopsOnCallerError", testScanAuditStopsOnCallerError},
 	{"AuditChainVerifiesAfterManyWrites", testAuditChainVerifiesAfterManyWrites},
+	// Notifications: the pre-expiry notice's due time, the outbox, cursors.
+	{"NoticeIsDueBeforeExpiry", testNoticeIsDueBeforeExpiry},
+	{"AuditAfter", testAuditAfter},
+	{"NotifyCursorLease", testNotifyCursorLease},
 	// Tokens, counts, readiness.
 	{"TokenRoundTrip", testTokenRoundTrip},
 	{"TokenChecks", testTokenChecks},
