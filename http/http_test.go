@@ -21,8 +21,8 @@ import (
 	"github.com/drawbridge-jit/drawbridge/directory"
 	"github.com/drawbridge-jit/drawbridge/examples"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
+	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 	"github.com/drawbridge-jit/drawbridge/policy"
-	"github.com/drawbridge-jit/drawbridge/sqlite"
 )
 
 // fakeProvider confirms every grant and revocation at once.
@@ -65,7 +65,7 @@ type env struct {
 	tokens map[string]string // role name → secret
 }
 
-// newEnv wires a broker on a temporary SQLite store with the example
+// newEnv wires a broker on a new store (testenv.NewStore) with the example
 // directory, accounts and policy, and serves the API on loopback.
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -97,7 +97,7 @@ func newEnv(t *testing.T) *env {
 			{Name: "payroll-db", DisplayName: "Payroll database", Aliases: []string{"payroll"}, Roles: []string{"reader", "admin"}},
 		}),
 	}, "aws")
-	db := openStore(t, filepath.Join(dir, "test.db"))
+	db := testenv.NewStore(t, time.Now)
 	b := broker.New(db, directory.NewStatic(users), cat,
 		map[string]drawbridge.Provider{"aws": fakeProvider{}, "hooks": hooksProvider{}}, pol, nil, nil)
 	s := &dbhttp.Server{Broker: b, Tokens: db, AllowWildcardScopes: true,
@@ -114,18 +114,6 @@ func newEnv(t *testing.T) *env {
 	e.token("scoped-auditor", "scoped@example.com", []drawbridge.Role{drawbridge.RoleAuditor}, []string{"123456789012"}, []string{"ReadOnlyAccess"})
 	e.scopedToken("hooks-auditor", "hooks-audit@example.com", []drawbridge.Role{drawbridge.RoleAuditor}, drawbridge.Scope{Providers: []string{"hooks"}})
 	return e
-}
-
-// openStore opens the store under test: SQLite, the one concrete store
-// these tests name.
-func openStore(t *testing.T, path string) drawbridge.Backend {
-	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func (e *env) scopedToken(name, principal string, roles []drawbridge.Role, scope drawbridge.Scope) *drawbridge.Token {

@@ -171,9 +171,17 @@ func New(t testing.TB, opt Options) *Env {
 	return e
 }
 
+// NewStore opens a new, empty store for t alone, closed when t ends, for
+// tests that wire their own parts around a store (the HTTP tests); now
+// stamps audit events that come without a time.
+func NewStore(t testing.TB, now func() time.Time) drawbridge.Backend {
+	t.Helper()
+	return openSQLite(context.Background(), filepath.Join(t.TempDir(), "drawbridge.db"), now)(t)
+}
+
 // openSQLite returns a function that opens a handle on the SQLite store at
 // path, closed when its test ends; the first call creates the store. It is
-// the one place testenv names a concrete store.
+// the one place the tests' wiring names a concrete store.
 func openSQLite(ctx context.Context, path string, now func() time.Time) func(testing.TB) drawbridge.Backend {
 	return func(t testing.TB) drawbridge.Backend {
 		t.Helper()
