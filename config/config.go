@@ -22,6 +22,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/duration"
+	"github.com/drawbridge-jit/drawbridge/grammar"
 )
 
 // Config is the whole drawbridge.yaml.
@@ -611,6 +612,8 @@ func (c *Config) validate(file string) error {
 			switch prev, dup := aliases[al]; {
 			case drawbridge.CheckID("alias", al) != nil || strings.Contains(al, ":") || accountID.MatchString(al):
 				add("accounts[%d]: alias %q: use a name without spaces or \":\" that is not 12 digits (a request reads 12 digits as an account id and <provider>:<resource> as a provider's resource)", i, al)
+			case grammar.LooksLikePerson(al):
+				add("accounts[%d]: alias %q is written as a person (an email or a Slack user id), which a request may name first as the requester: use another name", i, al)
 			case dup:
 				add("accounts[%d]: alias %q is already an alias of accounts[%d]: each alias must mean one account", i, al, prev)
 			default:

@@ -49,11 +49,23 @@ func TestProviderResources(t *testing.T) {
 		{"    resources: [{name: a, roles: [r, r]}]\n", `"r" is listed twice`},
 		{"    resources: [{name: a, roles: [r]}, {name: b, aliases: [a], roles: [r]}]\n", `providers.hooks.resources[1] (b): alias "a" is already the name or an alias of providers.hooks.resources[0] (a)`},
 		{"    resources: [{name: 'a b', roles: [r]}]\n", `"a b"`},
+		{"    resources: [{name: db, aliases: [ops@example.com], roles: [r]}]\n", `"ops@example.com" is written as a person`},
+		{"    resources: [{name: U12345678, roles: [r]}]\n", `"U12345678" is written as a person`},
 	} {
 		src := "providers:\n  hooks:\n    kind: testkind\n    url: https://x.example\n" + tc.src
 		_, err := Parse("/x/drawbridge.yaml", []byte(src), func(string) (string, bool) { return "", false })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want %q", tc.src, err, tc.want)
 		}
+	}
+}
+
+// The name aws is kept for a provider of kind aws: policy reads an aws
+// rule's resources as account ids, and a bare account id names it.
+func TestProviderNamedAWSMustBeAWS(t *testing.T) {
+	withTestKind(t)
+	_, err := Parse("/x/drawbridge.yaml", []byte("providers:\n  aws:\n    kind: testkind\n    url: x\n    resources: [{name: a, roles: [r]}]\n"), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "providers.aws is of kind testkind: the name aws is kept for a provider of kind aws") {
+		t.Errorf("providers.aws of another kind: %v", err)
 	}
 }

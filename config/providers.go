@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/grammar"
 )
 
 // Providers is providers: in drawbridge.yaml, each configured provider
@@ -255,6 +256,8 @@ func (c *Config) validateProviders(add func(format string, args ...any)) {
 		key := "providers." + name
 		if p.Kind == "aws" {
 			awsNames = append(awsNames, name)
+		} else if name == "aws" {
+			add("providers.aws is of kind %s: the name aws is kept for a provider of kind aws (policy reads the resources of an aws rule as account ids); call it something else", p.Kind)
 		}
 		if kd := kinds[p.Kind]; kd.validate != nil {
 			kd.validate(c, p, key, add)
@@ -301,6 +304,8 @@ func validateResources(p *Provider, key string, add func(format string, args ...
 				add("%s: %q contains \":\", which separates the provider from the resource in a request (%s:%s): remove it", rk, s, p.Name, strings.ReplaceAll(s, ":", "-"))
 			} else if accountIDLike.MatchString(s) {
 				add("%s: %q would be read as an AWS account id in a request: use a name that is not 12 digits", rk, s)
+			} else if grammar.LooksLikePerson(s) {
+				add("%s: %q is written as a person (an email or a Slack user id), which a request may name first as the requester: use another name", rk, s)
 			}
 		}
 		claim("name", r.Name, rk)

@@ -80,6 +80,7 @@ func TestAccountAliases(t *testing.T) {
 	}
 	for alias, want := range map[string]string{
 		"'111122223333'": "is not 12 digits", "'aws:x'": `alias "aws:x"`, "'a b'": `alias "a b"`,
+		"'ops@example.com'": "is written as a person",
 	} {
 		_, err := parse(t, strings.Replace(src, "[staging]", "["+alias+"]", 1), noEnv)
 		mustFail(t, err, "accounts[0]", want)
