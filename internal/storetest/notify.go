@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,5 +105,61 @@ func testNotifyCursorLease(t *testing.T, s Stores) {
 	}
 	if err := other.AdvanceNotifyCursor(ctx, "nobody", "b", 1); drawbridge.ErrorCode(err) != drawbridge.ENOTFOUND {
 		t.Fatalf("advancing a cursor never leased: %v", err)
+	}
+}
+
+// Workers in two processes asking for one cursor at the same instant, for
+// a new notifier and for one whose lease just ended: exactly one gets the
+// lease, the others are told it is held (stale), whatever the
+// interleaving.
+func testNotifyCursorLeaseRace(t *testing.T, s Stores) {
+	ctx := context.Background()
+	handles := []drawbridge.Store{s, s.Reopen(t)}
+	const rounds, perHandle = 15, 8
+	for round := range rounds {
+		name := fmt.Sprintf("hooks-%d", round)
+		now := T0
+		for _, phase := range []string{"new cursor", "lease ended"} {
+			if phase == "lease ended" {
+				now = T0.Add(time.Minute) // every lease of the first phase ends here
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{}) // released at once, so the asks pile up
+			holders := make(chan string, len(handles)*perHandle)
+			errs := make(chan error, len(handles)*perHandle)
+			for i, h := range handles {
+				for j := range perHandle {
+					holder := fmt.Sprintf("worker-%d-%d", i, j)
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						c, err := h.LeaseNotifyCursor(ctx, name, holder, now, now.Add(time.Minute))
+						switch {
+						case err == nil && c.Holder == holder:
+							holders <- holder
+						case err == nil:
+							errs <- fmt.Errorf("%s got a cursor held by %s", holder, c.Holder)
+						case !drawbridge.IsStale(err):
+							errs <- fmt.Errorf("%s: %w", holder, err)
+						}
+					}()
+				}
+			}
+			close(start)
+			wg.Wait()
+			close(holders)
+			close(errs)
+			for err := range errs {
+				t.Fatalf("round %d, %s: %v", round, phase, err)
+			}
+			var won []string
+			for h := range holders {
+				won = append(won, h)
+			}
+			if len(won) != 1 {
+				t.Fatalf("round %d, %s: %d workers hold the lease (%v), want exactly one", round, phase, len(won), won)
+			}
+		}
 	}
 }

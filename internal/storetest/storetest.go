@@ -2,8 +2,9 @@
 // behaviour every drawbridge.Backend must have (round trips, optimistic
 // versions, the assignment claim and one-live-extension rules across
 // processes, due ordering, listing filters and pages, the audit chain and
-// the notifier cursors read from it, tokens, counts, readiness), written once against the interfaces. A store
-// implementation runs all of it with one call from its own tests:
+// the notifier cursors read from it, tokens, counts, readiness), written
+// once against the interfaces. A store implementation runs all of it with
+// one call from its own tests:
 //
 //	func TestConformance(t *testing.T) { storetest.Run(t, openMyStore) }
 //
@@ -79,6 +80,7 @@ var tests = []struct {
 	{"NoticeIsDueBeforeExpiry", testNoticeIsDueBeforeExpiry},
 	{"AuditAfter", testAuditAfter},
 	{"NotifyCursorLease", testNotifyCursorLease},
+	{"NotifyCursorLeaseRace", testNotifyCursorLeaseRace},
 	// Tokens, counts, readiness.
 	{"TokenRoundTrip", testTokenRoundTrip},
 	{"TokenChecks", testTokenChecks},
