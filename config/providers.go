@@ -13,6 +13,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/grammar"
+	"github.com/drawbridge-jit/drawbridge/webhook"
 )
 
 // Providers is providers: in drawbridge.yaml, each configured provider
@@ -34,7 +35,8 @@ type Provider struct {
 	Resources []Resource `yaml:"resources"`
 
 	// The kind's own settings: exactly one is set, the one of Kind.
-	AWS *AWS `yaml:"-"`
+	AWS     *AWS     `yaml:"-"`
+	Webhook *Webhook `yaml:"-"`
 }
 
 // Resource is one requestable resource of a provider's catalog.
@@ -76,6 +78,15 @@ var kinds = map[string]kind{
 		defaults: func(p *Provider) {
 			if p.AWS.Region == "" {
 				p.AWS.Region = "us-east-1"
+			}
+		},
+	},
+	"webhook": {
+		settings: func(p *Provider) any { p.Webhook = &Webhook{}; return p.Webhook },
+		validate: validateWebhook,
+		defaults: func(p *Provider) {
+			if p.Webhook.Timeout == 0 {
+				p.Webhook.Timeout = Duration(webhook.DefaultTimeout)
 			}
 		},
 	},

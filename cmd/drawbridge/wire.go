@@ -23,6 +23,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/metrics"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
+	"github.com/drawbridge-jit/drawbridge/webhook"
 )
 
 // loadConfig finds the config: --config, then DRAWBRIDGE_CONFIG, then
@@ -135,8 +136,25 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			}
 			providers[name] = p
 			awsProv = p
+		case "webhook":
+			// Built once the directory is: revoke events name the person's
+			// linked identities.
 		default:
 			return nil, fmt.Errorf("providers.%s: kind %s is known to config but not wired in this build", name, pc.Kind)
+		}
+	}
+	var dir drawbridge.Directory = directoryFrom(cfg)
+	if pc := cfg.Providers.AWS(); pc != nil && (pc.AWS.ResolveUsers || pc.AWS.ResolveGroups) {
+		dir = aws.NewDirectory(dir, awsProv)
+	}
+	for _, name := range cfg.Providers.Names() {
+		if pc := cfg.Providers[name]; pc.Kind == "webhook" {
+			p, err := webhook.New(webhook.Config{Name: name, URL: pc.Webhook.URL, Secrets: pc.Webhook.SigningSecrets(),
+				Timeout: pc.Webhook.Timeout.Std(), Directory: dir, Now: opt.clock.Now})
+			if err != nil {
+				return nil, fmt.Errorf("providers.%s: %w", name, err)
+			}
+			providers[name] = p
 		}
 	}
 	if len(providers) == 0 {
@@ -156,14 +174,10 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			providers[name] = m.Provider(p)
 		}
 	}
-	var dir drawbridge.Directory = directoryFrom(cfg)
 	catalogs := catalogsFrom(cfg)
 	var closers []func() error
 	if pc := cfg.Providers.AWS(); pc != nil {
 		a := pc.AWS
-		if a.ResolveUsers || a.ResolveGroups {
-			dir = aws.NewDirectory(dir, awsProv)
-		}
 		if a.Organizations.Enabled {
 			oc := awsProv.Catalog(catalogs[pc.Name], aws.OrgOptions{Refresh: a.Organizations.Refresh.Std(), Logger: opt.logger})
 			oc.Start(context.WithoutCancel(ctx))
