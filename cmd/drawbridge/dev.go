@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/webhook"
 	"github.com/spf13/cobra"
 )
 
@@ -83,15 +87,24 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 	}
 	cfg.Server.Listen = listen
 	cfg.API.AllowWildcardScopes = true
+	hooks, err := startDevReceivers(cfg, g.stdout)
+	if err != nil {
+		return err
+	}
+	defer hooks.Close()
 	setup := func(a *app) error { return insertDevTokens(ctx, a) }
 	return runServer(ctx, cfg, newLogger(g.stderr), serverHooks{setup: setup, ready: func(a *app, addr net.Addr) {
 		w := g.stdout
 		fmt.Fprintf(w, "drawbridge dev: http://%s  (store %s, emulator %s)\n", addr, cfg.Store.Redacted(), emu.URL())
+		for _, r := range hooks.receivers {
+			fmt.Fprintf(w, "webhook provider %s: receiver %s prints every event it receives\n", r.name, r.url)
+		}
 		fmt.Fprintf(w, "tokens (fixed, for development only):\n")
 		for _, t := range devTokens {
 			fmt.Fprintf(w, "%-16s %-28s %s\n", t.role, t.principal, t.secret)
 		}
 		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -H 'Content-Type: application/json' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -H 'Content-Type: application/json' -d '{\"provider\":\"hooks\",\"resource\":\"payroll-db\",\"role\":\"reader\",\"duration\":\"30m\"}' http://%s/v1/requests\n", addr)
 		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\nCtrl-C to stop.\n", addr)
 	}})
 }
@@ -146,4 +159,59 @@ func insertDevTokens(ctx context.Context, a *app) error {
 		}
 	}
 	return nil
+}
+
+// devReceivers are the loopback receivers dev runs for its webhook
+// providers, so that a grant through one shows what a real receiver would
+// get.
+type devReceivers struct {
+	receivers []devReceiver
+}
+
+type devReceiver struct {
+	name, url string
+	srv       *http.Server
+}
+
+// startDevReceivers starts a receiver on a free loopback port for every
+// webhook provider of cfg and points the provider at it. Each prints the
+// events it receives, once their signature is verified, on w.
+func startDevReceivers(cfg *config.Config, w io.Writer) (*devReceivers, error) {
+	out := &devReceivers{}
+	var mu sync.Mutex
+	for _, name := range cfg.Providers.Names() {
+		pc := cfg.Providers[name]
+		if pc.Kind != "webhook" {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			out.Close()
+			return nil, err
+		}
+		rc := &webhook.Receiver{Secrets: pc.Webhook.SigningSecrets(), Handle: func(_ context.Context, ev webhook.Event) error {
+			until := "(no end)"
+			if ev.ExpiresAt != nil {
+				until = "until " + ev.ExpiresAt.Format(time.RFC3339)
+			}
+			line := fmt.Sprintf("%s receiver: %s %s/%s for %s %s (%s), signature ok", name, ev.Type, ev.Resource, ev.Role, ev.Principal.ID, until, ev.RequestID)
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(w, drawbridge.Printable(line))
+			return nil
+		}}
+		srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		r := devReceiver{name: name, url: "http://" + ln.Addr().String() + "/drawbridge", srv: srv}
+		pc.Webhook.URL = r.url
+		out.receivers = append(out.receivers, r)
+	}
+	return out, nil
+}
+
+// Close stops the receivers.
+func (d *devReceivers) Close() {
+	for _, r := range d.receivers {
+		r.srv.Close()
+	}
 }
