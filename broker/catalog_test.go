@@ -81,13 +81,13 @@ func TestReconcileAsksEachProviderAboutItsOwnResources(t *testing.T) {
 func TestSubmitToAnotherProvidersCatalog(t *testing.T) {
 	e := testenv.New(t, testenv.Options{})
 	e.Broker.Catalog = hooksCatalog(e)
-	e.Broker.Providers["hooks"] = e.Provider
+	e.Broker.Providers["hooks"] = &hook{}
 	for _, tc := range []struct {
 		in   drawbridge.Entitlement
 		want string
 	}{
-		{drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}, "no matching rule"},
-		{drawbridge.Entitlement{Resource: "payroll", Role: "reader"}, "no matching rule"},
+		{drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}, `allowed by rule "payroll-readers"`},
+		{drawbridge.Entitlement{Resource: "payroll", Role: "reader"}, `allowed by rule "payroll-readers"`},
 		{drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "ReadOnlyAccess"}, `unknown role "ReadOnlyAccess" for hooks:payroll-db`},
 		{drawbridge.Entitlement{Provider: "hooks", Resource: staging, Role: "reader"}, `unknown resource "123456789012" of provider hooks`},
 	} {

@@ -13,7 +13,8 @@ type Webhook struct {
 	// new secret without downtime. Give one of the two.
 	Secret  string   `yaml:"secret"`
 	Secrets []string `yaml:"secrets"`
-	// Timeout bounds one delivery (default 10s).
+	// Timeout bounds one delivery (default 10s); expiry.provider_timeout
+	// bounds it too.
 	Timeout Duration `yaml:"timeout"`
 }
 
@@ -34,7 +35,7 @@ func (w *Webhook) SigningSecrets() [][]byte {
 const minSecretLen = 16
 
 // validateWebhook checks the settings of a provider of kind webhook.
-func validateWebhook(c *Config, p *Provider, key string, add func(format string, args ...any)) {
+func validateWebhook(_ *Config, p *Provider, key string, add func(format string, args ...any)) {
 	w := p.Webhook
 	if err := webhook.CheckURL(w.URL); err != nil {
 		add("%s.url: %v", key, err)
@@ -49,11 +50,5 @@ func validateWebhook(c *Config, p *Provider, key string, add func(format string,
 		if len(s) < minSecretLen {
 			add("%s: signing secret %d is %d characters: use at least %d (e.g. `openssl rand -hex 32`)", key, i+1, len(s), minSecretLen)
 		}
-	}
-	if w.Timeout < 0 {
-		add("%s.timeout is %s: it must be positive (default %s)", key, w.Timeout.Std(), webhook.DefaultTimeout)
-	}
-	if pt := c.Expiry.ProviderTimeout; pt > 0 && w.Timeout > pt {
-		add("%s.timeout %s is longer than expiry.provider_timeout %s, which bounds every provider call: give at most %s", key, w.Timeout.Std(), pt.Std(), pt.Std())
 	}
 }

@@ -45,7 +45,7 @@ func TestWebhookProvider(t *testing.T) {
 		{"    url: https://x.example/\n", "providers.hooks.secret is required"},
 		{"    url: https://x.example/\n    secret: short\n", "signing secret 1 is 5 characters: use at least 16"},
 		{"    url: https://x.example/\n    secret: 0123456789abcdef\n    secrets: [0123456789abcdef]\n", "not both"},
-		{"    url: https://x.example/\n    secret: 0123456789abcdef\n    timeout: 5m\n", "providers.hooks.timeout 5m0s is longer than expiry.provider_timeout 2m0s"},
+		{"    url: https://x.example/\n    secret: 0123456789abcdef\n    timeout: -5s\n", "providers.hooks.timeout: invalid duration"},
 		{"    url: https://x.example/\n    secret: 0123456789abcdef\n    secret_key: x\n", `unknown key "secret_key" in providers.hooks`},
 	} {
 		src := "providers:\n  hooks:\n    kind: webhook\n" + tc.settings + "    resources: [{name: payroll-db, roles: [reader]}]\n"
