@@ -37,7 +37,7 @@ func TestReceiver(t *testing.T) {
 		_, err = p.Grant(context.Background(), grantSpec())
 		return err
 	}
-	if err := send(newSecret); err != nil || len(got) != 1 || got[0].Principal.Identities["slack"] != alice.SlackID {
+	if err := send(newSecret); err != nil || len(got) != 1 || got[0].Principal.Identities["slack"] != alice.Identities["slack"] {
 		t.Fatalf("signed grant: %v, handled %+v", err, got)
 	}
 	fail = errors.New("payroll-db is down")

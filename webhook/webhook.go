@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -190,11 +191,7 @@ func principalOf(id string, who *drawbridge.Principal) Principal {
 		return out
 	}
 	out.Name = who.Name
-	for _, l := range who.LinkedIdentities() {
-		if kind, v, ok := strings.Cut(l, ":"); ok {
-			out.Identities[kind] = v
-		}
-	}
+	maps.Copy(out.Identities, who.Identities)
 	return out
 }
 

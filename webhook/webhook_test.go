@@ -84,8 +84,8 @@ func (d staticDir) Resolve(_ context.Context, who string) (*drawbridge.Principal
 	return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "unknown person %s", who)
 }
 
-var alice = &drawbridge.Principal{ID: "alice@example.com", Name: "Alice", SlackID: "U12345678",
-	AWSUserID: "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"}
+var alice = &drawbridge.Principal{ID: "alice@example.com", Name: "Alice", Identities: map[string]string{
+	"slack": "U12345678", "aws": "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"}}
 
 func grantSpec() drawbridge.GrantSpec {
 	return drawbridge.GrantSpec{
@@ -127,7 +127,7 @@ func TestGrantAndRevokeArriveSigned(t *testing.T) {
 		g, r := rc.events[0], rc.events[1]
 		want := webhook.Event{Type: "grant", RequestID: spec.RequestID, Provider: "hooks", Resource: "payroll-db", Role: "reader",
 			Reason: "month-end close", Ticket: "CHG-42",
-			Principal: webhook.Principal{ID: alice.ID, Name: "Alice", Identities: map[string]string{"slack": alice.SlackID, "aws": alice.AWSUserID}}}
+			Principal: webhook.Principal{ID: alice.ID, Name: "Alice", Identities: map[string]string{"slack": "U12345678", "aws": "9067e8a1b2-a1b2c3d4-1111-4a1a-8a1a-000000000001"}}}
 		if g.ExpiresAt == nil || !g.ExpiresAt.Equal(spec.Until) {
 			t.Errorf("grant expires_at %v, want %v", g.ExpiresAt, spec.Until)
 		}
@@ -165,7 +165,7 @@ func TestRevokeEventIdentities(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := rc.events[0].Principal.Identities["slack"]; got != alice.SlackID {
+	if got := rc.events[0].Principal.Identities["slack"]; got != alice.Identities["slack"] {
 		t.Errorf("revoke event identities %v", rc.events[0].Principal.Identities)
 	}
 	if p := rc.events[1].Principal; p.ID != alice.ID || len(p.Identities) != 0 || rc.events[1].ExpiresAt != nil {
