@@ -16,7 +16,7 @@ func TestTokenScopeOverProviders(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--providers", "hooks"}, `"hooks" is not a configured provider (configured: aws)`},
+		{[]string{"--providers", "payroll"}, `"payroll" is not a configured provider (configured: aws, hooks)`},
 		{[]string{"--accounts", "123456789012", "--resources", "123456789012", "--permission-sets", "ReadOnlyAccess"}, "not both"},
 		{[]string{"--accounts", "123456789012", "--permission-sets", "ReadOnlyAccess", "--entitlement-roles", "ReadOnlyAccess"}, "not both"},
 		{[]string{"--resources", "123456789012"}, "--providers, or --resources and --entitlement-roles"},

@@ -317,7 +317,7 @@ func TestPolicyCommands(t *testing.T) {
 	t.Parallel()
 	s := newSandbox(t)
 	ok := s.mustRun(t, 0, "policy", "check")
-	if !strings.Contains(ok.stdout, "OK, 4 rules") {
+	if !strings.Contains(ok.stdout, "OK, 5 rules") {
 		t.Errorf("policy check:\n%s", ok)
 	}
 	bad := filepath.Join(s.dir, "bad_rules.yaml")
@@ -335,7 +335,7 @@ func TestPolicyCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = s.mustRun(t, 0, "policy", "test", cases)
-	if !regexp.MustCompile(`(?m)^14 passed, 0 failed$`).MatchString(res.stdout) {
+	if !regexp.MustCompile(`(?m)^16 passed, 0 failed$`).MatchString(res.stdout) {
 		t.Errorf("policy test:\n%s", res)
 	}
 	// A case that expects the wrong decision fails the command.
