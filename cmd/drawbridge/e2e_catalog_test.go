@@ -88,7 +88,7 @@ func TestRequestGrammarLocal(t *testing.T) {
 		want string
 	}{
 		{[]string{"request", "U12345678", "nosuch", "ReadOnlyAccess", "1"}, `unknown resource "nosuch"`},
-		{[]string{"request", "U12345678", "hooks:payroll-db", "reader", "1"}, `unknown provider "hooks" (configured: aws)`},
+		{[]string{"request", "U12345678", "payroll:payroll-db", "reader", "1"}, `unknown provider "payroll" (configured: aws, hooks)`},
 		{[]string{"request", "U12345678", "123456789012", "ReadOnlyAccess", "1", "tik", "INC-1"}, "<requester> <resource> <role> <hours> [[ticket] <ticket-id>]"},
 		{[]string{"request", "U12345678", "staging", "ReadOnlyAccess", "1", "--account", "123456789012"}, "positionally or with flags, not both"},
 		{[]string{"request", "--requester", "U12345678", "--account", "123456789012", "--resource", "111122223333", "--role", "ReadOnlyAccess", "--duration", "1m"}, "--account and --resource disagree"},
@@ -116,7 +116,7 @@ func TestRevokeAllAndListScopes(t *testing.T) {
 	}{
 		{[]string{"revoke", "--all"}, "needs a scope"},
 		{[]string{"revoke", "--all", "--resource", "nosuch"}, `unknown resource "nosuch"`},
-		{[]string{"revoke", "--all", "--provider", "hooks"}, `unknown provider "hooks" (configured: aws)`},
+		{[]string{"revoke", "--all", "--provider", "payroll"}, `unknown provider "payroll" (configured: aws, hooks)`},
 		{[]string{"revoke", "--all", "--resource", "12345"}, "must be 12 digits"},
 		{[]string{"revoke", staging, "--role", "ReadOnlyAccess"}, "only go with --all"},
 	} {

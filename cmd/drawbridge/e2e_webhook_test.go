@@ -181,7 +181,7 @@ func TestWebhookProviderEndToEnd(t *testing.T) {
 	rc.next(t)
 
 	// CLI (local mode, beside the server): grant, status, revoke.
-	res := exe(t, t.TempDir(), nil, "--config", cfg, "--output", "json", "request", "alice@example.com", "payroll-db", "reader", "0.5", "--provider", "hooks")
+	res := exe(t, t.TempDir(), nil, "--config", cfg, "--output", "json", "request", "alice@example.com", "hooks:payroll-db", "reader", "0.5")
 	if res.code != 0 {
 		t.Fatalf("CLI request:\n%s", res)
 	}
@@ -198,7 +198,7 @@ func TestWebhookProviderEndToEnd(t *testing.T) {
 	}
 	// CLI: a 403 ends FAILED (exit 1) with the receiver's message.
 	rc.answer(hooksAnswer{403, "payroll-db refuses grants on Sundays"})
-	res = exe(t, t.TempDir(), nil, "--config", cfg, "request", "alice@example.com", "payroll-db", "reader", "0.5", "--provider", "hooks")
+	res = exe(t, t.TempDir(), nil, "--config", cfg, "request", "alice@example.com", "hooks:payroll-db", "reader", "0.5")
 	if res.code != exitRuntime || !strings.Contains(res.stderr, "FAILED") || !strings.Contains(res.stderr, "payroll-db refuses grants on Sundays") {
 		t.Fatalf("CLI request refused by the receiver:\n%s", res)
 	}
