@@ -114,3 +114,23 @@ func TestErrorsInJSON(t *testing.T) {
 		}
 	}
 }
+
+// status names an AWS entitlement as before ("aws account 123456789012,
+// ReadOnlyAccess") and another provider's as a resource, not an account.
+func TestStatusNamesTheEntitlement(t *testing.T) {
+	for _, tc := range []struct {
+		e    drawbridge.Entitlement
+		want string
+	}{
+		{drawbridge.Entitlement{Provider: "aws", Resource: "123456789012", Role: "ReadOnlyAccess"}, "entitlement:  aws account 123456789012, ReadOnlyAccess\n"},
+		{drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}, "entitlement:  hooks resource payroll-db, reader\n"},
+	} {
+		var out bytes.Buffer
+		if err := writeStatus(&out, &drawbridge.Request{ID: "req_x", Entitlement: tc.e}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("status of %s:\n%s\nwant the line %q", tc.e, out.String(), tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -218,6 +219,8 @@ func (g *globals) printRequest(r *drawbridge.Request) error {
 	return writeStatus(g.stdout, r)
 }
 
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -247,7 +250,13 @@ func writeStatus(w io.Writer, r *drawbridge.Request) error {
 	row("id", r.ID)
 	row("state", string(r.State))
 	row("requester", r.Requester)
-	row("entitlement", fmt.Sprintf("%s account %s, %s", r.Provider, r.Resource, r.Role))
+	// An AWS resource is an account (the line scripts know); the status
+	// may come from a server, so the shape of the id decides, not config.
+	kind := "resource"
+	if accountID.MatchString(r.Resource) {
+		kind = "account"
+	}
+	row("entitlement", fmt.Sprintf("%s %s %s, %s", r.Provider, kind, r.Resource, r.Role))
 	row("duration", r.Duration.Round(time.Second).String()) // an extension's window is measured, not asked: no nanoseconds
 	row("reason", r.Reason)
 	row("ticket", r.Ticket)
