@@ -174,3 +174,29 @@ func TestDecoratorForwardsExactlyTheProvidersCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// pending answers "accepted, look again later".
+type pending struct{ bare }
+
+func (pending) Grant(context.Context, drawbridge.GrantSpec) (drawbridge.GrantResult, error) {
+	return drawbridge.GrantResult{}, drawbridge.Pending("activation in progress", time.Now().Add(time.Minute))
+}
+
+// A provider's "pending" answer is not an error: it is timed, never
+// counted among the provider's failed calls (an alert on errors would
+// otherwise fire for every slow activation).
+func TestPendingIsNoProviderError(t *testing.T) {
+	m := metrics.New(nil, nil)
+	var calls []string
+	p := m.Provider(pending{bare{calls: &calls}})
+	if _, err := p.Grant(context.Background(), drawbridge.GrantSpec{}); drawbridge.AsPending(err) == nil {
+		t.Fatalf("grant: %v", err)
+	}
+	out := scrape(t, m)
+	if !strings.Contains(out, `drawbridge_provider_call_duration_seconds_count{op="grant",provider="hooks"} 1`) {
+		t.Errorf("the pending call is not timed:\n%s", out)
+	}
+	if strings.Contains(out, `drawbridge_provider_call_errors_total{op="grant"`) {
+		t.Errorf("a pending answer was counted as a provider error")
+	}
+}

@@ -439,9 +439,11 @@ type provider struct {
 	m *Metrics
 }
 
+// time observes one call. A pending answer (drawbridge.Pending) is the
+// provider working as it should, not a failed call.
 func (p *provider) time(op string, start time.Time, err error) {
 	p.m.providerLatency.WithLabelValues(p.Name(), op).Observe(time.Since(start).Seconds())
-	if err != nil {
+	if err != nil && drawbridge.AsPending(err) == nil {
 		p.m.providerErrors.WithLabelValues(p.Name(), op).Inc()
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/signature"
@@ -282,7 +283,7 @@ func (p *Provider) send(ctx context.Context, ev Event) (answer, error) {
 	res, err := p.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return answer{}, fmt.Errorf("%s: no answer within %s; the receiver may have acted, so it is sent again", what, p.timeout)
+			return answer{}, fmt.Errorf("%s: no answer in time (timeout %s); the receiver may have acted, so it is sent again", what, p.timeout)
 		}
 		return answer{}, fmt.Errorf("%s: %w", what, err)
 	}
@@ -357,13 +358,11 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // retryAfter parses a Retry-After header: seconds, or an HTTP date.
 func retryAfter(h string, now time.Time) (time.Duration, bool) {

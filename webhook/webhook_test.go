@@ -200,6 +200,7 @@ func TestReceiverAnswers(t *testing.T) {
 			wantErr: "receiver refused (403 Forbidden): payroll-db refuses contractors", permanent: true},
 		{name: "400 text", status: 400, body: "unknown role reader\n", wantErr: "(400 Bad Request): unknown role reader", permanent: true},
 		{name: "control characters", status: 422, body: "bad\x1b[31m\u202eevil", wantErr: `bad\x1b[31m\u202eevil`, permanent: true},
+		{name: "long message clipped at a character", status: 400, body: strings.Repeat("é", 600), wantErr: strings.Repeat("é", 250) + "…", permanent: true},
 		{name: "redirect", status: 307, header: map[string]string{"Location": "https://elsewhere.example/"}, wantErr: "redirects are not followed", permanent: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
