@@ -189,24 +189,32 @@ func startDevReceivers(cfg *config.Config, w io.Writer) (*devReceivers, error) {
 			out.Close()
 			return nil, err
 		}
-		rc := &webhook.Receiver{Secrets: pc.Webhook.SigningSecrets(), Handle: func(_ context.Context, ev webhook.Event) error {
-			until := "(no end)"
-			if ev.ExpiresAt != nil {
-				until = "until " + ev.ExpiresAt.Format(time.RFC3339)
-			}
-			line := fmt.Sprintf("%s receiver: %s %s/%s for %s %s (%s), signature ok", name, ev.Type, ev.Resource, ev.Role, ev.Principal.ID, until, ev.RequestID)
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintln(w, drawbridge.Printable(line))
-			return nil
-		}}
-		srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		r := devReceiver{name: name, url: "http://" + ln.Addr().String() + "/drawbridge", srv: srv}
+		r := devReceiver{name: name, url: "http://" + ln.Addr().String() + "/drawbridge",
+			srv: serveHooksReceiver(ln, name, pc.Webhook.SigningSecrets(), w, &mu)}
 		pc.Webhook.URL = r.url
 		out.receivers = append(out.receivers, r)
 	}
 	return out, nil
+}
+
+// serveHooksReceiver serves a webhook receiver on ln that prints each
+// event it verifies with secrets as one line on w (mu serialises the
+// writers sharing w); the caller closes the returned server.
+func serveHooksReceiver(ln net.Listener, name string, secrets [][]byte, w io.Writer, mu *sync.Mutex) *http.Server {
+	rc := &webhook.Receiver{Secrets: secrets, Handle: func(_ context.Context, ev webhook.Event) error {
+		until := "(no end)"
+		if ev.ExpiresAt != nil {
+			until = "until " + ev.ExpiresAt.Format(time.RFC3339)
+		}
+		line := fmt.Sprintf("%s receiver: %s %s/%s for %s %s (%s), signature ok", name, ev.Type, ev.Resource, ev.Role, ev.Principal.ID, until, ev.RequestID)
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(w, drawbridge.Printable(line))
+		return nil
+	}}
+	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv
 }
 
 // Close stops the receivers.

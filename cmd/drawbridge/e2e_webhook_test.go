@@ -6,16 +6,19 @@ package main
 // CLI and the HTTP API of a running server.
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	nethttp "net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/signature"
 	"github.com/drawbridge-jit/drawbridge/webhook"
@@ -205,4 +208,40 @@ func TestWebhookProviderEndToEnd(t *testing.T) {
 	rc.next(t)
 	srv.stop(t, os.Interrupt)
 	rc.none(t)
+}
+
+// `drawbridge sandbox` serves, beside the emulator, a receiver for the
+// example config's hooks provider: it prints the events it can verify with
+// the example secret and refuses the others.
+func TestSandboxHooksReceiver(t *testing.T) {
+	t.Parallel()
+	emuAddr, hooksAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(binary, "sandbox", "--listen", emuAddr, "--hooks-listen", hooksAddr)
+	out := &lockedWriter{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	eventually(t, func() bool { return strings.Contains(out.String(), "webhook receiver listening on http://"+hooksAddr) })
+
+	p, err := webhook.New(webhook.Config{Name: "hooks", URL: "http://" + hooksAddr + "/drawbridge", Secrets: [][]byte{[]byte(exampleHooksSecret)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := drawbridge.GrantSpec{RequestID: "req_0190f0c3a3b27e4e8e2f5c1d2b3a4f5e", Principal: &drawbridge.Principal{ID: "alice@example.com"},
+		Assignment: drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "hooks", Resource: "payroll-db", Role: "reader"}}}
+	if _, err := p.Grant(context.Background(), spec); err != nil {
+		t.Fatalf("grant to the sandbox receiver: %v", err)
+	}
+	eventually(t, func() bool {
+		return strings.Contains(out.String(), "hooks receiver: grant payroll-db/reader for alice@example.com (no end) (req_0190f0c3a3b27e4e8e2f5c1d2b3a4f5e), signature ok")
+	})
+	forged, _ := webhook.New(webhook.Config{Name: "hooks", URL: "http://" + hooksAddr + "/drawbridge", Secrets: [][]byte{[]byte("not-the-sandbox-secret")}})
+	if _, err := forged.Grant(context.Background(), spec); err == nil || !strings.Contains(err.Error(), "no signature matches") {
+		t.Fatalf("grant signed with another secret: %v", err)
+	}
+	if n := strings.Count(out.String(), "hooks receiver:"); n != 1 {
+		t.Errorf("the receiver printed %d events, want only the verified one:\n%s", n, out)
+	}
 }
