@@ -134,6 +134,19 @@ type Backend interface {
 	TokenStore
 	RequestCounter
 	Pinger
+	ReplayGuard
+}
+
+// ReplayGuard remembers single-use keys — the signature of a Slack request
+// — in the store, so that a request replayed to another replica, or after
+// a restart, is still recognised within its validity window.
+type ReplayGuard interface {
+	// FirstUse records key as used until expires and reports whether it
+	// was unused: false when key was recorded before and has not expired
+	// at now. Exactly one of several concurrent calls with one key, from
+	// any process sharing the store, gets true. Expired keys are
+	// forgotten, so the memory stays as small as the window.
+	FirstUse(ctx context.Context, key string, now, expires time.Time) (bool, error)
 }
 
 // NotifyCursor is one notifier's position in the audit chain (the

@@ -88,6 +88,9 @@ var tests = []struct {
 	{"RevokeToken", testRevokeToken},
 	{"CountRequests", testCountRequests},
 	{"Ping", testPing},
+	// Replay memory (Slack request signatures).
+	{"ReplayGuard", testReplayGuard},
+	{"ReplayGuardRace", testReplayGuardRace},
 }
 
 // Run runs the whole suite against the stores open makes, each test as a
