@@ -36,6 +36,7 @@ type Config struct {
 	Expiry    Expiry    `yaml:"expiry"`
 	API       API       `yaml:"api"`
 	Limits    Limits    `yaml:"limits"`
+	Slack     Slack     `yaml:"slack"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -461,6 +462,9 @@ func (c *Config) applyDefaults() {
 	if c.Limits.MinDuration == 0 {
 		c.Limits.MinDuration = Duration(duration.DefaultMin)
 	}
+	if c.Slack.Command == "" {
+		c.Slack.Command = "/boundary"
+	}
 	for _, p := range c.Providers {
 		if d := kinds[p.Kind].defaults; d != nil {
 			d(p)
@@ -629,6 +633,7 @@ func (c *Config) validate(file string) error {
 		add("server.tls_cert_file and server.tls_key_file go together: set both or neither")
 	}
 	c.validateProviders(add)
+	c.validateSlack(add)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

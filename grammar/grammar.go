@@ -4,7 +4,7 @@
 //
 //	[request] <resource> <role> <hours> [[ticket] <ticket-id>] [--reason …]
 //
-// <resource> is a 12-digit AWS account id, <provider>:<resource>
+// (in chat text, a quoted last word is the reason too). <resource> is a 12-digit AWS account id, <provider>:<resource>
 // (hooks:payroll-db, aws:123456789012), or a catalog alias (staging) that
 // the broker's catalog resolves, refusing one that several providers share.
 // <hours> is a plain decimal (0.5, 2, 0.02 ≈ 72 s), read by package duration.
@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -141,10 +142,18 @@ func ParseWithRequester(words []string) (Request, error) {
 
 // ParseText splits a line (a slash command's text) into words and parses
 // them in the caller's form.
+//
+// In chat a quoted last word is the reason, as people write it
+// (`prod AdministratorAccess 1 CHG-7 "db is down"`), unless --reason is
+// given or the word follows the keyword ticket (a quoted ticket id).
 func ParseText(text string) (Request, error) {
-	words, err := Split(text)
+	words, quoted, err := split(text)
 	if err != nil {
 		return Request{}, err
+	}
+	if last := len(words) - 1; last >= 3 && quoted[last] && words[last-1] != "ticket" &&
+		!slices.ContainsFunc(words, func(w string) bool { return w == "--reason" || strings.HasPrefix(w, "--reason=") }) {
+		words = append(words[:last:last], "--reason", words[last])
 	}
 	return Parse(words)
 }
@@ -286,12 +295,18 @@ var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 // Split cuts a line into words at spaces; a word in double or single
 // quotes (straight, or the curly ones chat clients type) may hold spaces.
 func Split(text string) ([]string, error) {
+	words, _, err := split(text)
+	return words, err
+}
+
+// split is Split that also reports which words were quoted (in whole or
+// in part).
+func split(text string) (words []string, quoted []bool, err error) {
 	if !utf8.ValidString(text) {
-		return nil, &Error{Msg: "the text is not valid UTF-8", Usage: Usage}
+		return nil, nil, &Error{Msg: "the text is not valid UTF-8", Usage: Usage}
 	}
-	var words []string
 	var cur strings.Builder
-	inWord := false
+	inWord, wasQuoted := false, false
 	var closing rune
 	for _, c := range text {
 		switch {
@@ -303,24 +318,24 @@ func Split(text string) ([]string, error) {
 			cur.WriteRune(c)
 		case isSpace(c):
 			if inWord {
-				words = append(words, cur.String())
+				words, quoted = append(words, cur.String()), append(quoted, wasQuoted)
 				cur.Reset()
-				inWord = false
+				inWord, wasQuoted = false, false
 			}
 		case quotes[c] != 0:
-			closing, inWord = quotes[c], true
+			closing, inWord, wasQuoted = quotes[c], true, true
 		default:
 			cur.WriteRune(c)
 			inWord = true
 		}
 	}
 	if closing != 0 {
-		return nil, &Error{Msg: fmt.Sprintf("a quote is not closed: end the quoted text with %c", closing), Usage: Usage}
+		return nil, nil, &Error{Msg: fmt.Sprintf("a quote is not closed: end the quoted text with %c", closing), Usage: Usage}
 	}
 	if inWord {
-		words = append(words, cur.String())
+		words, quoted = append(words, cur.String()), append(quoted, wasQuoted)
 	}
-	return words, nil
+	return words, quoted, nil
 }
 
 // quotes maps each opening quote to its closing one.

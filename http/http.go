@@ -50,6 +50,9 @@ type Server struct {
 	// Limits are the connection limits of HTTPServer; WriteTimeout also
 	// paces the CSV export.
 	Limits Limits
+	// Slack, when set, serves Slack's endpoints (SlackPaths), which Slack's
+	// request signature authenticates instead of a bearer token.
+	Slack nethttp.Handler
 	// MaxBodyBytes caps every request body (DefaultMaxBodyBytes when 0); a
 	// larger one is refused with 413 before it is read into memory.
 	MaxBodyBytes int64
@@ -132,8 +135,21 @@ func (s *Server) Handler() nethttp.Handler {
 	mux.HandleFunc("/", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		s.writeError(w, r, drawbridge.Errorf(drawbridge.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
-	return s.withContract(s.withAuth(mux))
+	api := s.withContract(s.withAuth(mux))
+	if s.Slack == nil {
+		return api
+	}
+	outer := nethttp.NewServeMux()
+	for _, p := range SlackPaths {
+		outer.Handle("POST "+p, s.Slack)
+	}
+	outer.Handle("/", api)
+	return outer
 }
+
+// SlackPaths are the endpoints of the Slack channel: the slash command,
+// and /webhook, the URL existing Slack apps already point at.
+var SlackPaths = []string{"/slack/commands", "/webhook"}
 
 // withContract sets the contract header on every response and refuses a
 // request that asks for another contract version, before anything else.

@@ -39,6 +39,7 @@ type Metrics struct {
 	policyLoaded      prometheus.Gauge
 	drift             *prometheus.GaugeVec
 	reconcileErrors   prometheus.Counter
+	slackRejected     *prometheus.CounterVec
 }
 
 // New registers every collector on a new registry; counts, when non-nil,
@@ -79,12 +80,14 @@ func New(counts drawbridge.RequestCounter, logger *slog.Logger) *Metrics {
 		Help: "Findings of the last drift reconciliation, by kind (unmanaged_assignment, leftover_assignment, missing_assignment)."}, []string{"kind"})
 	m.reconcileErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "drawbridge_reconcile_errors_total",
 		Help: "Drift reconciliation passes that failed."})
+	m.slackRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_slack_rejected_total",
+		Help: "Slack requests refused before they reached the broker, by reason (bad_signature, stale, replay, missing_headers, bad_timestamp, too_large, foreign_workspace)."}, []string{"reason"})
 	for _, kind := range []string{broker.DriftUnmanaged, broker.DriftLeftover, broker.DriftMissing} {
 		m.drift.WithLabelValues(kind).Set(0)
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.transitions, m.revocationLag, m.revokeFailures,
 		m.provisionFailures, m.providerLatency, m.providerErrors, m.engineSteps, m.engineErrors, m.reloads,
-		m.reloadFailures, m.policyLoaded, m.drift, m.reconcileErrors,
+		m.reloadFailures, m.policyLoaded, m.drift, m.reconcileErrors, m.slackRejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -117,6 +120,10 @@ func (m *Metrics) PolicyReload(err error) {
 	m.reloads.Inc()
 	m.policyLoaded.SetToCurrentTime()
 }
+
+// SlackRejected counts a Slack request refused for reason (slack.Handler's
+// OnReject).
+func (m *Metrics) SlackRejected(reason string) { m.slackRejected.WithLabelValues(reason).Inc() }
 
 // Reconciled records the outcome of a drift reconciliation pass.
 func (m *Metrics) Reconciled(rep *broker.ReconcileReport, err error) {

@@ -298,6 +298,21 @@ func (r *Rule) IsApprover(p *drawbridge.Principal) bool {
 	return false
 }
 
+// Requestable returns the rules under which who may get access (allow and
+// require_approval rules whose requesters include them), in file order:
+// what a channel shows someone who asked for something they may not have,
+// so they learn the entitlements open to them. A rule's condition is not
+// evaluated (it depends on the request), so a listed rule may still deny.
+func (p *Policy) Requestable(who *drawbridge.Principal) []*Rule {
+	var out []*Rule
+	for _, r := range p.rules {
+		if r.Decision != drawbridge.EffectDeny && who != nil && r.matchesRequester(who) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // matchesRequester is allocation-free: the rule's users and groups are
 // precomputed sets and the requester's groups are only read.
 func (r *Rule) matchesRequester(who *drawbridge.Principal) bool {

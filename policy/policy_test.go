@@ -2,6 +2,7 @@ package policy
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -499,5 +500,45 @@ func TestDocumentedConditionsCompile(t *testing.T) {
 		if _, _, err := prg.Eval(&activation{in: input(alice, "999999999999", "A", time.Hour)}); err != nil {
 			t.Errorf("%s fails on an account without tags: %v", c, err)
 		}
+	}
+}
+
+// Requestable lists the allow and approval rules whose requesters include
+// the person, in file order; deny rules and rules for others are left out.
+func TestRequestable(t *testing.T) {
+	p, err := Parse("p.yaml", []byte(`version: 1
+rules:
+  - name: ro
+    match: {provider: aws, accounts: ["*"], permission_sets: [ReadOnlyAccess], requesters: ["group:eng"]}
+    max_duration: 8h
+    decision: allow
+  - name: no-admin
+    match: {provider: aws, accounts: ["*"], permission_sets: [AdministratorAccess], requesters: ["group:contractors"]}
+    decision: deny
+  - name: prod
+    match: {provider: aws, accounts: ["111122223333"], permission_sets: [AdministratorAccess], requesters: ["*"]}
+    approval: {approvers: ["group:leads"], count: 1, timeout: 1h}
+    max_duration: 2h
+    decision: require_approval
+  - name: dave-only
+    match: {provider: aws, accounts: ["*"], permission_sets: [PowerUserAccess], requesters: ["user:dave@example.com"]}
+    max_duration: 1h
+    decision: allow
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(who *drawbridge.Principal) []string {
+		var out []string
+		for _, r := range p.Requestable(who) {
+			out = append(out, r.Name)
+		}
+		return out
+	}
+	if got := names(&drawbridge.Principal{ID: "alice@example.com", Groups: []string{"eng"}}); !slices.Equal(got, []string{"ro", "prod"}) {
+		t.Errorf("alice may request %v", got)
+	}
+	if got := names(&drawbridge.Principal{ID: "dave@example.com", Groups: []string{"contractors"}}); !slices.Equal(got, []string{"prod", "dave-only"}) {
+		t.Errorf("dave may request %v", got)
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +16,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/config"
+	slackemu "github.com/drawbridge-jit/drawbridge/slack/emulator"
 	"github.com/drawbridge-jit/drawbridge/webhook"
 	"github.com/spf13/cobra"
 )
@@ -38,6 +41,7 @@ var devTokens = []devToken{
 
 func devCmd(g *globals) *cobra.Command {
 	var listen, data string
+	var sl devSlack
 	c := &cobra.Command{
 		Use:   "dev [--listen 127.0.0.1:8080] [--data DIR]",
 		Short: "Zero-config development server: embedded store, Identity Center emulator, sample policy, fixed tokens",
@@ -51,21 +55,31 @@ emulator in-process, the example directory and policy, and fixed, documented tok
   admin            admin@example.com            dbt_dev_admin
   auditor-staging  staging-auditor@example.com  dbt_dev_auditor_staging
 
+The Slack endpoints (POST /slack/commands, /webhook) are on too, as the command /boundary,
+with a signing secret dev generates and prints (or --slack-signing-secret); they accept any
+workspace unless --slack-team names one, and a loopback Slack Web API records what would
+have been posted (GET <its URL>/calls).
+
 Because those tokens are public, dev listens on loopback only.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			if !isLoopback(listen) {
 				return usageError("--listen %s: dev mode's tokens are public, so it listens on loopback only (127.0.0.1:PORT or [::1]:PORT)", listen)
 			}
-			return runDev(c.Context(), g, listen, data)
+			return runDev(c.Context(), g, listen, data, sl)
 		},
 	}
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address to listen on")
 	c.Flags().StringVar(&data, "data", "", "directory for the store and generated config (default: a temporary directory removed at exit)")
+	c.Flags().StringVar(&sl.secret, "slack-signing-secret", "", "the Slack signing secret to accept (default: generated and printed)")
+	c.Flags().StringVar(&sl.team, "slack-team", "", "accept Slack requests from this workspace id (T…) only (default: any)")
 	return c
 }
 
-func runDev(ctx context.Context, g *globals, listen, dir string) error {
+// devSlack are dev mode's Slack flags.
+type devSlack struct{ secret, team string }
+
+func runDev(ctx context.Context, g *globals, listen, dir string, sl devSlack) error {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "drawbridge-dev-")
 		if err != nil {
@@ -92,6 +106,20 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 		return err
 	}
 	defer hooks.Close()
+	slackAPI, err := slackemu.Start("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer slackAPI.Close()
+	if sl.secret == "" {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		sl.secret = hex.EncodeToString(b)
+	}
+	cfg.Slack = config.Slack{SigningSecret: sl.secret, BotToken: "xoxb-drawbridge-dev", TeamID: sl.team, Command: "/boundary",
+		APIURL: slackAPI.APIURL(), ResponseURLPrefix: slackAPI.URL() + "/", AnyWorkspace: sl.team == ""}
 	setup := func(a *app) error { return insertDevTokens(ctx, a) }
 	return runServer(ctx, cfg, newLogger(g.stderr), serverHooks{setup: setup, ready: func(a *app, addr net.Addr) {
 		w := g.stdout
@@ -105,7 +133,12 @@ func runDev(ctx context.Context, g *globals, listen, dir string) error {
 		}
 		fmt.Fprintf(w, "try:\n  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -H 'Content-Type: application/json' -d '{\"account_id\":\"123456789012\",\"permission_set\":\"ReadOnlyAccess\",\"duration\":\"1h\"}' http://%s/v1/requests\n", addr)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer dbt_dev_requester_alice' -H 'Content-Type: application/json' -d '{\"provider\":\"hooks\",\"resource\":\"payroll-db\",\"role\":\"reader\",\"duration\":\"30m\"}' http://%s/v1/requests\n", addr)
-		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\nCtrl-C to stop.\n", addr)
+		fmt.Fprintf(w, "  export DRAWBRIDGE_ADDR=http://%s DRAWBRIDGE_TOKEN=dbt_dev_requester_alice\n", addr)
+		fmt.Fprintf(w, "slack: POST http://%s/slack/commands (command /boundary), signing secret %s, Web API %s (GET /calls)\n", addr, sl.secret, slackAPI.URL())
+		fmt.Fprintf(w, "  body='user_id=U12345678&command=/boundary&text=123456789012+ReadOnlyAccess+0.5'; ts=$(date +%%s)\n")
+		fmt.Fprintf(w, "  sig=$(printf 'v0:%%s:%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac %s | sed 's/^.* //')\n", sl.secret)
+		fmt.Fprintf(w, "  curl -s -H \"X-Slack-Request-Timestamp: $ts\" -H \"X-Slack-Signature: v0=$sig\" --data \"$body\" http://%s/slack/commands\n", addr)
+		fmt.Fprintf(w, "Ctrl-C to stop.\n")
 	}})
 }
 

@@ -160,6 +160,9 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 			return nil
 		},
 	}
+	if cfg.Slack.Enabled() {
+		api.Slack = slackHandler(a, cfg.Slack, logger)
+	}
 	srv := api.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if err := checkOpenFiles(api.Limits.MaxConnections, openFileLimit()); err != nil {
 		return err

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+// Slack configures the Slack channel (docs/slack-setup.md). It is on when
+// signing_secret is set; then team_id, app_id and bot_token are required,
+// so that no request from another workspace or app is ever served.
+type Slack struct {
+	// SigningSecret is the app's signing secret (Basic Information →
+	// App Credentials); write it as ${SLACK_SIGNING_SECRET}.
+	SigningSecret string `yaml:"signing_secret"`
+	// NextSigningSecret is accepted beside SigningSecret while the app's
+	// secret is being rotated.
+	NextSigningSecret string `yaml:"next_signing_secret"`
+	// BotToken (xoxb-…) calls Slack's Web API: users.info for e-mail
+	// mapping, and the messages Drawbridge posts.
+	BotToken string `yaml:"bot_token"`
+	// TeamID, AppID and EnterpriseID are the workspace (T…), the app
+	// (A…) and, on Enterprise Grid, the organisation (E…) whose requests
+	// are served; any other is refused and audited.
+	TeamID       string `yaml:"team_id"`
+	AppID        string `yaml:"app_id"`
+	EnterpriseID string `yaml:"enterprise_id"`
+	// Command is the slash command's name as configured in the app
+	// (default /boundary), shown in help and error messages.
+	Command string `yaml:"command"`
+	// EmailDomains, when set, map a Slack user without a linked identity
+	// through the e-mail Slack reports (users.info, scope
+	// users:read.email) — only addresses on these domains. This trusts
+	// the workspace's admins, who can change members' e-mails.
+	EmailDomains []string `yaml:"email_domains"`
+
+	// Set by drawbridge dev only, never from the file: its loopback Web
+	// API, where response_url may point, and no workspace check.
+	APIURL            string `yaml:"-"`
+	ResponseURLPrefix string `yaml:"-"`
+	AnyWorkspace      bool   `yaml:"-"`
+}
+
+// Enabled reports whether the Slack channel is configured.
+func (s Slack) Enabled() bool { return s.SigningSecret != "" }
+
+var (
+	slackTeamID       = regexp.MustCompile(`^T[A-Z0-9]{2,20}$`)
+	slackAppID        = regexp.MustCompile(`^A[A-Z0-9]{2,20}$`)
+	slackEnterpriseID = regexp.MustCompile(`^E[A-Z0-9]{2,20}$`)
+	slackCommand      = regexp.MustCompile(`^/[a-z0-9_-]{1,31}$`)
+	emailDomain       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
+)
+
+func (c *Config) validateSlack(add func(format string, args ...any)) {
+	s := c.Slack
+	if !s.Enabled() {
+		if s.BotToken != "" || s.TeamID != "" || s.AppID != "" || s.EnterpriseID != "" || len(s.EmailDomains) > 0 || s.NextSigningSecret != "" {
+			add("slack: signing_secret is missing: the Slack channel needs the app's signing secret (write signing_secret: ${SLACK_SIGNING_SECRET}), or remove the slack: section")
+		}
+		return
+	}
+	for key, v := range map[string]string{"signing_secret": s.SigningSecret, "next_signing_secret": s.NextSigningSecret} {
+		if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+			add("slack.%s: a Slack signing secret is at least 16 characters without spaces (Basic Information → App Credentials → Signing Secret)", key)
+		}
+	}
+	if !strings.HasPrefix(s.BotToken, "xoxb-") {
+		add("slack.bot_token: give the app's bot token (xoxb-…, OAuth & Permissions), e.g. bot_token: ${SLACK_BOT_TOKEN}")
+	}
+	if !slackTeamID.MatchString(s.TeamID) {
+		add("slack.team_id %q: give the workspace id (T…, e.g. T0123ABCD): requests from any other workspace are refused", s.TeamID)
+	}
+	if !slackAppID.MatchString(s.AppID) {
+		add("slack.app_id %q: give the app's id (A…, Basic Information → App ID): requests for any other app are refused", s.AppID)
+	}
+	if s.EnterpriseID != "" && !slackEnterpriseID.MatchString(s.EnterpriseID) {
+		add("slack.enterprise_id %q: give the Enterprise Grid organisation id (E…), or leave it out", s.EnterpriseID)
+	}
+	if !slackCommand.MatchString(s.Command) {
+		add("slack.command %q: give the slash command as configured in the app, e.g. /boundary", s.Command)
+	}
+	for i, d := range s.EmailDomains {
+		if !emailDomain.MatchString(d) || drawbridge.CheckID("domain", d) != nil {
+			add("slack.email_domains[%d] %q: give a lower-case domain such as example.com (no @, ASCII, the xn-- form of an international domain)", i, d)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/drawbridge-jit/drawbridge/config"
+)
+
+// The slack: section: secrets from the environment, strict checks of every
+// id, and a section without a signing secret refused.
+func TestSlackConfig(t *testing.T) {
+	env := func(k string) (string, bool) {
+		v, ok := map[string]string{"SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5", "SLACK_BOT_TOKEN": "xoxb-1-2-abc"}[k]
+		return v, ok
+	}
+	good := "slack:\n  signing_secret: ${SLACK_SIGNING_SECRET}\n  bot_token: ${SLACK_BOT_TOKEN}\n  team_id: T0123ABCD\n  app_id: A0123ABCD\n"
+	cfg, err := config.Parse("drawbridge.yaml", []byte(good+"  email_domains: [example.com]\n"), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Slack; !s.Enabled() || s.SigningSecret != "8f742231b10e8888abcd99yyyzzz85a5" || s.BotToken != "xoxb-1-2-abc" ||
+		s.Command != "/boundary" || s.EmailDomains[0] != "example.com" {
+		t.Errorf("parsed %+v", s)
+	}
+	if cfg, err := config.Parse("drawbridge.yaml", []byte("server:\n  listen: 127.0.0.1:9\n"), env); err != nil || cfg.Slack.Enabled() {
+		t.Errorf("no slack section: %v, enabled %v", err, cfg.Slack.Enabled())
+	}
+	for src, want := range map[string]string{
+		"slack:\n  team_id: T0123ABCD\n":                         "slack: signing_secret is missing",
+		"slack:\n  signing_secret: ${NOPE}\n":                    "NOPE",
+		good + "  signing_secret_typo: x\n":                      "signing_secret_typo",
+		strings.Replace(good, "T0123ABCD", "t0123", 1):           `slack.team_id "t0123"`,
+		strings.Replace(good, "A0123ABCD", "", 1):                `slack.app_id ""`,
+		strings.Replace(good, "${SLACK_BOT_TOKEN}", "xoxp-1", 1): "slack.bot_token: give the app's bot token (xoxb-",
+		good + "  enterprise_id: grid\n":                         `slack.enterprise_id "grid"`,
+		good + "  command: boundary\n":                           `slack.command "boundary"`,
+		good + "  email_domains: ['@example.com']\n":             `slack.email_domains[0] "@example.com"`,
+		good + "  email_domains: [Example.COM]\n":                `slack.email_domains[0] "Example.COM"`,
+		good + "  next_signing_secret: short\n":                  "slack.next_signing_secret: a Slack signing secret is at least 16",
+	} {
+		if _, err := config.Parse("drawbridge.yaml", []byte(src), env); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+}

@@ -1,0 +1,235 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/broker"
+	"github.com/drawbridge-jit/drawbridge/clock"
+)
+
+// Audit actions of the Slack channel: requests refused before they reach
+// the broker.
+const (
+	// ActionRejected: the request failed signature verification.
+	ActionRejected = "slack_request_rejected"
+	// ActionForeignWorkspace: a verified request from another workspace,
+	// app or enterprise (a Slack Connect channel, another install).
+	ActionForeignWorkspace = "slack_workspace_refused"
+	// ActionUnmappedUser: a Slack user who is nobody in the directory.
+	ActionUnmappedUser = "slack_user_unmapped"
+)
+
+// Workspace is the one Slack workspace (and app, and Enterprise Grid
+// organisation) whose requests are served. Empty fields accept anything:
+// only drawbridge dev, on loopback, leaves TeamID and AppID empty.
+type Workspace struct {
+	TeamID       string
+	AppID        string
+	EnterpriseID string
+}
+
+// DefaultMaxBodyBytes caps a Slack request body. Slash commands and
+// button payloads are a few kilobytes.
+const DefaultMaxBodyBytes = 64 << 10
+
+// DefaultAckWithin is how long a command may run before the answer moves
+// to response_url: well inside Slack's 3 s.
+const DefaultAckWithin = 2 * time.Second
+
+// Handler serves Slack's HTTP endpoints.
+type Handler struct {
+	Broker    *broker.Broker
+	Verifier  *Verifier
+	Workspace Workspace
+	// API is the Web API client (bot token): users.info, messages.
+	API *slackapi.Client
+	// EmailDomains, when set, map a Slack user with no linked identity
+	// through the e-mail users.info reports, for these domains only.
+	EmailDomains []string
+	// Command is the slash command's name as configured in Slack
+	// ("/boundary"), for the help text.
+	Command string
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	// OnReject, when set, counts refused requests by reason (metrics).
+	OnReject func(reason string)
+	// AckWithin is how long a command may take before Slack is answered
+	// "received" and the outcome follows on response_url.
+	AckWithin time.Duration
+	// ResponseURLPrefix is where response_url may point: Slack's hooks
+	// host unless the dev emulator replaces it. A response_url elsewhere
+	// is never posted to.
+	ResponseURLPrefix string
+	MaxBodyBytes      int64
+	// HTTPClient posts to response_url.
+	HTTPClient *http.Client
+}
+
+// Paths are the endpoints Handler serves: the slash command, the
+// interactivity payloads, and /webhook, which takes both (the URL
+// existing Slack apps already point at).
+var Paths = []string{"/slack/commands", "/webhook"}
+
+// ServeHTTP answers POST /slack/commands and POST /webhook.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "Slack endpoints take POST", http.StatusMethodNotAllowed)
+		return
+	}
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		h.reject(r, &Rejection{RejectTooLarge, "request body too large"})
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if err := h.Verifier.Verify(r.Context(), r.Header, body); err != nil {
+		var rej *Rejection
+		if !errors.As(err, &rej) {
+			h.logger().Error("slack verification failed", "error", err)
+			http.Error(w, "could not verify the request", http.StatusServiceUnavailable)
+			return
+		}
+		h.reject(r, rej)
+		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "the body is not form-encoded", http.StatusBadRequest)
+		return
+	}
+	switch {
+	case form.Has("command"):
+		h.command(w, r, form)
+	default:
+		http.Error(w, "expected a slash command (command=…)", http.StatusBadRequest)
+	}
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
+}
+
+func (h *Handler) now() time.Time { return h.Clock.Now().UTC() }
+
+// reject counts and audits a request that failed verification. The audit
+// event names the reason and where it came from, never the signature.
+func (h *Handler) reject(r *http.Request, rej *Rejection) {
+	if h.OnReject != nil {
+		h.OnReject(rej.Reason)
+	}
+	h.audit(r.Context(), "slack:unverified", ActionRejected, map[string]string{
+		"reason": rej.Reason, "path": r.URL.Path, "remote_addr": r.RemoteAddr})
+}
+
+func (h *Handler) audit(ctx context.Context, actor, action string, details map[string]string) {
+	ev := drawbridge.AuditEvent{Time: h.now(), Actor: actor, Action: action, Details: details}
+	if err := h.Broker.Store.AppendAudit(context.WithoutCancel(ctx), ev); err != nil {
+		h.logger().Error("slack: audit event not written", "action", action, "error", err)
+	}
+}
+
+// checkWorkspace refuses a verified request from another workspace, app
+// or enterprise: the signing secret proves the app, not where the user
+// clicked (Slack Connect shares channels across workspaces).
+func (h *Handler) checkWorkspace(ctx context.Context, team, app, enterprise, user string) bool {
+	ws := h.Workspace
+	ok := (ws.TeamID == "" || team == ws.TeamID) && (ws.AppID == "" || app == ws.AppID) &&
+		(ws.EnterpriseID == "" || enterprise == ws.EnterpriseID)
+	if !ok {
+		if h.OnReject != nil {
+			h.OnReject("foreign_workspace")
+		}
+		h.audit(ctx, "slack:"+user, ActionForeignWorkspace, map[string]string{
+			"team_id": team, "api_app_id": app, "enterprise_id": enterprise, "user_id": user})
+	}
+	return ok
+}
+
+// reply is what Slack is answered: an ephemeral message seen only by
+// whoever typed the command or clicked.
+type reply struct {
+	ResponseType    string `json:"response_type,omitempty"`
+	Text            string `json:"text"`
+	ReplaceOriginal bool   `json:"replace_original,omitempty"`
+}
+
+func ephemeral(format string, args ...any) reply {
+	if len(args) == 0 {
+		return reply{ResponseType: "ephemeral", Text: format}
+	}
+	return reply{ResponseType: "ephemeral", Text: sprintf(format, args...)}
+}
+
+func writeReply(w http.ResponseWriter, rep reply) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(rep)
+}
+
+// answer runs work and writes its reply, or, when it takes longer than
+// AckWithin, acknowledges at once and posts the reply to responseURL when
+// it is ready: Slack shows an error to anyone not answered within 3 s.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, responseURL string, work func(ctx context.Context) reply) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	done := make(chan reply, 1)
+	go func() {
+		defer cancel()
+		done <- work(ctx)
+	}()
+	within := h.AckWithin
+	if within <= 0 {
+		within = DefaultAckWithin
+	}
+	select {
+	case rep := <-done:
+		writeReply(w, rep)
+	case <-h.Clock.After(within):
+		writeReply(w, ephemeral("Received; working on it — the answer follows here."))
+		go func() {
+			rep := <-done
+			h.postResponse(context.Background(), responseURL, rep)
+		}()
+	}
+}
+
+// postResponse sends rep to a command's response_url, which Slack allows
+// for 30 minutes after the command.
+func (h *Handler) postResponse(ctx context.Context, responseURL string, rep reply) {
+	prefix := h.ResponseURLPrefix
+	if prefix == "" {
+		prefix = "https://hooks.slack.com/"
+	}
+	if !strings.HasPrefix(responseURL, prefix) {
+		h.logger().Warn("slack: response_url not posted to: not a Slack URL", "prefix", prefix)
+		return
+	}
+	client := h.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	msg := &slackapi.WebhookMessage{ResponseType: rep.ResponseType, Text: rep.Text, ReplaceOriginal: rep.ReplaceOriginal}
+	if err := slackapi.PostWebhookCustomHTTPContext(ctx, responseURL, client, msg); err != nil {
+		h.logger().Warn("slack: response_url post failed", "error", err)
+	}
+}
