@@ -25,6 +25,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -262,9 +263,10 @@ func (a answer) details() map[string]string {
 }
 
 // send delivers ev once and classifies the answer (see the package
-// comment). Failures before the receiver answered — no connection, a
-// timeout — leave open whether it acted, so they are plain retryable
-// errors; a 429 is a refusal before acting (drawbridge.Rejected).
+// comment). A timeout or a connection lost mid-way leaves open whether the
+// receiver acted, so it is a plain retryable error; an event that never
+// reached a receiver (connection refused, no such host) or was answered
+// 429 was refused before anything was done (drawbridge.Rejected).
 func (p *Provider) send(ctx context.Context, ev Event) (answer, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
@@ -282,8 +284,13 @@ func (p *Provider) send(ctx context.Context, ev Event) (answer, error) {
 	req.Header.Set(signature.Header, signature.Sign(body, p.now(), p.secrets...))
 	res, err := p.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
+		var dns *net.DNSError
+		switch {
+		case ctx.Err() != nil:
 			return answer{}, fmt.Errorf("%s: no answer in time (timeout %s); the receiver may have acted, so it is sent again", what, p.timeout)
+		case errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns):
+			// The event never reached a receiver: nothing was acted on.
+			return answer{}, drawbridge.Rejected(fmt.Errorf("%s: %w", what, err))
 		}
 		return answer{}, fmt.Errorf("%s: %w", what, err)
 	}
