@@ -66,9 +66,11 @@ type Config struct {
 	Timeout time.Duration
 	// Directory, when set, resolves the person again for a revoke event
 	// so that it carries their linked identities like a grant event; if
-	// that fails the event carries the canonical id alone (a removal never
-	// waits for the directory).
-	Directory drawbridge.Directory
+	// that fails or takes longer than DirectoryTimeout (default 2s), the
+	// event carries the canonical id alone: a removal never waits long
+	// for the directory, nor fails because of it.
+	Directory        drawbridge.Directory
+	DirectoryTimeout time.Duration
 	// HTTPClient sends the events; a client of its own when nil.
 	HTTPClient *http.Client
 	// Now is the clock of the signatures; time.Now when nil.
@@ -83,6 +85,7 @@ type Provider struct {
 	secrets [][]byte
 	timeout time.Duration
 	dir     drawbridge.Directory
+	dirWait time.Duration
 	client  *http.Client
 	now     func() time.Time
 }
@@ -101,9 +104,12 @@ func New(cfg Config) (*Provider, error) {
 		return nil, drawbridge.Errorf(drawbridge.EINVALID, "webhook %s: timeout %s is negative", cfg.Name, cfg.Timeout)
 	}
 	p := &Provider{name: cfg.Name, url: cfg.URL, secrets: cfg.Secrets, timeout: cfg.Timeout, dir: cfg.Directory,
-		client: cfg.HTTPClient, now: cfg.Now}
+		dirWait: cfg.DirectoryTimeout, client: cfg.HTTPClient, now: cfg.Now}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
+	}
+	if p.dirWait <= 0 {
+		p.dirWait = 2 * time.Second
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -230,9 +236,11 @@ func (p *Provider) Revoke(ctx context.Context, spec drawbridge.RevokeSpec) (draw
 	a := spec.Assignment
 	var who *drawbridge.Principal
 	if p.dir != nil && spec.Requester != "" {
-		if r, err := p.dir.Resolve(ctx, spec.Requester); err == nil {
+		dctx, cancel := context.WithTimeout(ctx, p.dirWait)
+		if r, err := p.dir.Resolve(dctx, spec.Requester); err == nil {
 			who = r
 		}
+		cancel()
 	}
 	ev := Event{Type: TypeRevoke, RequestID: spec.RequestID, Principal: principalOf(spec.Requester, who),
 		Provider: p.name, Resource: a.Resource, Role: a.Role, ExpiresAt: timePtr(spec.Until),

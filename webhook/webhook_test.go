@@ -171,6 +171,30 @@ func TestRevokeEventIdentities(t *testing.T) {
 	if p := rc.events[1].Principal; p.ID != alice.ID || len(p.Identities) != 0 || rc.events[1].ExpiresAt != nil {
 		t.Errorf("revoke event without directory: %+v", rc.events[1])
 	}
+
+	// A directory that does not answer delays the removal by
+	// DirectoryTimeout at most.
+	p, err := webhook.New(webhook.Config{Name: "hooks", URL: srv.URL, Secrets: [][]byte{newSecret}, Now: func() time.Time { return now },
+		Directory: stuckDir{}, DirectoryTimeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := p.Revoke(ctx, drawbridge.RevokeSpec{RequestID: "req_x", Assignment: grantSpec().Assignment, Requester: alice.ID}); err != nil {
+		t.Fatalf("revoke with a stuck directory: %v", err)
+	}
+	if len(rc.events) != 3 || rc.events[2].Principal.ID != alice.ID {
+		t.Fatalf("revoke with a stuck directory sent %+v", rc.events[2:])
+	}
+}
+
+// stuckDir never answers before its context ends.
+type stuckDir struct{}
+
+func (stuckDir) Resolve(ctx context.Context, _ string) (*drawbridge.Principal, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 // The receiver's answer decides: 2xx done, 409 already done, 429 and 5xx
