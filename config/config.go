@@ -37,6 +37,8 @@ type Config struct {
 	API       API       `yaml:"api"`
 	Limits    Limits    `yaml:"limits"`
 	Slack     Slack     `yaml:"slack"`
+	// Notify lists where notifications go (docs/operations.md).
+	Notify []Notifier `yaml:"notify"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -387,7 +389,7 @@ var (
 var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
-	"Expiry": "expiry", "API": "api", "Limits": "limits",
+	"Expiry": "expiry", "API": "api", "Limits": "limits", "Notifier": "notify[]",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -446,6 +448,7 @@ func (c *Config) applyDefaults() {
 	if c.Expiry.Workers == 0 {
 		c.Expiry.Workers = 10
 	}
+	c.notifyDefaults()
 	if c.Expiry.NoticeBefore == 0 {
 		c.Expiry.NoticeBefore = Duration(10 * time.Minute)
 	}
@@ -634,6 +637,7 @@ func (c *Config) validate(file string) error {
 	}
 	c.validateProviders(add)
 	c.validateSlack(add)
+	c.validateNotify(add)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

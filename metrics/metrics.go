@@ -40,6 +40,9 @@ type Metrics struct {
 	drift             *prometheus.GaugeVec
 	reconcileErrors   prometheus.Counter
 	slackRejected     *prometheus.CounterVec
+	notifyDeliveries  *prometheus.CounterVec
+	notifyFailures    *prometheus.CounterVec
+	notifyLag         *prometheus.GaugeVec
 }
 
 // New registers every collector on a new registry; counts, when non-nil,
@@ -82,12 +85,18 @@ func New(counts drawbridge.RequestCounter, logger *slog.Logger) *Metrics {
 		Help: "Drift reconciliation passes that failed."})
 	m.slackRejected = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_slack_rejected_total",
 		Help: "Slack requests refused before they reached the broker, by reason (bad_signature, stale, replay, missing_headers, bad_timestamp, too_large, foreign_workspace)."}, []string{"reason"})
+	m.notifyDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_notify_deliveries_total",
+		Help: "Notifications a notifier accepted, by notifier and type (at least once: a redelivery after a crash counts again)."}, []string{"notifier", "type"})
+	m.notifyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_notify_failures_total",
+		Help: "Failed notification deliveries (each is retried with backoff), by notifier."}, []string{"notifier"})
+	m.notifyLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drawbridge_notify_lag_seconds",
+		Help: "Age of the oldest audit event a notifier has not finished with; 0 when caught up."}, []string{"notifier"})
 	for _, kind := range []string{broker.DriftUnmanaged, broker.DriftLeftover, broker.DriftMissing} {
 		m.drift.WithLabelValues(kind).Set(0)
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.transitions, m.revocationLag, m.revokeFailures,
 		m.provisionFailures, m.providerLatency, m.providerErrors, m.engineSteps, m.engineErrors, m.reloads,
-		m.reloadFailures, m.policyLoaded, m.drift, m.reconcileErrors, m.slackRejected,
+		m.reloadFailures, m.policyLoaded, m.drift, m.reconcileErrors, m.slackRejected, m.notifyDeliveries, m.notifyFailures, m.notifyLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -546,4 +555,27 @@ func (c *requestCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
 	ch <- prometheus.MustNewConstMetric(failingDesc, prometheus.GaugeValue, float64(failing))
+}
+
+// NotifyDelivery observes one delivery attempt of a notifier
+// (notify.Worker.OnDelivery).
+func (m *Metrics) NotifyDelivery(notifier string, n drawbridge.Notification, err error) {
+	if err != nil {
+		m.notifyFailures.WithLabelValues(notifier).Inc()
+		return
+	}
+	m.notifyDeliveries.WithLabelValues(notifier, n.Type).Inc()
+}
+
+// NotifyLag records how far behind a notifier is (notify.Worker.OnLag).
+func (m *Metrics) NotifyLag(notifier string, lag time.Duration) {
+	m.notifyLag.WithLabelValues(notifier).Set(lag.Seconds())
+}
+
+// NotifierConfigured shows a notifier's series from the start (failures
+// 0, lag 0), so an alert on them has something to compare before the
+// first delivery.
+func (m *Metrics) NotifierConfigured(notifier string) {
+	m.notifyFailures.WithLabelValues(notifier).Add(0)
+	m.notifyLag.WithLabelValues(notifier).Set(0)
 }

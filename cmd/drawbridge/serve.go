@@ -130,6 +130,10 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		}
 	}()
 	defer func() { stopEngine(); wg.Wait() }()
+	// Notifiers stop with the engine: a delivery cut short is not marked
+	// done, and the next start (or another process) sends it again.
+	waitNotifiers := runNotifiers(engineCtx, a.notifiers)
+	defer func() { stopEngine(); waitNotifiers() }()
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()

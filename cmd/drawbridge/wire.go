@@ -21,6 +21,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/directory"
 	"github.com/drawbridge-jit/drawbridge/expiry"
 	"github.com/drawbridge-jit/drawbridge/metrics"
+	"github.com/drawbridge-jit/drawbridge/notify"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
 	"github.com/drawbridge-jit/drawbridge/webhook"
@@ -65,6 +66,8 @@ type app struct {
 	aws *aws.Provider
 	// closers stop background work started by wiring (catalog refresh).
 	closers []func() error
+	// notifiers deliver notifications (notify:); serve runs them.
+	notifiers []*notify.Worker
 }
 
 func (a *app) Close() error {
@@ -193,6 +196,10 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	b.ProvisionLease = cfg.Expiry.ProvisionLease.Std()
 	b.MinDuration = cfg.Limits.MinDuration.Std()
 	b.NoticeBefore = cfg.Expiry.NoticeBefore.Std()
+	notifiers, err := notifiersFrom(cfg, b, store, opt.clock, opt.logger, m)
+	if err != nil {
+		return nil, err
+	}
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
 	b.OnChange = eng.Notify
 	if m != nil {
@@ -217,7 +224,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	return &app{cfg: cfg, store: store, db: db, broker: b, engine: eng, logger: opt.logger, metrics: m,
-		aws: awsProv, closers: closers}, nil
+		aws: awsProv, closers: closers, notifiers: notifiers}, nil
 }
 
 // sessionWarnings compares each permission set's session duration with
