@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
@@ -34,7 +35,6 @@ import (
 
 // Defaults of a Worker.
 const (
-	DefaultLease     = time.Minute
 	DefaultPoll      = 2 * time.Second
 	DefaultTimeout   = 10 * time.Second
 	DefaultRetryBase = time.Second
@@ -57,7 +57,9 @@ type Worker struct {
 	// Holder names this worker in the cursor's lease; unique per process
 	// (NewHolder).
 	Holder string
-	// Lease is how long the cursor is this worker's after each renewal.
+	// Lease is how long the cursor is this worker's after each renewal;
+	// by default LeaseFor(Timeout). After a crash, delivery resumes (in
+	// another process, or the restarted one) once it has run out.
 	Lease time.Duration
 	// Poll is how often a worker that is caught up, or that another
 	// process holds the lease against, looks again; Wake makes it look
@@ -80,7 +82,14 @@ type Worker struct {
 	OnLag func(name string, lag time.Duration)
 
 	wake chan struct{}
+	once sync.Once
 }
+
+// LeaseFor is the cursor lease of a worker whose deliveries take at most
+// timeout: two of them and ten seconds (30 s for the default timeout), so
+// a renewal before each delivery always leaves the delivery inside the
+// lease, and a crashed holder holds up delivery for no longer than that.
+func LeaseFor(timeout time.Duration) time.Duration { return 2*timeout + 10*time.Second }
 
 // NewHolder returns a lease holder name unique to this process: the host,
 // the process id and a random suffix (a restarted process is a new holder,
@@ -93,9 +102,7 @@ func NewHolder() string {
 }
 
 func (w *Worker) init() {
-	if w.wake == nil {
-		w.wake = make(chan struct{}, 1)
-	}
+	w.wake = make(chan struct{}, 1)
 	if w.Clock == nil {
 		w.Clock = clock.Real{}
 	}
@@ -105,14 +112,14 @@ func (w *Worker) init() {
 	if w.Holder == "" {
 		w.Holder = NewHolder()
 	}
-	if w.Lease <= 0 {
-		w.Lease = DefaultLease
-	}
 	if w.Poll <= 0 {
 		w.Poll = DefaultPoll
 	}
 	if w.Timeout <= 0 {
 		w.Timeout = DefaultTimeout
+	}
+	if w.Lease <= 0 {
+		w.Lease = LeaseFor(w.Timeout)
 	}
 	if w.RetryBase <= 0 {
 		w.RetryBase = DefaultRetryBase
@@ -131,15 +138,10 @@ func (w *Worker) init() {
 	}
 }
 
-// New returns a worker with the defaults; wake it with Wake.
-func New(name string, n drawbridge.Notifier, store drawbridge.Store, clk clock.Clock, logger *slog.Logger) *Worker {
-	w := &Worker{Name: name, Notifier: n, Store: store, Clock: clk, Logger: logger}
-	w.init()
-	return w
-}
-
-// Wake makes a waiting worker look for new events now. It never blocks.
+// Wake makes a waiting worker look for new events now. It never blocks,
+// and may be called before Run.
 func (w *Worker) Wake() {
+	w.once.Do(w.init)
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -148,8 +150,11 @@ func (w *Worker) Wake() {
 
 // Run delivers until ctx ends. A delivery in flight when ctx ends is
 // cancelled and its cursor not advanced: the next holder sends it again.
+// On the way out the lease is given up, so a restart (or another process)
+// goes on at once; after a crash it waits for the lease to run out.
 func (w *Worker) Run(ctx context.Context) error {
-	w.init()
+	w.once.Do(w.init)
+	defer w.release(ctx)
 	for ctx.Err() == nil {
 		more, err := w.pass(ctx)
 		switch {
@@ -211,6 +216,16 @@ func (w *Worker) pass(ctx context.Context) (more bool, err error) {
 		w.OnLag(w.Name, 0)
 	}
 	return len(evs) == w.Batch, nil
+}
+
+// release ends this worker's lease now, if it still holds it.
+func (w *Worker) release(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := w.Clock.Now()
+	if _, err := w.Store.LeaseNotifyCursor(ctx, w.Name, w.Holder, now, now); err != nil && !drawbridge.IsStale(err) {
+		w.Logger.Warn("notifier: could not give up the cursor lease; another process waits for it to run out", "notifier", w.Name, "error", err)
+	}
 }
 
 func (w *Worker) lease(ctx context.Context) (drawbridge.NotifyCursor, error) {

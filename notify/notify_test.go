@@ -2,7 +2,9 @@ package notify_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	nethttp "net/http"
 	"net/http/httptest"
 	"slices"
@@ -98,13 +100,16 @@ func run(t *testing.T, w *notify.Worker) (stop func()) {
 }
 
 // crashAfter lets n deliveries reach the receiver, then "kills the
-// process" (cancels the worker) right after the receiver accepted the
-// n-th and before the worker could advance its cursor.
+// process" right after the receiver accepted the n-th, before the worker
+// could advance its cursor: from then on its store writes nothing (a dead
+// process cannot give up its lease either), and its context ends.
 type crashAfter struct {
+	drawbridge.Store
 	inner drawbridge.Notifier
 	n     int
 	kill  context.CancelFunc
 	mu    sync.Mutex
+	dead  bool
 }
 
 func (c *crashAfter) Notify(ctx context.Context, note drawbridge.Notification) error {
@@ -113,10 +118,33 @@ func (c *crashAfter) Notify(ctx context.Context, note drawbridge.Notification) e
 	defer c.mu.Unlock()
 	if err == nil {
 		if c.n--; c.n == 0 {
+			c.dead = true
 			c.kill()
 		}
 	}
 	return err
+}
+
+var errDead = errors.New("the process is dead")
+
+func (c *crashAfter) LeaseNotifyCursor(ctx context.Context, name, holder string, now, until time.Time) (drawbridge.NotifyCursor, error) {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		return drawbridge.NotifyCursor{}, errDead
+	}
+	return c.Store.LeaseNotifyCursor(ctx, name, holder, now, until)
+}
+
+func (c *crashAfter) AdvanceNotifyCursor(ctx context.Context, name, holder string, seq int64) error {
+	c.mu.Lock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
+		return errDead
+	}
+	return c.Store.AdvanceNotifyCursor(ctx, name, holder, seq)
 }
 
 // expected builds, from the store's audit chain, the notifications the
@@ -179,7 +207,8 @@ func TestCrashBetweenDeliveryAndCursorDeliversOnceAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx1, kill := context.WithCancel(context.Background())
-	w1 := &notify.Worker{Name: "hooks", Notifier: &crashAfter{inner: hook, n: 3, kill: kill}, Store: e.Store, Clock: e.Clock, Holder: "process-1"}
+	crash := &crashAfter{Store: e.Store, inner: hook, n: 3, kill: kill}
+	w1 := &notify.Worker{Name: "hooks", Notifier: crash, Store: crash, Clock: e.Clock, Holder: "process-1"}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w1.Run(ctx1) }()
 	select {
@@ -202,11 +231,11 @@ func TestCrashBetweenDeliveryAndCursorDeliversOnceAfterRestart(t *testing.T) {
 	if raw, _ := rc.snapshot(); len(raw) != 3 {
 		t.Fatalf("delivered %v while the first worker's lease ran", raw)
 	}
-	e.Clock.Advance(notify.DefaultLease)
+	e.Clock.Advance(notify.LeaseFor(notify.DefaultTimeout))
 	last, _ := strconv.ParseInt(keys[len(keys)-1], 10, 64)
 	waitFor(t, "every notification, and the cursor past the last", func() bool {
 		_, acted := rc.snapshot()
-		c, err := db2.LeaseNotifyCursor(e.Ctx, "hooks", "process-2", e.Clock.Now(), e.Clock.Now().Add(notify.DefaultLease))
+		c, err := db2.LeaseNotifyCursor(e.Ctx, "hooks", "process-2", e.Clock.Now(), e.Clock.Now().Add(time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,5 +325,22 @@ func TestFailingReceiverIsRetriedAndNeverBlocksTheLifecycle(t *testing.T) {
 	}
 	if slices.Max(lags) < 7*time.Second {
 		t.Errorf("lag reports %v: want one of at least the 7 s of backoff", lags)
+	}
+}
+
+// A worker that stops cleanly gives its lease up: the next process goes on
+// at once instead of waiting for the lease to run out.
+func TestCleanStopReleasesTheLease(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	e.Submit(t, testenv.Alice, testenv.Staging, "ReadOnlyAccess", time.Hour, "")
+	w := &notify.Worker{Name: "log", Notifier: notify.Log{Logger: slog.New(slog.DiscardHandler)}, Store: e.Store, Clock: e.Clock, Holder: "p1"}
+	stop := run(t, w)
+	waitFor(t, "the worker to take the lease and go idle", func() bool { return e.Clock.Waiters() >= 1 })
+	if _, err := e.Store.LeaseNotifyCursor(e.Ctx, "log", "p2", e.Clock.Now(), e.Clock.Now().Add(time.Minute)); !drawbridge.IsStale(err) {
+		t.Fatalf("p2 leased while p1 runs: %v", err)
+	}
+	stop()
+	if _, err := e.Store.LeaseNotifyCursor(e.Ctx, "log", "p2", e.Clock.Now(), e.Clock.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("p2 could not lease after p1 stopped: %v", err)
 	}
 }

@@ -32,11 +32,8 @@ func notifiersFrom(cfg *config.Config, b *broker.Broker, store drawbridge.Store,
 			}
 			n = h
 		}
-		w := notify.New(nc.Name, n, store, clk, logger)
-		w.Holder = holder + "/" + nc.Name
-		if nc.Timeout > 0 {
-			w.Timeout = nc.Timeout.Std()
-		}
+		w := &notify.Worker{Name: nc.Name, Notifier: n, Store: store, Clock: clk, Logger: logger,
+			Holder: holder + "/" + nc.Name, Timeout: nc.Timeout.Std()}
 		w.Approvers = func(rule string) []string {
 			if pol := b.Policy(); pol != nil {
 				if r, ok := pol.Rule(rule); ok {
