@@ -25,15 +25,13 @@ const secret = "notify-test-secret"
 // receiver is a loopback webhook receiver as a user would write one: it
 // verifies the signature and acts once per Idempotency-Key.
 type receiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	mu     sync.Mutex
-	raw    []string        // every accepted delivery's key, in order
-	acted  map[string]bool // keys acted on (deduplicated)
-	types  []string        // types acted on, in order
-	fail   int             // answer 503 to this many deliveries first
-	got    chan struct{}   // a delivery arrived
-	health func(*nethttp.Request)
+	t     *testing.T
+	srv   *httptest.Server
+	mu    sync.Mutex
+	raw   []string        // every accepted delivery's key, in order
+	acted map[string]bool // keys acted on (deduplicated)
+	types []string        // types acted on, in order
+	fail  int             // answer 503 to this many deliveries first
 }
 
 func newReceiver(t *testing.T, clk func() time.Time) *receiver {
