@@ -26,6 +26,10 @@ type Slack struct {
 	TeamID       string `yaml:"team_id"`
 	AppID        string `yaml:"app_id"`
 	EnterpriseID string `yaml:"enterprise_id"`
+	// ApprovalChannel is the channel (its id, C…) where requests waiting
+	// for approval are posted with Approve and Deny buttons; invite the
+	// app there. Without it no approval messages are posted.
+	ApprovalChannel string `yaml:"approval_channel"`
 	// Command is the slash command's name as configured in the app
 	// (default /boundary), shown in help and error messages.
 	Command string `yaml:"command"`
@@ -49,6 +53,7 @@ var (
 	slackTeamID       = regexp.MustCompile(`^T[A-Z0-9]{2,20}$`)
 	slackAppID        = regexp.MustCompile(`^A[A-Z0-9]{2,20}$`)
 	slackEnterpriseID = regexp.MustCompile(`^E[A-Z0-9]{2,20}$`)
+	slackChannel      = regexp.MustCompile(`^[CG][A-Z0-9]{2,20}$`)
 	slackCommand      = regexp.MustCompile(`^/[a-z0-9_-]{1,31}$`)
 	emailDomain       = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$`)
 )
@@ -56,7 +61,7 @@ var (
 func (c *Config) validateSlack(add func(format string, args ...any)) {
 	s := c.Slack
 	if !s.Enabled() {
-		if s.BotToken != "" || s.TeamID != "" || s.AppID != "" || s.EnterpriseID != "" || len(s.EmailDomains) > 0 || s.NextSigningSecret != "" {
+		if s.BotToken != "" || s.ApprovalChannel != "" || s.TeamID != "" || s.AppID != "" || s.EnterpriseID != "" || len(s.EmailDomains) > 0 || s.NextSigningSecret != "" {
 			add("slack: signing_secret is missing: the Slack channel needs the app's signing secret (write signing_secret: ${SLACK_SIGNING_SECRET}), or remove the slack: section")
 		}
 		return
@@ -77,6 +82,9 @@ func (c *Config) validateSlack(add func(format string, args ...any)) {
 	}
 	if s.EnterpriseID != "" && !slackEnterpriseID.MatchString(s.EnterpriseID) {
 		add("slack.enterprise_id %q: give the Enterprise Grid organisation id (E…), or leave it out", s.EnterpriseID)
+	}
+	if s.ApprovalChannel != "" && !slackChannel.MatchString(s.ApprovalChannel) {
+		add("slack.approval_channel %q: give the channel's id (C…, channel details → About), not its name", s.ApprovalChannel)
 	}
 	if !slackCommand.MatchString(s.Command) {
 		add("slack.command %q: give the slash command as configured in the app, e.g. /boundary", s.Command)

@@ -15,12 +15,12 @@ func TestSlackConfig(t *testing.T) {
 		return v, ok
 	}
 	good := "slack:\n  signing_secret: ${SLACK_SIGNING_SECRET}\n  bot_token: ${SLACK_BOT_TOKEN}\n  team_id: T0123ABCD\n  app_id: A0123ABCD\n"
-	cfg, err := config.Parse("drawbridge.yaml", []byte(good+"  email_domains: [example.com]\n"), env)
+	cfg, err := config.Parse("drawbridge.yaml", []byte(good+"  email_domains: [example.com]\n  approval_channel: C0APPROVALS\n"), env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s := cfg.Slack; !s.Enabled() || s.SigningSecret != "8f742231b10e8888abcd99yyyzzz85a5" || s.BotToken != "xoxb-1-2-abc" ||
-		s.Command != "/boundary" || s.EmailDomains[0] != "example.com" {
+		s.Command != "/boundary" || s.EmailDomains[0] != "example.com" || s.ApprovalChannel != "C0APPROVALS" {
 		t.Errorf("parsed %+v", s)
 	}
 	if cfg, err := config.Parse("drawbridge.yaml", []byte("server:\n  listen: 127.0.0.1:9\n"), env); err != nil || cfg.Slack.Enabled() {
@@ -35,6 +35,7 @@ func TestSlackConfig(t *testing.T) {
 		strings.Replace(good, "${SLACK_BOT_TOKEN}", "xoxp-1", 1): "slack.bot_token: give the app's bot token (xoxb-",
 		good + "  enterprise_id: grid\n":                         `slack.enterprise_id "grid"`,
 		good + "  command: boundary\n":                           `slack.command "boundary"`,
+		good + "  approval_channel: '#approvals'\n":              `slack.approval_channel "#approvals"`,
 		good + "  email_domains: ['@example.com']\n":             `slack.email_domains[0] "@example.com"`,
 		good + "  email_domains: [Example.COM]\n":                `slack.email_domains[0] "Example.COM"`,
 		good + "  next_signing_secret: short\n":                  "slack.next_signing_secret: a Slack signing secret is at least 16",

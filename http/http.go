@@ -148,8 +148,9 @@ func (s *Server) Handler() nethttp.Handler {
 }
 
 // SlackPaths are the endpoints of the Slack channel: the slash command,
-// and /webhook, the URL existing Slack apps already point at.
-var SlackPaths = []string{"/slack/commands", "/webhook"}
+// the interactivity payloads (buttons, modals), and /webhook, which takes
+// both (the URL existing Slack apps already point at).
+var SlackPaths = []string{"/slack/commands", "/slack/interactions", "/webhook"}
 
 // withContract sets the contract header on every response and refuses a
 // request that asks for another contract version, before anything else.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -43,6 +44,9 @@ type Workspace struct {
 // button payloads are a few kilobytes.
 const DefaultMaxBodyBytes = 64 << 10
 
+// timeLimit bounds the work behind one command or click.
+const timeLimit = time.Minute
+
 // DefaultAckWithin is how long a command may run before the answer moves
 // to response_url: well inside Slack's 3 s.
 const DefaultAckWithin = 2 * time.Second
@@ -57,6 +61,9 @@ type Handler struct {
 	// EmailDomains, when set, map a Slack user with no linked identity
 	// through the e-mail users.info reports, for these domains only.
 	EmailDomains []string
+	// ApprovalChannel is the channel id (C…) where approval messages are
+	// posted; none are posted when it is empty.
+	ApprovalChannel string
 	// Command is the slash command's name as configured in Slack
 	// ("/boundary"), for the help text.
 	Command string
@@ -74,14 +81,32 @@ type Handler struct {
 	MaxBodyBytes      int64
 	// HTTPClient posts to response_url.
 	HTTPClient *http.Client
+
+	// work tracks what runs after Slack was answered (clicks, posts), so
+	// Wait can let it finish before the store closes.
+	work sync.WaitGroup
 }
+
+// background runs fn after the answer to Slack, tracked by Wait.
+func (h *Handler) background(fn func()) {
+	h.work.Add(1)
+	go func() {
+		defer h.work.Done()
+		fn()
+	}()
+}
+
+// Wait returns once the work started after answering Slack has ended
+// (each piece is bounded by a minute).
+func (h *Handler) Wait() { h.work.Wait() }
 
 // Paths are the endpoints Handler serves: the slash command, the
 // interactivity payloads, and /webhook, which takes both (the URL
 // existing Slack apps already point at).
-var Paths = []string{"/slack/commands", "/webhook"}
+var Paths = []string{"/slack/commands", "/slack/interactions", "/webhook"}
 
-// ServeHTTP answers POST /slack/commands and POST /webhook.
+// ServeHTTP answers POST /slack/commands, /slack/interactions and
+// /webhook, telling a command from a payload by its fields.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -117,8 +142,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case form.Has("command"):
 		h.command(w, r, form)
+	case form.Has("payload"):
+		h.interaction(w, r, form.Get("payload"))
 	default:
-		http.Error(w, "expected a slash command (command=…)", http.StatusBadRequest)
+		http.Error(w, "expected a slash command (command=…) or an interactivity payload (payload=…)", http.StatusBadRequest)
 	}
 }
 
@@ -189,7 +216,7 @@ func writeReply(w http.ResponseWriter, rep reply) {
 // AckWithin, acknowledges at once and posts the reply to responseURL when
 // it is ready: Slack shows an error to anyone not answered within 3 s.
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, responseURL string, work func(ctx context.Context) reply) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), timeLimit)
 	done := make(chan reply, 1)
 	go func() {
 		defer cancel()
@@ -204,10 +231,10 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, responseURL str
 		writeReply(w, rep)
 	case <-h.Clock.After(within):
 		writeReply(w, ephemeral("Received; working on it — the answer follows here."))
-		go func() {
+		h.background(func() {
 			rep := <-done
 			h.postResponse(context.Background(), responseURL, rep)
-		}()
+		})
 	}
 }
 

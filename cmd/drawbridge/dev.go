@@ -119,7 +119,8 @@ func runDev(ctx context.Context, g *globals, listen, dir string, sl devSlack) er
 		sl.secret = hex.EncodeToString(b)
 	}
 	cfg.Slack = config.Slack{SigningSecret: sl.secret, BotToken: "xoxb-drawbridge-dev", TeamID: sl.team, Command: "/boundary",
-		APIURL: slackAPI.APIURL(), ResponseURLPrefix: slackAPI.URL() + "/", AnyWorkspace: sl.team == ""}
+		ApprovalChannel: "C0APPROVALS",
+		APIURL:          slackAPI.APIURL(), ResponseURLPrefix: slackAPI.URL() + "/", AnyWorkspace: sl.team == ""}
 	setup := func(a *app) error { return insertDevTokens(ctx, a) }
 	return runServer(ctx, cfg, newLogger(g.stderr), serverHooks{setup: setup, ready: func(a *app, addr net.Addr) {
 		w := g.stdout

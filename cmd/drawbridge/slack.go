@@ -28,6 +28,7 @@ func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler 
 		API:               slackapi.New(cfg.BotToken, opts...),
 		EmailDomains:      cfg.EmailDomains,
 		Command:           cfg.Command,
+		ApprovalChannel:   cfg.ApprovalChannel,
 		Clock:             clock.Real{},
 		Logger:            logger,
 		ResponseURLPrefix: cfg.ResponseURLPrefix,
@@ -38,5 +39,7 @@ func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler 
 	if a.metrics != nil {
 		h.OnReject = a.metrics.SlackRejected
 	}
+	// What runs after Slack was answered ends before the store closes.
+	a.closers = append(a.closers, func() error { h.Wait(); return nil })
 	return h
 }

@@ -1,0 +1,148 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/broker"
+)
+
+// interaction answers a click on an approval message's buttons and the
+// submission of the deny modal. A click runs the broker's checks like
+// every channel's review (an approver the rule names, never the
+// requester, distinct people for a quorum); what is refused is explained
+// to the clicker alone and changes nothing.
+func (h *Handler) interaction(w http.ResponseWriter, r *http.Request, payload string) {
+	var cb slackapi.InteractionCallback
+	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
+		http.Error(w, "the payload is not JSON", http.StatusBadRequest)
+		return
+	}
+	team := cb.Team.ID
+	if cb.User.TeamID != "" && cb.User.TeamID != team {
+		// A Slack Connect user clicking in our workspace's channel.
+		team = cb.User.TeamID
+	}
+	if !h.checkWorkspace(r.Context(), team, cb.APIAppID, cb.Enterprise.ID, cb.User.ID) {
+		writeReply(w, ephemeral("This Drawbridge does not serve your workspace."))
+		return
+	}
+	switch cb.Type {
+	case slackapi.InteractionTypeBlockActions:
+		if len(cb.ActionCallback.BlockActions) != 1 {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		act := cb.ActionCallback.BlockActions[0]
+		switch act.ActionID {
+		case ActionApprove:
+			// Slack ignores the answer to a click: the outcome goes to
+			// response_url, seen by the clicker alone.
+			w.WriteHeader(http.StatusOK)
+			h.background(func() { h.review(context.WithoutCancel(r.Context()), cb, act.Value, true, "") })
+		case ActionDeny:
+			w.WriteHeader(http.StatusOK)
+			h.background(func() { h.openDenyModal(context.WithoutCancel(r.Context()), cb, act.Value) })
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	case slackapi.InteractionTypeViewSubmission:
+		if cb.View.CallbackID != callbackDeny {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		reason := cb.View.State.Values[denyBlock][denyInput].Value
+		// The modal closes at once. A submission has no response_url of
+		// its own: the click's rides in the modal's metadata, so a refusal
+		// is explained where the approver clicked.
+		w.WriteHeader(http.StatusOK)
+		id, responseURL, _ := strings.Cut(cb.View.PrivateMetadata, "\n")
+		cb.ResponseURL = responseURL
+		h.background(func() { h.review(context.WithoutCancel(r.Context()), cb, id, false, reason) })
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// reviewer is the caller a Slack user reviews as. Slack has no tokens
+// carrying roles, so whoever clicks reviews as an approver and the policy
+// decides: the broker admits only approvers the request's rule names.
+func reviewer(c drawbridge.Caller) drawbridge.Caller {
+	c.Roles = append(c.Roles, drawbridge.RoleApprover)
+	return c
+}
+
+// review approves or denies request id for the Slack user of cb and tells
+// them the outcome; the approval message itself is rewritten from the
+// request as it now stands.
+func (h *Handler) review(ctx context.Context, cb slackapi.InteractionCallback, id string, approve bool, reason string) {
+	ctx, cancel := context.WithTimeout(ctx, timeLimit)
+	defer cancel()
+	c, p, refused := h.identify(ctx, cb.User.ID)
+	if refused != nil {
+		h.tell(ctx, cb, *refused)
+		return
+	}
+	c = reviewer(c)
+	var req *drawbridge.Request
+	var err error
+	if approve {
+		req, err = h.Broker.Approve(ctx, id, p.ID, "", c, broker.ProvisionInBackground)
+	} else {
+		req, err = h.Broker.Deny(ctx, id, p.ID, reason, c)
+	}
+	if err != nil {
+		h.tell(ctx, cb, h.failure(err))
+		return
+	}
+	if err := h.updateApproval(ctx, req); err != nil {
+		h.logger().Warn("slack: approval message not updated", "request", id, "error", err)
+	}
+	verb := "approved"
+	if !approve {
+		verb = "denied"
+	}
+	h.tell(ctx, cb, ephemeral("You %s %s; it is now %s.", verb, req.ID, req.State))
+}
+
+// tell answers the user behind cb alone: on the message's response_url
+// for a click, else as an ephemeral message in the channel it came from.
+func (h *Handler) tell(ctx context.Context, cb slackapi.InteractionCallback, rep reply) {
+	if cb.ResponseURL != "" {
+		h.postResponse(ctx, cb.ResponseURL, rep)
+		return
+	}
+	if h.API == nil || cb.Channel.ID == "" {
+		return
+	}
+	if _, err := h.API.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackapi.MsgOptionText(rep.Text, false)); err != nil {
+		h.logger().Warn("slack: ephemeral answer not posted", "error", err)
+	}
+}
+
+// openDenyModal asks the approver why they deny (the reason is recorded
+// with the denial and shown to the requester).
+func (h *Handler) openDenyModal(ctx context.Context, cb slackapi.InteractionCallback, id string) {
+	ctx, cancel := context.WithTimeout(ctx, timeLimit)
+	defer cancel()
+	input := slackapi.NewInputBlock(denyBlock, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Why deny it?", false, false), nil,
+		slackapi.NewPlainTextInputBlockElement(slackapi.NewTextBlockObject(slackapi.PlainTextType, "The requester sees this", false, false), denyInput))
+	view := slackapi.ModalViewRequest{
+		Type:            slackapi.VTModal,
+		CallbackID:      callbackDeny,
+		PrivateMetadata: id + "\n" + cb.ResponseURL,
+		Title:           slackapi.NewTextBlockObject(slackapi.PlainTextType, "Deny request", false, false),
+		Submit:          slackapi.NewTextBlockObject(slackapi.PlainTextType, "Deny", false, false),
+		Close:           slackapi.NewTextBlockObject(slackapi.PlainTextType, "Cancel", false, false),
+		Blocks:          slackapi.Blocks{BlockSet: []slackapi.Block{input}},
+	}
+	if _, err := h.API.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
+		h.logger().Warn("slack: deny modal not opened", "request", id, "error", err)
+		h.tell(ctx, cb, ephemeral("Slack would not open the deny form (%s); deny %s with `drawbridge deny` or the API instead.", esc(err.Error()), id))
+	}
+}
