@@ -33,7 +33,9 @@ const ActionApprovalPosted = "slack_approval_posted"
 // for what, for how long and why, the rule and the quorum; the buttons
 // while it is pending, then who decided and when.
 func approvalBlocks(r *drawbridge.Request) []slackapi.Block {
-	md := func(s string) *slackapi.TextBlockObject { return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, false) }
+	md := func(s string) *slackapi.TextBlockObject {
+		return slackapi.NewTextBlockObject(slackapi.MarkdownType, s, false, false)
+	}
 	head := slackapi.NewSectionBlock(md(fmt.Sprintf("*%s* asks for *%s* for *%s*", esc(r.Requester), esc(r.Entitlement.String()), duration.Format(r.Duration))), []*slackapi.TextBlockObject{
 		md("*Reason*\n" + orDash(esc(r.Reason))),
 		md("*Ticket*\n" + orDash(esc(r.Ticket))),
