@@ -237,6 +237,23 @@ type Request struct {
 	Version   int    `json:"version"`
 }
 
+// ApprovedAt is when a request that needed approval got its last
+// approval, zero if it never was approved (the approval latency of the
+// audit figures and the dashboard).
+func (r *Request) ApprovedAt() time.Time {
+	if r.Decision.Effect != EffectRequireApproval || r.State == StatePendingApproval ||
+		r.State == StateDenied || r.State == StateCancelled {
+		return time.Time{}
+	}
+	var at time.Time
+	for _, a := range r.Approvals {
+		if a.Approved && a.At.After(at) {
+			at = a.At
+		}
+	}
+	return at
+}
+
 // DurationSeconds is the requested duration in whole seconds, as the JSON
 // contract shows it.
 func (r *Request) DurationSeconds() int64 { return int64(r.Duration / time.Second) }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 
@@ -185,4 +186,38 @@ func detailsJSON(d map[string]string) (string, error) {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// RequestHeader is the header row of a CSV of requests (the API's
+// /api/exports.csv and the dashboard's CSV link).
+var RequestHeader = []string{"id", "state", "requester", "provider", "account_id", "permission_set_name",
+	"duration_seconds", "reason", "ticket", "channel", "rule", "policy_sha256", "decision_reason",
+	"approvers", "created_at", "decided_at", "activated_at", "expires_at", "ended_at", "end_reason", "last_error"}
+
+// RequestRow fills row (len(RequestHeader) cells) with r's values, each
+// through SafeCell: requesters write reasons and tickets, auditors open
+// the file in a spreadsheet.
+func RequestRow(row []string, r *drawbridge.Request) {
+	var approvers []string
+	for _, a := range r.Approvals {
+		v := "approved"
+		if !a.Approved {
+			v = "denied"
+		}
+		approvers = append(approvers, a.Approver+" "+v)
+	}
+	vals := []string{r.ID, string(r.State), r.Requester, r.Provider, r.Resource, r.Role,
+		strconv.FormatInt(r.DurationSeconds(), 10), r.Reason, r.Ticket, string(r.Channel), r.Decision.Rule,
+		r.Decision.PolicySHA, r.Decision.Reason, strings.Join(approvers, "; "), rfc3339(r.CreatedAt),
+		rfc3339(r.DecidedAt), rfc3339(r.ActivatedAt), rfc3339(r.ExpiresAt), rfc3339(r.EndedAt), r.EndReason, r.LastError}
+	for i, v := range vals {
+		row[i] = SafeCell(v)
+	}
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

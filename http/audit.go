@@ -5,7 +5,6 @@ import (
 	"math"
 	nethttp "net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -59,10 +58,9 @@ func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, c drawbr
 	return nil
 }
 
-// ExportHeader is the header row of /api/exports.csv.
-var ExportHeader = []string{"id", "state", "requester", "provider", "account_id", "permission_set_name",
-	"duration_seconds", "reason", "ticket", "channel", "rule", "policy_sha256", "decision_reason",
-	"approvers", "created_at", "decided_at", "activated_at", "expires_at", "ended_at", "end_reason", "last_error"}
+// ExportHeader is the header row of /api/exports.csv (the audit
+// package's request columns, shared with the dashboard's CSV).
+var ExportHeader = audit.RequestHeader
 
 // exportPage is how many rows the export reads per query: the store's
 // maximum, so a million rows take 1,000 queries rather than 2,000.
@@ -110,7 +108,7 @@ func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, c dra
 	written := 0
 	for {
 		for _, req := range page {
-			exportRow(row, req)
+			audit.RequestRow(row, req)
 			if err := cw.Write(row); err != nil {
 				return nil // the client went away
 			}
@@ -135,30 +133,6 @@ func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, c dra
 	}
 }
 
-func exportRow(row []string, r *drawbridge.Request) {
-	var approvers []string
-	for _, a := range r.Approvals {
-		v := "approved"
-		if !a.Approved {
-			v = "denied"
-		}
-		approvers = append(approvers, a.Approver+" "+v)
-	}
-	vals := []string{r.ID, string(r.State), r.Requester, r.Provider, r.Resource, r.Role,
-		strconv.FormatInt(r.DurationSeconds(), 10), r.Reason, r.Ticket, string(r.Channel), r.Decision.Rule,
-		r.Decision.PolicySHA, r.Decision.Reason, strings.Join(approvers, "; "), rfc3339(r.CreatedAt),
-		rfc3339(r.DecidedAt), rfc3339(r.ActivatedAt), rfc3339(r.ExpiresAt), rfc3339(r.EndedAt), r.EndReason, r.LastError}
-	for i, v := range vals {
-		row[i] = audit.SafeCell(v)
-	}
-}
-
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
 
 // Summary is a distribution in seconds.
 type Summary struct {
@@ -230,7 +204,7 @@ func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, c dr
 					lag = append(lag, max(0, req.EndedAt.Sub(req.ExpiresAt).Seconds()))
 				}
 			}
-			if at := approvedAt(req); !at.IsZero() {
+			if at := req.ApprovedAt(); !at.IsZero() {
 				approval = append(approval, at.Sub(req.CreatedAt).Seconds())
 			}
 		}
@@ -244,22 +218,6 @@ func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, c dr
 	m.RevocationLagSeconds = summarize(lag)
 	writeJSON(w, 200, m)
 	return nil
-}
-
-// approvedAt is when a request that needed approval got its last
-// approval, zero if it never was approved.
-func approvedAt(r *drawbridge.Request) time.Time {
-	if r.Decision.Effect != drawbridge.EffectRequireApproval || r.State == drawbridge.StatePendingApproval ||
-		r.State == drawbridge.StateDenied || r.State == drawbridge.StateCancelled {
-		return time.Time{}
-	}
-	var at time.Time
-	for _, a := range r.Approvals {
-		if a.Approved && a.At.After(at) {
-			at = a.At
-		}
-	}
-	return at
 }
 
 func timeOrNil(t time.Time) *time.Time {
