@@ -81,8 +81,9 @@ type Worker struct {
 	// oldest event it has not finished with, 0 when caught up (metrics).
 	OnLag func(name string, lag time.Duration)
 
-	wake chan struct{}
-	once sync.Once
+	wake       chan struct{}
+	once       sync.Once
+	leaseUntil time.Time // of the lease this worker last took
 }
 
 // LeaseFor is the cursor lease of a worker whose deliveries take at most
@@ -121,6 +122,8 @@ func (w *Worker) init() {
 	if w.Lease <= 0 {
 		w.Lease = LeaseFor(w.Timeout)
 	}
+	// A delivery must fit in half a lease (renew), with the margin.
+	w.Timeout = min(w.Timeout, w.Lease/2-leaseMargin)
 	if w.RetryBase <= 0 {
 		w.RetryBase = DefaultRetryBase
 	}
@@ -230,7 +233,23 @@ func (w *Worker) release(ctx context.Context) {
 
 func (w *Worker) lease(ctx context.Context) (drawbridge.NotifyCursor, error) {
 	now := w.Clock.Now()
-	return w.Store.LeaseNotifyCursor(ctx, w.Name, w.Holder, now, now.Add(w.Lease))
+	c, err := w.Store.LeaseNotifyCursor(ctx, w.Name, w.Holder, now, now.Add(w.Lease))
+	if err == nil {
+		w.leaseUntil = c.LeaseUntil
+	}
+	return c, err
+}
+
+// renew renews the lease when less than half of it is left, so a busy
+// worker writes one renewal per half lease rather than one per
+// notification; what is left then always covers a whole delivery
+// (Lease/2 ≥ Timeout + leaseMargin, see LeaseFor).
+func (w *Worker) renew(ctx context.Context) error {
+	if w.Clock.Now().Before(w.leaseUntil.Add(-w.Lease / 2)) {
+		return nil
+	}
+	_, err := w.lease(ctx)
+	return err
 }
 
 // build reads the request ev is about and makes its notification.
@@ -250,17 +269,17 @@ func (w *Worker) build(ctx context.Context, ev drawbridge.AuditEvent) (drawbridg
 }
 
 // deliver hands n to the notifier until it accepts it, renewing the lease
-// before every attempt. It gives up only when ctx ends or the lease is
-// lost (another worker took over and will deliver n itself).
+// before an attempt when half of it is gone. It gives up only when ctx
+// ends or the lease is lost (another worker took over and delivers n
+// itself; a lost lease also stops the cursor from moving).
 func (w *Worker) deliver(ctx context.Context, n drawbridge.Notification) error {
 	for attempt := 1; ; attempt++ {
-		cur, err := w.lease(ctx)
-		if err != nil {
+		if err := w.renew(ctx); err != nil {
 			return err
 		}
-		d := min(w.Timeout, cur.LeaseUntil.Add(-leaseMargin).Sub(w.Clock.Now()))
+		d := min(w.Timeout, w.leaseUntil.Add(-leaseMargin).Sub(w.Clock.Now()))
 		callCtx, cancel := context.WithTimeout(ctx, d)
-		err = w.Notifier.Notify(callCtx, n)
+		err := w.Notifier.Notify(callCtx, n)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
