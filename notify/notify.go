@@ -194,7 +194,7 @@ func (w *Worker) pass(ctx context.Context) (more bool, err error) {
 		w.OnLag(w.Name, 0)
 		return false, nil
 	}
-	done := cur.Seq
+	done, advanced := cur.Seq, cur.Seq
 	for _, ev := range evs {
 		w.OnLag(w.Name, max(0, w.Clock.Now().Sub(ev.Time)))
 		n, ok, err := w.build(ctx, ev)
@@ -208,12 +208,15 @@ func (w *Worker) pass(ctx context.Context) (more bool, err error) {
 			if err := w.Store.AdvanceNotifyCursor(ctx, w.Name, w.Holder, ev.Seq); err != nil {
 				return false, err
 			}
+			advanced = ev.Seq
 		}
 		done = ev.Seq
 	}
 	// Events that needed no notification are finished with too.
-	if err := w.Store.AdvanceNotifyCursor(ctx, w.Name, w.Holder, done); err != nil {
-		return false, err
+	if done > advanced {
+		if err := w.Store.AdvanceNotifyCursor(ctx, w.Name, w.Holder, done); err != nil {
+			return false, err
+		}
 	}
 	if len(evs) < w.Batch {
 		w.OnLag(w.Name, 0)
