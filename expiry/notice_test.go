@@ -127,3 +127,30 @@ func TestExpiryNoticeSkipped(t *testing.T) {
 		t.Errorf("late grant: %d notices after its expiry", n)
 	}
 }
+
+// Two processes that both find the notice due record it once: the notice
+// is written under the request's version, so the slower one's write is
+// stale and records nothing.
+func TestExpiryNoticeRecordedOnceByTwoProcesses(t *testing.T) {
+	a := testenv.New(t, testenv.Options{})
+	b := testenv.New(t, testenv.Options{SameStoreAs: a, Emulator: a.Emu, Clock: a.Clock})
+	r := a.Submit(t, alice, staging, readOnly, time.Hour, "")
+	a.Clock.Advance(50 * time.Minute)
+	dueA, err := a.Store.DueRequests(a.Ctx, a.Clock.Now(), 10)
+	if err != nil || len(dueA) != 1 {
+		t.Fatalf("due in a: %d, %v", len(dueA), err)
+	}
+	dueB, err := b.Store.DueRequests(b.Ctx, b.Clock.Now(), 10)
+	if err != nil || len(dueB) != 1 {
+		t.Fatalf("due in b: %d, %v", len(dueB), err)
+	}
+	if _, err := a.Broker.HandleDue(a.Ctx, dueA[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Broker.HandleDue(b.Ctx, dueB[0]); !drawbridge.IsStale(err) {
+		t.Fatalf("the second process's notice: %v, want a stale write", err)
+	}
+	if n := len(noticeEvents(t, a, r.ID)); n != 1 {
+		t.Fatalf("%d notices, want 1", n)
+	}
+}
