@@ -39,6 +39,9 @@ type Config struct {
 	Slack     Slack     `yaml:"slack"`
 	// Notify lists where notifications go (docs/operations.md).
 	Notify []Notifier `yaml:"notify"`
+	// OIDC signs people in to the web pages; Roles give them roles.
+	OIDC  *OIDC         `yaml:"oidc"`
+	Roles []RoleBinding `yaml:"roles"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -389,7 +392,7 @@ var (
 var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
-	"Expiry": "expiry", "API": "api", "Limits": "limits", "Notifier": "notify[]",
+	"Expiry": "expiry", "API": "api", "Limits": "limits", "Notifier": "notify[]", "OIDC": "oidc", "RoleBinding": "roles[]",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -468,6 +471,7 @@ func (c *Config) applyDefaults() {
 	if c.Slack.Command == "" {
 		c.Slack.Command = "/boundary"
 	}
+	c.oidcDefaults()
 	for _, p := range c.Providers {
 		if d := kinds[p.Kind].defaults; d != nil {
 			d(p)
@@ -638,6 +642,7 @@ func (c *Config) validate(file string) error {
 	c.validateProviders(add)
 	c.validateSlack(add)
 	c.validateNotify(add)
+	c.validateOIDC(add)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

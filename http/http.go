@@ -53,6 +53,12 @@ type Server struct {
 	// Slack, when set, serves Slack's endpoints (SlackPaths), which Slack's
 	// request signature authenticates instead of a bearer token.
 	Slack nethttp.Handler
+	// Pages are handlers served beside the API under their own path
+	// prefixes ("/v1/auth/", "/dashboard"): the sign-in flow and the web
+	// pages authenticate by their own means (the flow's state, a session
+	// cookie), never by bearer token, so the API's token check does not
+	// apply to them. The API's routes never take a session cookie.
+	Pages map[string]nethttp.Handler
 	// MaxBodyBytes caps every request body (DefaultMaxBodyBytes when 0); a
 	// larger one is refused with 413 before it is read into memory.
 	MaxBodyBytes int64
@@ -135,7 +141,7 @@ func (s *Server) Handler() nethttp.Handler {
 	mux.HandleFunc("/", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		s.writeError(w, r, drawbridge.Errorf(drawbridge.ENOTFOUND, "no route %s %s", r.Method, r.URL.Path))
 	})
-	api := s.withContract(s.withAuth(mux))
+	api := s.withContract(s.withPages(s.withAuth(mux)))
 	if s.Slack == nil {
 		return api
 	}
@@ -145,6 +151,21 @@ func (s *Server) Handler() nethttp.Handler {
 	}
 	outer.Handle("/", api)
 	return outer
+}
+
+// withPages sends a request under one of s.Pages' prefixes to its
+// handler. Pages is read per request: serve mounts the sign-in pages once
+// it knows the address it listens on, before it starts serving.
+func (s *Server) withPages(api nethttp.Handler) nethttp.Handler {
+	return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		for prefix, h := range s.Pages {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // SlackPaths are the endpoints of the Slack channel: the slash command,

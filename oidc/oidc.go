@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -89,16 +90,21 @@ type Options struct {
 type Authenticator struct {
 	cfg      Config
 	opt      Options
-	oauth    oauth2.Config
-	verifier *gooidc.IDTokenVerifier
-	provider *gooidc.Provider
 	sessions *sessions
 	secure   bool
 	entra    bool
+
+	// The provider is discovered at the first sign-in, not at start: an
+	// identity provider that is down must not keep the server (and its
+	// revocations) from starting. Discovery is retried until it works.
+	mu       sync.Mutex
+	oauth    *oauth2.Config
+	verifier *gooidc.IDTokenVerifier
 }
 
-// New discovers the issuer and returns an authenticator for cfg.
-func New(ctx context.Context, cfg Config, opt Options) (*Authenticator, error) {
+// New returns an authenticator for cfg; the issuer is discovered at the
+// first sign-in.
+func New(cfg Config, opt Options) *Authenticator {
 	if opt.Clock == nil {
 		opt.Clock = clock.Real{}
 	}
@@ -108,31 +114,41 @@ func New(ctx context.Context, cfg Config, opt Options) (*Authenticator, error) {
 	if opt.HTTPClient == nil {
 		opt.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
-	ctx = gooidc.ClientContext(ctx, opt.HTTPClient)
-	p, err := gooidc.NewProvider(ctx, cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("oidc.issuer %s: discovery failed: %w", cfg.Issuer, err)
-	}
-	algs := cfg.SigningAlgorithms
-	if len(algs) == 0 {
-		algs = []string{gooidc.RS256}
-	}
-	scopes := []string{gooidc.ScopeOpenID}
-	for _, s := range append(slices.Clone(cfg.Scopes), cfg.ClaimsScopes...) {
-		if !slices.Contains(scopes, s) {
-			scopes = append(scopes, s)
-		}
-	}
-	a := &Authenticator{
-		cfg: cfg, opt: opt, provider: p,
-		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
-			RedirectURL: strings.TrimSuffix(cfg.APIURLPrefix, "/") + CallbackPath, Scopes: scopes},
-		verifier: p.Verifier(&gooidc.Config{ClientID: cfg.ClientID, SupportedSigningAlgs: algs, Now: opt.Clock.Now}),
+	return &Authenticator{
+		cfg: cfg, opt: opt,
 		sessions: newSessions(cfg.SessionIdle, cfg.SessionAbsolute),
 		secure:   strings.HasPrefix(cfg.APIURLPrefix, "https://"),
 		entra:    IsEntra(cfg.Issuer),
 	}
-	return a, nil
+}
+
+// discover returns the OAuth2 client and ID token verifier of the
+// issuer, discovering it on first use.
+func (a *Authenticator) discover(ctx context.Context) (*oauth2.Config, *gooidc.IDTokenVerifier, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.oauth != nil {
+		return a.oauth, a.verifier, nil
+	}
+	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, a.opt.HTTPClient), a.cfg.Issuer)
+	if err != nil {
+		a.opt.Logger.Error("oidc discovery failed", "issuer", a.cfg.Issuer, "error", err)
+		return nil, nil, fmt.Errorf("the identity provider %s cannot be reached right now; try again in a minute", a.cfg.Issuer)
+	}
+	algs := a.cfg.SigningAlgorithms
+	if len(algs) == 0 {
+		algs = []string{gooidc.RS256}
+	}
+	scopes := []string{gooidc.ScopeOpenID}
+	for _, s := range append(slices.Clone(a.cfg.Scopes), a.cfg.ClaimsScopes...) {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	a.oauth = &oauth2.Config{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret, Endpoint: p.Endpoint(),
+		RedirectURL: strings.TrimSuffix(a.cfg.APIURLPrefix, "/") + CallbackPath, Scopes: scopes}
+	a.verifier = p.Verifier(&gooidc.Config{ClientID: a.cfg.ClientID, SupportedSigningAlgs: algs, Now: a.opt.Clock.Now})
+	return a.oauth, a.verifier, nil
 }
 
 // IsEntra reports whether issuer is Microsoft Entra ID's (public and
@@ -195,6 +211,11 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Authenticator) startLogin(w http.ResponseWriter, r *http.Request, returnTo string, stepUp bool) {
+	oc, _, err := a.discover(r.Context())
+	if err != nil {
+		a.fail(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	now := a.opt.Clock.Now()
 	p := pendingLogin{nonce: randomString(), verifier: oauth2.GenerateVerifier(), returnTo: returnTo, stepUp: stepUp, started: now}
 	state, err := a.sessions.begin(p)
@@ -214,7 +235,7 @@ func (a *Authenticator) startLogin(w http.ResponseWriter, r *http.Request, retur
 	}
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: state, Path: "/v1/auth-methods/", MaxAge: int(loginTimeout.Seconds()),
 		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, a.oauth.AuthCodeURL(state, opts...), http.StatusFound)
+	http.Redirect(w, r, oc.AuthCodeURL(state, opts...), http.StatusFound)
 }
 
 // callback finishes the flow. Every check failing ends on an error page
@@ -241,8 +262,13 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusBadRequest, "this sign-in is unknown, already used or older than 10 minutes: sign in again")
 		return
 	}
+	oc, verifier, err := a.discover(r.Context())
+	if err != nil {
+		a.fail(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	ctx := gooidc.ClientContext(r.Context(), a.opt.HTTPClient)
-	tok, err := a.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(p.verifier))
+	tok, err := oc.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(p.verifier))
 	if err != nil {
 		a.opt.Logger.Warn("oidc code exchange failed", "error", err)
 		a.fail(w, http.StatusUnauthorized, "the identity provider did not accept the sign-in code: sign in again")
@@ -253,7 +279,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusUnauthorized, "the identity provider sent no ID token")
 		return
 	}
-	idt, err := a.verifier.Verify(ctx, raw)
+	idt, err := verifier.Verify(ctx, raw)
 	if err != nil {
 		a.opt.Logger.Warn("oidc ID token refused", "error", err)
 		a.fail(w, http.StatusUnauthorized, "the ID token was refused: "+err.Error())

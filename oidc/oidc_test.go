@@ -61,13 +61,10 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := New(context.Background(), cfg, Options{Directory: dir, Clock: fc, Roles: []drawbridge.RoleBinding{
+	a := New(cfg, Options{Directory: dir, Clock: fc, Roles: []drawbridge.RoleBinding{
 		{Members: []string{"*"}, Roles: []drawbridge.Role{drawbridge.RoleRequester}},
 		{Members: []string{"group:sre-leads"}, Roles: []drawbridge.Role{drawbridge.RoleApprover}},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	r.auth = a
 	mux.Handle("/v1/", a.Handler())
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, req *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
 	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/oidc"
+	idpemulator "github.com/drawbridge-jit/drawbridge/oidc/emulator"
 	slackemu "github.com/drawbridge-jit/drawbridge/slack/emulator"
 	"github.com/drawbridge-jit/drawbridge/webhook"
 	"github.com/spf13/cobra"
@@ -121,6 +124,11 @@ func runDev(ctx context.Context, g *globals, listen, dir string, sl devSlack) er
 	cfg.Slack = config.Slack{SigningSecret: sl.secret, BotToken: "xoxb-drawbridge-dev", TeamID: sl.team, Command: "/boundary",
 		ApprovalChannel: "C0APPROVALS",
 		APIURL:          slackAPI.APIURL(), ResponseURLPrefix: slackAPI.URL() + "/", AnyWorkspace: sl.team == ""}
+	idp, err := startDevIdP(cfg)
+	if err != nil {
+		return err
+	}
+	defer idp.Close()
 	setup := func(a *app) error { return insertDevTokens(ctx, a) }
 	return runServer(ctx, cfg, newLogger(g.stderr), serverHooks{setup: setup, ready: func(a *app, addr net.Addr) {
 		w := g.stdout
@@ -128,6 +136,7 @@ func runDev(ctx context.Context, g *globals, listen, dir string, sl devSlack) er
 		for _, r := range hooks.receivers {
 			fmt.Fprintf(w, "webhook provider %s: receiver %s prints every event it receives\n", r.name, r.url)
 		}
+		fmt.Fprintf(w, "sign in: http://%s%s  (identity provider %s: pick a sample user)\n", addr, oidc.LoginPath, idp.Issuer())
 		fmt.Fprintf(w, "tokens (fixed, for development only):\n")
 		for _, t := range devTokens {
 			fmt.Fprintf(w, "%-16s %-28s %s\n", t.role, t.principal, t.secret)
@@ -256,4 +265,40 @@ func (d *devReceivers) Close() {
 	for _, r := range d.receivers {
 		r.srv.Close()
 	}
+}
+
+// startDevIdP starts the in-process identity provider with the sample
+// directory's people (their e-mail verified, their directory groups as a
+// groups claim) and points cfg's sign-in at it: people are matched by
+// their verified e-mail on the directory's domains, everyone signed in is
+// a requester, and sre-leads approve and audit.
+func startDevIdP(cfg *config.Config) (*idpemulator.Server, error) {
+	var users []idpemulator.User
+	var domains []string
+	for _, u := range cfg.Directory.Users {
+		users = append(users, idpemulator.User{Subject: u.Email, Email: u.Email, Name: u.Name,
+			Claims: map[string]any{"email_verified": true, "groups": u.Groups}})
+		if d := strings.ToLower(u.Email[strings.LastIndexByte(u.Email, '@')+1:]); !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
+	}
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	idp, err := idpemulator.Start("drawbridge-dev", hex.EncodeToString(secret), users)
+	if err != nil {
+		return nil, err
+	}
+	cfg.OIDC = &config.OIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+		SigningAlgorithms: []string{"RS256"}, Scopes: []string{"openid", "profile", "email"}, EmailDomains: domains,
+		SessionIdleTimeout: config.Duration(30 * time.Minute), SessionAbsoluteTimeout: config.Duration(12 * time.Hour),
+		StepUpWindow: config.Duration(5 * time.Minute)}
+	if len(cfg.Roles) == 0 {
+		cfg.Roles = []config.RoleBinding{
+			{Members: []string{"*"}, Roles: []string{"requester"}},
+			{Members: []string{"group:sre-leads"}, Roles: []string{"approver", "auditor"}},
+		}
+	}
+	return idp, nil
 }

@@ -176,6 +176,9 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		return fmt.Errorf("server.listen: %w", err)
 	}
 	ln = dbhttp.LimitListener(ln, api.Limits.MaxConnections)
+	if cfg.OIDC != nil {
+		api.Pages = signInPages(a, cfg, ln.Addr(), tls, logger)
+	}
 	scheme := "http"
 	if tls {
 		scheme = "https"

@@ -22,6 +22,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/expiry"
 	"github.com/drawbridge-jit/drawbridge/metrics"
 	"github.com/drawbridge-jit/drawbridge/notify"
+	"github.com/drawbridge-jit/drawbridge/oidc"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
 	"github.com/drawbridge-jit/drawbridge/webhook"
@@ -64,6 +65,12 @@ type app struct {
 	metrics *metrics.Metrics
 	// aws is the AWS provider, unwrapped (session-duration checks).
 	aws *aws.Provider
+	// dir resolves people (the broker's directory): sign-in matches
+	// people with it.
+	dir drawbridge.Directory
+	// signIn is the web sign-in when oidc: is configured (set by serve
+	// once it listens); the dashboard takes its callers from it.
+	signIn *oidc.Authenticator
 	// closers stop background work started by wiring (catalog refresh).
 	closers []func() error
 	// notifiers deliver notifications (notify:); serve runs them.
@@ -224,7 +231,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	return &app{cfg: cfg, store: store, db: db, broker: b, engine: eng, logger: opt.logger, metrics: m,
-		aws: awsProv, closers: closers, notifiers: notifiers}, nil
+		aws: awsProv, dir: dir, closers: closers, notifiers: notifiers}, nil
 }
 
 // sessionWarnings compares each permission set's session duration with

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDevSignIn runs the real redirect flow against `drawbridge dev`:
+// login → the built-in identity provider's picker page listing the
+// sample directory's people → pick Bob → callback → a session cookie
+// (HttpOnly, SameSite=Lax) and back to the dashboard. The API under /v1
+// keeps taking bearer tokens only: the session cookie opens nothing there.
+func TestDevSignIn(t *testing.T) {
+	addr := freeAddr(t)
+	startServer(t, addr, "dev", "--listen", addr, "--data", t.TempDir())
+	base := "http://" + addr
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) (*http.Response, string) {
+		t.Helper()
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := get(base + "/v1/auth/oidc/login?return_to=/dashboard")
+	authz, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 302 || authz.Query().Get("code_challenge_method") != "S256" || authz.Query().Get("nonce") == "" {
+		t.Fatalf("login: %d to %s", resp.StatusCode, authz)
+	}
+	resp, page := get(authz.String())
+	if resp.StatusCode != 200 || !strings.Contains(page, "Bob Lead") || !strings.Contains(page, "Alice Engineer") {
+		t.Fatalf("picker page: %d %s", resp.StatusCode, page)
+	}
+	q := authz.Query()
+	q.Set("login_hint", "bob@example.com")
+	authz.RawQuery = q.Encode()
+	resp, _ = get(authz.String())
+	resp, page = get(resp.Header.Get("Location"))
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != "/dashboard" {
+		t.Fatalf("callback: %d %s", resp.StatusCode, page)
+	}
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "drawbridge_session" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode {
+		t.Fatalf("session cookie %+v", session)
+	}
+	if resp, body := get(base + "/v1/requests"); resp.StatusCode != 401 {
+		t.Fatalf("/v1 with only a session cookie: %d %s", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"strings"
+
+	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/oidc"
+)
+
+// signInPages wires sign-in with the configured OpenID provider: the
+// authenticator matches people through the app's directory and gives
+// them the roles of cfg.Roles. The pages it returns are mounted beside
+// the API (they authenticate by the flow's state, not by bearer token).
+// An empty api_url_prefix happens only in dev mode, whose address is
+// known once it listens.
+func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *slog.Logger) map[string]nethttp.Handler {
+	o := cfg.OIDC
+	prefix := o.APIURLPrefix
+	if prefix == "" {
+		scheme := "http"
+		if tls {
+			scheme = "https"
+		}
+		prefix = scheme + "://" + addr.String()
+	}
+	auth := oidc.New(oidc.Config{
+		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, SigningAlgorithms: o.SigningAlgorithms,
+		APIURLPrefix: strings.TrimSuffix(prefix, "/"), Scopes: o.Scopes, ClaimsScopes: o.ClaimsScopes, MaxAge: o.MaxAge.Std(),
+		AllowedTenants: o.AllowedTenants, EmailDomains: o.EmailDomains, RefuseGuests: o.RefuseGuests, ACRValues: o.ACRValues,
+		SessionIdle: o.SessionIdleTimeout.Std(), SessionAbsolute: o.SessionAbsoluteTimeout.Std(), StepUpWindow: o.StepUpWindow.Std(),
+	}, oidc.Options{Directory: a.dir, Roles: cfg.DomainRoles(), Logger: logger})
+	a.signIn = auth
+	h := auth.Handler()
+	return map[string]nethttp.Handler{"/v1/auth/oidc/": h, "/v1/auth-methods/oidc:": h}
+}
