@@ -70,7 +70,7 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, req *http.Request) {
 		c, err := a.Caller(req)
 		if err != nil {
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		io.WriteString(w, c.Principal+" "+drawbridge.JoinRoles(c.Roles)+" "+c.Auth)

@@ -65,11 +65,11 @@ type Server struct {
 }
 
 type grant struct {
-	user                         User
-	clientID, redirect           string
-	nonce, challenge, acr, state string
-	authTime                     time.Time
-	expires                      time.Time
+	user                  User
+	clientID, redirect    string
+	nonce, challenge, acr string
+	authTime              time.Time
+	expires               time.Time
 }
 
 // Start runs a provider on a free loopback port.
@@ -255,7 +255,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 	g, ok := s.codes["access:"+tok]
 	s.mu.Unlock()
 	if !ok {
-		http.Error(w, "unknown access token", 401)
+		http.Error(w, "unknown access token", http.StatusUnauthorized)
 		return
 	}
 	claims := map[string]any{"sub": g.user.Subject, "email": g.user.Email, "name": g.user.Name}
