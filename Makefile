@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo dev test deps-awscli test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
+.PHONY: all build demo dev test deps-awscli deps-postgres test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
 
 all: build
 
@@ -21,7 +21,7 @@ dev: build
 	./$(BIN) dev
 
 ## test: everything CI runs: vet, the race-enabled suite, a short fuzz run, benchmarks once
-test: deps-awscli vet test-race fuzz bench-ci
+test: deps-awscli deps-postgres vet test-race fuzz bench-ci
 
 ## deps-awscli: the AWS CLI, the independent client the emulator's tests are checked with
 ## (installed from Debian when missing and running as root; CI fails that test without it)
@@ -30,6 +30,16 @@ deps-awscli:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; \
 	  else echo "the AWS CLI is missing: install it (Debian: apt-get install awscli) so the emulator is checked against it"; exit 1; fi; }
+
+## deps-postgres: the PostgreSQL server programs (initdb, pg_ctl) the PostgreSQL store's tests
+## start a throwaway cluster from (installed from Debian when missing and running as root;
+## CI fails those tests without them, or set DRAWBRIDGE_TEST_POSTGRES_URL to use a server)
+deps-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  [ -n "$$DRAWBRIDGE_TEST_POSTGRES_URL" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "PostgreSQL is missing: install it (Debian: apt-get install postgresql) or set DRAWBRIDGE_TEST_POSTGRES_URL"; exit 1; fi; }
 
 vet:
 	$(GO) vet $(PKGS)
