@@ -135,6 +135,7 @@ type Backend interface {
 	RequestCounter
 	Pinger
 	ReplayGuard
+	GroupMembershipStore
 }
 
 // ReplayGuard remembers single-use keys — the signature of a Slack request

@@ -42,6 +42,8 @@ type Config struct {
 	// OIDC signs people in to the web pages; Roles give them roles.
 	OIDC  *OIDC         `yaml:"oidc"`
 	Roles []RoleBinding `yaml:"roles"`
+	// ManagedGroups are computed from sign-in claims.
+	ManagedGroups ManagedGroups `yaml:"managed_groups"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -393,6 +395,7 @@ var section = map[string]string{
 	"Config": "the top level", "Server": "server", "Store": "store", "Policy": "policy",
 	"Directory": "directory", "User": "directory.users[]", "Account": "accounts[]",
 	"Expiry": "expiry", "API": "api", "Limits": "limits", "Notifier": "notify[]", "OIDC": "oidc", "RoleBinding": "roles[]",
+	"ManagedGroups": "managed_groups", "ManagedGroup": "managed_groups.groups[]",
 }
 
 // yamlError rewrites yaml.v3's messages into "file:line: message" lines a
@@ -643,6 +646,7 @@ func (c *Config) validate(file string) error {
 	c.validateSlack(add)
 	c.validateNotify(add)
 	c.validateOIDC(add)
+	c.validateManagedGroups(add)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

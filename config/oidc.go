@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/oidc"
 )
 
 // OIDC configures sign-in with the organisation's OpenID Connect
@@ -67,6 +68,9 @@ func (c *Config) DomainRoles() []drawbridge.RoleBinding {
 }
 
 func (c *Config) oidcDefaults() {
+	if c.ManagedGroups.ValidFor == 0 {
+		c.ManagedGroups.ValidFor = Duration(time.Hour)
+	}
 	o := c.OIDC
 	if o == nil {
 		return
@@ -198,5 +202,64 @@ func (c *Config) validateOIDC(add func(format string, args ...any)) {
 	}
 	if len(c.Roles) > 0 && o == nil {
 		add("roles: gives roles to people signed in through oidc:, which is not configured")
+	}
+}
+
+// ManagedGroups are groups computed from the sign-in's claims
+// (docs/sign-in.md): each filter in HashiCorp Boundary's syntax, a
+// membership counting for valid_for after the sign-in that computed it.
+type ManagedGroups struct {
+	ValidFor Duration       `yaml:"valid_for"`
+	Groups   []ManagedGroup `yaml:"groups"`
+}
+
+// ManagedGroup is one managed group.
+type ManagedGroup struct {
+	Name   string `yaml:"name"`
+	Filter string `yaml:"filter"`
+}
+
+// DomainGroups returns the managed groups as package oidc takes them.
+func (m ManagedGroups) DomainGroups() []oidc.ManagedGroup {
+	var out []oidc.ManagedGroup
+	for _, g := range m.Groups {
+		out = append(out, oidc.ManagedGroup{Name: g.Name, Filter: g.Filter})
+	}
+	return out
+}
+
+func (c *Config) validateManagedGroups(add func(format string, args ...any)) {
+	m := c.ManagedGroups
+	if len(m.Groups) == 0 {
+		return
+	}
+	if c.OIDC == nil {
+		add("managed_groups: are computed at OIDC sign-in, and oidc: is not configured")
+	}
+	if m.ValidFor <= 0 {
+		add("managed_groups.valid_for is %s: it must be positive (default 1h)", m.ValidFor.Std())
+	}
+	configGroups := map[string]bool{}
+	for _, u := range c.Directory.Users {
+		for _, g := range u.Groups {
+			configGroups[g] = true
+		}
+	}
+	seen := map[string]int{}
+	for i, g := range m.Groups {
+		key := fmt.Sprintf("managed_groups.groups[%d]", i)
+		switch prev, dup := seen[g.Name]; {
+		case g.Name == "" || drawbridge.CheckID("group name", g.Name) != nil || strings.Contains(g.Name, ":"):
+			add("%s.name %q: give a group name without spaces or \":\" (policy names it as group:<name>)", key, g.Name)
+		case dup:
+			add("%s.name %q is already managed_groups.groups[%d]: group names are unique", key, g.Name, prev)
+		case configGroups[g.Name]:
+			add("%s.name %q is a group of directory.users: group names are one namespace across the config, the Identity Store and managed groups, and a managed group may not add members to a config group; rename one of them", key, g.Name)
+		default:
+			seen[g.Name] = i
+		}
+		if _, err := oidc.CompileFilter(g.Filter); err != nil {
+			add("%s (%s): %v", key, g.Name, err)
+		}
 	}
 }

@@ -73,3 +73,43 @@ func TestOIDCConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestManagedGroupsConfig(t *testing.T) {
+	src := oidcBase + `directory:
+  users:
+    - email: bob@example.com
+      groups: [sre-leads]
+managed_groups:
+  valid_for: 30m
+  groups:
+    - name: production
+      filter: '"c89c2175-f8e7-4cb2-9bd8-f9bf924c2c8a" in "/token/groups"'
+`
+	cfg, err := Parse("/x/drawbridge.yaml", []byte(src), oidcEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ManagedGroups.ValidFor.Std() != 30*time.Minute || cfg.ManagedGroups.DomainGroups()[0].Filter != `"c89c2175-f8e7-4cb2-9bd8-f9bf924c2c8a" in "/token/groups"` {
+		t.Fatalf("managed groups %+v", cfg.ManagedGroups)
+	}
+	noValidFor := strings.Replace(src, "  valid_for: 30m\n", "", 1)
+	if cfg, err := Parse("/x/drawbridge.yaml", []byte(noValidFor), oidcEnv); err != nil || cfg.ManagedGroups.ValidFor.Std() != time.Hour {
+		t.Fatalf("default valid_for: %v", err)
+	}
+	cases := []struct{ from, to, want string }{
+		{"name: production", "name: sre-leads", `"sre-leads" is a group of directory.users`},
+		{`in "/token/groups"'`, `inn "/token/groups"'`, "managed_groups.groups[0] (production): filter"},
+		{"name: production", "name: 'prod:x'", "without spaces or \":\""},
+		{"  groups:\n", "  groups:\n    - name: production\n      filter: '\"/token/x\" == 1'\n", "already managed_groups.groups[0]"},
+		{"oidc:\n", "oidc_off:\n", "unknown key"},
+	}
+	for _, tc := range cases {
+		bad := strings.Replace(src, tc.from, tc.to, 1)
+		if bad == src {
+			t.Fatalf("case %q changes nothing", tc.from)
+		}
+		if _, err := Parse("/x/drawbridge.yaml", []byte(bad), oidcEnv); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q → %q: %v, want %q", tc.from, tc.to, err, tc.want)
+		}
+	}
+}

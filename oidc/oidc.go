@@ -79,8 +79,12 @@ type Options struct {
 	// removed people and groups take effect at once.
 	Directory drawbridge.Directory
 	// Roles give a signed-in person their roles and scope.
-	Roles  []drawbridge.RoleBinding
-	Clock  clock.Clock
+	Roles []drawbridge.RoleBinding
+	// Groups, when set, are the managed groups computed at every sign-in
+	// and stored in Memberships (source "oidc:<issuer>").
+	Groups      *Groups
+	Memberships drawbridge.GroupMembershipStore
+	Clock       clock.Clock
 	Logger *slog.Logger
 	// HTTPClient talks to the identity provider (discovery, keys, token).
 	HTTPClient *http.Client
@@ -100,6 +104,7 @@ type Authenticator struct {
 	mu       sync.Mutex
 	oauth    *oauth2.Config
 	verifier *gooidc.IDTokenVerifier
+	provider *gooidc.Provider
 }
 
 // New returns an authenticator for cfg; the issuer is discovered at the
@@ -147,6 +152,7 @@ func (a *Authenticator) discover(ctx context.Context) (*oauth2.Config, *gooidc.I
 	}
 	a.oauth = &oauth2.Config{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret, Endpoint: p.Endpoint(),
 		RedirectURL: strings.TrimSuffix(a.cfg.APIURLPrefix, "/") + CallbackPath, Scopes: scopes}
+	a.provider = p
 	a.verifier = p.Verifier(&gooidc.Config{ClientID: a.cfg.ClientID, SupportedSigningAlgs: algs, Now: a.opt.Clock.Now})
 	return a.oauth, a.verifier, nil
 }
@@ -307,11 +313,47 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, http.StatusForbidden, err.Error())
 		return
 	}
+	if a.opt.Groups != nil {
+		a.refreshGroups(ctx, tok, pr.ID, idt.Issuer, claims, now)
+	}
 	id := a.sessions.create(&session{principal: pr.ID, identity: identity, authTime: authTime}, now)
 	http.SetCookie(w, &http.Cookie{Name: a.sessionCookie(), Value: id, Path: "/", HttpOnly: true, Secure: a.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(a.cfg.SessionAbsolute.Seconds())})
 	a.opt.Logger.Info("oidc sign-in", "principal", pr.ID, "identity", identity, "step_up", p.stepUp)
 	http.Redirect(w, r, p.returnTo, http.StatusFound)
+}
+
+// refreshGroups computes the person's managed groups from this sign-in's
+// claims and stores them with their source and time. When the claims
+// cannot be read completely (the userinfo call fails, or the token says
+// its groups did not fit), nothing is replaced: the memberships computed
+// earlier stay until they expire, and are never read as "no groups".
+func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, principal, issuer string, claims map[string]any, now time.Time) {
+	userinfo := map[string]any{}
+	a.mu.Lock()
+	p := a.provider
+	a.mu.Unlock()
+	if p.UserInfoEndpoint() != "" {
+		ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err == nil {
+			err = ui.Claims(&userinfo)
+		}
+		if err != nil {
+			a.opt.Logger.Warn("managed groups not refreshed: the userinfo call failed; earlier memberships stay until they expire", "principal", principal, "error", err)
+			return
+		}
+	}
+	groups, err := a.opt.Groups.Evaluate(claims, userinfo)
+	if errors.Is(err, ErrGroupsOverage) {
+		a.opt.Logger.Warn("managed groups not refreshed: the ID token carries a groups overage marker instead of the groups (more than ~200); "+
+			"resolving them through Microsoft Graph needs the Entra provider; earlier memberships stay until they expire", "principal", principal)
+		return
+	}
+	if err := a.opt.Memberships.ReplaceGroupMemberships(ctx, principal, drawbridge.IdentityOIDC+":"+issuer, groups, now); err != nil {
+		a.opt.Logger.Error("managed groups not stored", "principal", principal, "error", err)
+		return
+	}
+	a.opt.Logger.Info("managed groups computed", "principal", principal, "groups", groups)
 }
 
 // authSkew is the clock difference allowed between the provider's

@@ -16,6 +16,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/clock"
 	"github.com/drawbridge-jit/drawbridge/directory"
+	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 	"github.com/drawbridge-jit/drawbridge/oidc/emulator"
 )
 
@@ -28,11 +29,16 @@ type rig struct {
 	srv   *httptest.Server
 	clock *clock.Fake
 	jar   http.CookieJar
+	store drawbridge.GroupMembershipStore
 }
 
 var t0 = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 
-func newRig(t *testing.T, mod func(*Config)) *rig {
+func newRig(t *testing.T, mod func(*Config)) *rig { return newGroupsRig(t, mod, nil) }
+
+// newGroupsRig is newRig with managed groups, stored in a real SQLite
+// store, feeding the directory.
+func newGroupsRig(t *testing.T, mod func(*Config), groups []ManagedGroup) *rig {
 	t.Helper()
 	fc := clock.NewFake(t0)
 	idp, err := emulator.Start("drawbridge", "client-secret-0123456789", []emulator.User{
@@ -50,21 +56,36 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	mux := http.NewServeMux()
 	r.srv = httptest.NewServer(mux)
 	t.Cleanup(r.srv.Close)
-	dir := directory.NewStatic([]directory.User{
+	static := directory.NewStatic([]directory.User{
 		{Email: "alice@example.com", Identities: map[string]string{"oidc": idp.Issuer() + "#alice-sub"}, Groups: []string{"sre-leads"}},
 		{Email: "bob@example.com"},
 		{Email: "eve@evil.example"},
 	})
+	var dir drawbridge.Directory = static
+	opt := Options{Clock: fc}
+	if groups != nil {
+		g, err := CompileGroups(groups, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := testenv.NewStore(t, fc.Now)
+		dir = &GroupDirectory{Next: static, Store: st, Defined: static, ValidFor: time.Hour, Now: fc.Now}
+		opt.Groups, opt.Memberships = g, st
+		r.store = st
+	}
+	opt.Directory = dir
 	cfg := Config{Issuer: idp.Issuer(), ClientID: "drawbridge", ClientSecret: "client-secret-0123456789",
 		APIURLPrefix: r.srv.URL, EmailDomains: []string{"example.com"},
 		SessionIdle: 30 * time.Minute, SessionAbsolute: 12 * time.Hour, StepUpWindow: 5 * time.Minute}
 	if mod != nil {
 		mod(&cfg)
 	}
-	a := New(cfg, Options{Directory: dir, Clock: fc, Roles: []drawbridge.RoleBinding{
+	opt.Roles = []drawbridge.RoleBinding{
 		{Members: []string{"*"}, Roles: []drawbridge.Role{drawbridge.RoleRequester}},
 		{Members: []string{"group:sre-leads"}, Roles: []drawbridge.Role{drawbridge.RoleApprover}},
-	}})
+		{Members: []string{"group:prod-approvers"}, Roles: []drawbridge.Role{drawbridge.RoleApprover, drawbridge.RoleAuditor}},
+	}
+	a := New(cfg, opt)
 	r.auth = a
 	mux.Handle("/v1/", a.Handler())
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, req *http.Request) {

@@ -177,7 +177,10 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	}
 	ln = dbhttp.LimitListener(ln, api.Limits.MaxConnections)
 	if cfg.OIDC != nil {
-		api.Pages = signInPages(a, cfg, ln.Addr(), tls, logger)
+		if api.Pages, err = signInPages(a, cfg, ln.Addr(), tls, logger); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	scheme := "http"
 	if tls {

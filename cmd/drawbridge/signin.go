@@ -16,7 +16,7 @@ import (
 // the API (they authenticate by the flow's state, not by bearer token).
 // An empty api_url_prefix happens only in dev mode, whose address is
 // known once it listens.
-func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *slog.Logger) map[string]nethttp.Handler {
+func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *slog.Logger) (map[string]nethttp.Handler, error) {
 	o := cfg.OIDC
 	prefix := o.APIURLPrefix
 	if prefix == "" {
@@ -26,13 +26,22 @@ func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *sl
 		}
 		prefix = scheme + "://" + addr.String()
 	}
+	opt := oidc.Options{Directory: a.dir, Roles: cfg.DomainRoles(), Logger: logger}
+	if mg := cfg.ManagedGroups; len(mg.Groups) > 0 {
+		// The filters compiled when the config was validated.
+		groups, err := oidc.CompileGroups(mg.DomainGroups(), mg.ValidFor.Std())
+		if err != nil {
+			return nil, err
+		}
+		opt.Groups, opt.Memberships = groups, a.db
+	}
 	auth := oidc.New(oidc.Config{
 		Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret, SigningAlgorithms: o.SigningAlgorithms,
 		APIURLPrefix: strings.TrimSuffix(prefix, "/"), Scopes: o.Scopes, ClaimsScopes: o.ClaimsScopes, MaxAge: o.MaxAge.Std(),
 		AllowedTenants: o.AllowedTenants, EmailDomains: o.EmailDomains, RefuseGuests: o.RefuseGuests, ACRValues: o.ACRValues,
 		SessionIdle: o.SessionIdleTimeout.Std(), SessionAbsolute: o.SessionAbsoluteTimeout.Std(), StepUpWindow: o.StepUpWindow.Std(),
-	}, oidc.Options{Directory: a.dir, Roles: cfg.DomainRoles(), Logger: logger})
+	}, opt)
 	a.signIn = auth
 	h := auth.Handler()
-	return map[string]nethttp.Handler{"/v1/auth/oidc/": h, "/v1/auth-methods/oidc:": h}
+	return map[string]nethttp.Handler{"/v1/auth/oidc/": h, "/v1/auth-methods/oidc:": h}, nil
 }

@@ -153,7 +153,8 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			return nil, fmt.Errorf("providers.%s: kind %s is known to config but not wired in this build", name, pc.Kind)
 		}
 	}
-	var dir drawbridge.Directory = directoryFrom(cfg)
+	static := directoryFrom(cfg)
+	var dir drawbridge.Directory = static
 	if pc := cfg.Providers.AWS(); pc != nil && (pc.AWS.ResolveUsers || pc.AWS.ResolveGroups) {
 		dir = aws.NewDirectory(dir, awsProv)
 	}
@@ -196,6 +197,11 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	cat := catalog.New(catalogs, awsName(cfg))
+	if len(cfg.ManagedGroups.Groups) > 0 {
+		// Managed groups computed at sign-in count for policy, approver
+		// checks in every channel and role bindings while they are fresh.
+		dir = &oidc.GroupDirectory{Next: dir, Store: db, Defined: static, ValidFor: cfg.ManagedGroups.ValidFor.Std(), Now: opt.clock.Now}
+	}
 	b := broker.New(store, dir, cat, providers, pol, opt.clock, opt.logger)
 	// The config applied the defaults and checked that the lease outlasts
 	// the provider call.

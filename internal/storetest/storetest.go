@@ -91,6 +91,8 @@ var tests = []struct {
 	// Replay memory (Slack request signatures).
 	{"ReplayGuard", testReplayGuard},
 	{"ReplayGuardRace", testReplayGuardRace},
+	// Computed group memberships (managed groups).
+	{"GroupMemberships", testGroupMemberships},
 }
 
 // Run runs the whole suite against the stores open makes, each test as a
