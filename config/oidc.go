@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
-	"github.com/drawbridge-jit/drawbridge/oidc"
+	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 )
 
 // OIDC configures sign-in with the organisation's OpenID Connect
@@ -220,10 +220,10 @@ type ManagedGroup struct {
 }
 
 // DomainGroups returns the managed groups as package oidc takes them.
-func (m ManagedGroups) DomainGroups() []oidc.ManagedGroup {
-	var out []oidc.ManagedGroup
+func (m ManagedGroups) DomainGroups() []claims.ManagedGroup {
+	var out []claims.ManagedGroup
 	for _, g := range m.Groups {
-		out = append(out, oidc.ManagedGroup{Name: g.Name, Filter: g.Filter})
+		out = append(out, claims.ManagedGroup{Name: g.Name, Filter: g.Filter})
 	}
 	return out
 }
@@ -258,7 +258,7 @@ func (c *Config) validateManagedGroups(add func(format string, args ...any)) {
 		default:
 			seen[g.Name] = i
 		}
-		if _, err := oidc.CompileFilter(g.Filter); err != nil {
+		if _, err := claims.CompileFilter(g.Filter); err != nil {
 			add("%s (%s): %v", key, g.Name, err)
 		}
 	}

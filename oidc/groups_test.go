@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 	"github.com/drawbridge-jit/drawbridge/oidc/emulator"
 )
 
 const prodGroup = "c89c2175-f8e7-4cb2-9bd8-f9bf924c2c8a"
 
-var prodApprovers = []ManagedGroup{{Name: "prod-approvers", Filter: `"` + prodGroup + `" in "/token/groups"`}}
+var prodApprovers = []claims.ManagedGroup{{Name: "prod-approvers", Filter: `"` + prodGroup + `" in "/token/groups"`}}
 
 // bobWith makes Bob's ID token carry groups (nil: no groups claim).
 func bobWith(groups []any) []emulator.User {
@@ -61,7 +62,7 @@ func TestManagedGroupGivesRolesAndExpires(t *testing.T) {
 // TestMissingGroupsClaimGivesNoGroup: a token without a groups claim
 // matches no filter, including negative ones.
 func TestMissingGroupsClaimGivesNoGroup(t *testing.T) {
-	r := newGroupsRig(t, nil, []ManagedGroup{{Name: "prod-approvers", Filter: `"` + prodGroup + `" not in "/token/groups"`}})
+	r := newGroupsRig(t, nil, []claims.ManagedGroup{{Name: "prod-approvers", Filter: `"` + prodGroup + `" not in "/token/groups"`}})
 	r.idp.SetUsers(bobWith(nil))
 	r.signIn(r.srv.URL+LoginPath, "bob-sub", nil)
 	if _, who := r.whoami(); strings.Contains(who, "approver") {
@@ -96,7 +97,7 @@ func TestGroupsOverageIsNotNoGroups(t *testing.T) {
 // TestManagedGroupNeverJoinsAConfigGroup: a managed membership of a group
 // the config defines (sre-leads, Alice's) is never added to anyone.
 func TestManagedGroupNeverJoinsAConfigGroup(t *testing.T) {
-	r := newGroupsRig(t, nil, []ManagedGroup{{Name: "sre-leads", Filter: `"/token/email_verified" == true`}})
+	r := newGroupsRig(t, nil, []claims.ManagedGroup{{Name: "sre-leads", Filter: `"/token/email_verified" == true`}})
 	r.idp.SetUsers(bobWith(nil))
 	r.signIn(r.srv.URL+LoginPath, "bob-sub", nil)
 	if _, who := r.whoami(); strings.Contains(who, "approver") {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/clock"
+	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 )
 
 // Routes of the sign-in flow. The callback is Boundary's, so an app
@@ -82,10 +83,10 @@ type Options struct {
 	Roles []drawbridge.RoleBinding
 	// Groups, when set, are the managed groups computed at every sign-in
 	// and stored in Memberships (source "oidc:<issuer>").
-	Groups      *Groups
+	Groups      *claims.Groups
 	Memberships drawbridge.GroupMembershipStore
 	Clock       clock.Clock
-	Logger *slog.Logger
+	Logger      *slog.Logger
 	// HTTPClient talks to the identity provider (discovery, keys, token).
 	HTTPClient *http.Client
 }
@@ -328,7 +329,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 // cannot be read completely (the userinfo call fails, or the token says
 // its groups did not fit), nothing is replaced: the memberships computed
 // earlier stay until they expire, and are never read as "no groups".
-func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, principal, issuer string, claims map[string]any, now time.Time) {
+func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, principal, issuer string, token map[string]any, now time.Time) {
 	userinfo := map[string]any{}
 	a.mu.Lock()
 	p := a.provider
@@ -343,8 +344,8 @@ func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, pr
 			return
 		}
 	}
-	groups, err := a.opt.Groups.Evaluate(claims, userinfo)
-	if errors.Is(err, ErrGroupsOverage) {
+	groups, err := a.opt.Groups.Evaluate(token, userinfo)
+	if errors.Is(err, claims.ErrGroupsOverage) {
 		a.opt.Logger.Warn("managed groups not refreshed: the ID token carries a groups overage marker instead of the groups (more than ~200); "+
 			"resolving them through Microsoft Graph needs the Entra provider; earlier memberships stay until they expire", "principal", principal)
 		return

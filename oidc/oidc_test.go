@@ -17,6 +17,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/clock"
 	"github.com/drawbridge-jit/drawbridge/directory"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
+	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 	"github.com/drawbridge-jit/drawbridge/oidc/emulator"
 )
 
@@ -38,7 +39,7 @@ func newRig(t *testing.T, mod func(*Config)) *rig { return newGroupsRig(t, mod, 
 
 // newGroupsRig is newRig with managed groups, stored in a real SQLite
 // store, feeding the directory.
-func newGroupsRig(t *testing.T, mod func(*Config), groups []ManagedGroup) *rig {
+func newGroupsRig(t *testing.T, mod func(*Config), groups []claims.ManagedGroup) *rig {
 	t.Helper()
 	fc := clock.NewFake(t0)
 	idp, err := emulator.Start("drawbridge", "client-secret-0123456789", []emulator.User{
@@ -64,7 +65,7 @@ func newGroupsRig(t *testing.T, mod func(*Config), groups []ManagedGroup) *rig {
 	var dir drawbridge.Directory = static
 	opt := Options{Clock: fc}
 	if groups != nil {
-		g, err := CompileGroups(groups, time.Hour)
+		g, err := claims.CompileGroups(groups, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

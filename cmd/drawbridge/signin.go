@@ -8,6 +8,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge/config"
 	"github.com/drawbridge-jit/drawbridge/oidc"
+	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 )
 
 // signInPages wires sign-in with the configured OpenID provider: the
@@ -29,7 +30,7 @@ func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *sl
 	opt := oidc.Options{Directory: a.dir, Roles: cfg.DomainRoles(), Logger: logger}
 	if mg := cfg.ManagedGroups; len(mg.Groups) > 0 {
 		// The filters compiled when the config was validated.
-		groups, err := oidc.CompileGroups(mg.DomainGroups(), mg.ValidFor.Std())
+		groups, err := claims.CompileGroups(mg.DomainGroups(), mg.ValidFor.Std())
 		if err != nil {
 			return nil, err
 		}
