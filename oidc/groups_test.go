@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 	"github.com/drawbridge-jit/drawbridge/oidc/emulator"
 )
@@ -40,6 +41,16 @@ func TestManagedGroupGivesRolesAndExpires(t *testing.T) {
 	ms, err := r.store.GroupMemberships(context.Background(), "bob@example.com")
 	if err != nil || len(ms) != 1 || ms[0].Group != "prod-approvers" || ms[0].Source != "oidc:"+r.idp.Issuer() || !ms[0].ComputedAt.Equal(t0) {
 		t.Fatalf("stored memberships %+v %v", ms, err)
+	}
+	var details map[string]string
+	r.audit.ScanAudit(context.Background(), func(ev drawbridge.AuditEvent) error {
+		if ev.Action == ActionSignIn {
+			details = ev.Details
+		}
+		return nil
+	})
+	if details["managed_groups"] != "prod-approvers" || details["managed_groups_source"] != "oidc:"+r.idp.Issuer() {
+		t.Fatalf("the sign-in event does not record the managed groups and their source: %v", details)
 	}
 	r.clock.Advance(29 * time.Minute)
 	r.whoami()

@@ -85,11 +85,26 @@ type Options struct {
 	// and stored in Memberships (source "oidc:<issuer>").
 	Groups      *claims.Groups
 	Memberships drawbridge.GroupMembershipStore
-	Clock       clock.Clock
-	Logger      *slog.Logger
+	// Audit records sign-ins, refused sign-ins and sign-outs in the
+	// audit trail.
+	Audit  Auditor
+	Clock  clock.Clock
+	Logger *slog.Logger
 	// HTTPClient talks to the identity provider (discovery, keys, token).
 	HTTPClient *http.Client
 }
+
+// Auditor appends audit events (the store's AppendAudit).
+type Auditor interface {
+	AppendAudit(ctx context.Context, events ...drawbridge.AuditEvent) error
+}
+
+// Audit actions of the sign-in flow.
+const (
+	ActionSignIn        = "oidc_sign_in"
+	ActionSignInRefused = "oidc_sign_in_refused"
+	ActionSignOut       = "oidc_sign_out"
+)
 
 // Authenticator runs the sign-in flow and answers who is signed in.
 type Authenticator struct {
@@ -278,27 +293,27 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 	tok, err := oc.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(p.verifier))
 	if err != nil {
 		a.opt.Logger.Warn("oidc code exchange failed", "error", err)
-		a.fail(w, http.StatusUnauthorized, "the identity provider did not accept the sign-in code: sign in again")
+		a.refuse(r, w, http.StatusUnauthorized, "the identity provider did not accept the sign-in code: sign in again")
 		return
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		a.fail(w, http.StatusUnauthorized, "the identity provider sent no ID token")
+		a.refuse(r, w, http.StatusUnauthorized, "the identity provider sent no ID token")
 		return
 	}
 	idt, err := verifier.Verify(ctx, raw)
 	if err != nil {
 		a.opt.Logger.Warn("oidc ID token refused", "error", err)
-		a.fail(w, http.StatusUnauthorized, "the ID token was refused: "+err.Error())
+		a.refuse(r, w, http.StatusUnauthorized, "the ID token was refused: "+err.Error())
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.nonce)) != 1 {
-		a.fail(w, http.StatusUnauthorized, "the ID token's nonce is not this sign-in's: sign in again")
+		a.refuse(r, w, http.StatusUnauthorized, "the ID token's nonce is not this sign-in's: sign in again")
 		return
 	}
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
-		a.fail(w, http.StatusUnauthorized, "the ID token's claims do not decode: "+err.Error())
+		a.refuse(r, w, http.StatusUnauthorized, "the ID token's claims do not decode: "+err.Error())
 		return
 	}
 	authTime := idt.IssuedAt
@@ -306,21 +321,24 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 		authTime = time.Unix(int64(at), 0)
 	}
 	if err := a.checkToken(claims, authTime, p, now); err != nil {
-		a.fail(w, http.StatusForbidden, err.Error())
+		a.refuse(r, w, http.StatusForbidden, err.Error())
 		return
 	}
 	pr, identity, err := a.match(r.Context(), idt.Issuer, claims)
 	if err != nil {
-		a.fail(w, http.StatusForbidden, err.Error())
+		a.refuse(r, w, http.StatusForbidden, err.Error())
 		return
 	}
+	signedIn := map[string]string{"identity": identity, "step_up": fmt.Sprint(p.stepUp), "auth_time": authTime.UTC().Format(time.RFC3339)}
 	if a.opt.Groups != nil {
-		a.refreshGroups(ctx, tok, pr.ID, idt.Issuer, claims, now)
+		signedIn["managed_groups"] = a.refreshGroups(ctx, tok, pr.ID, idt.Issuer, claims, now)
+		signedIn["managed_groups_source"] = drawbridge.IdentityOIDC + ":" + idt.Issuer
 	}
 	id := a.sessions.create(&session{principal: pr.ID, identity: identity, authTime: authTime}, now)
 	http.SetCookie(w, &http.Cookie{Name: a.sessionCookie(), Value: id, Path: "/", HttpOnly: true, Secure: a.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(a.cfg.SessionAbsolute.Seconds())})
 	a.opt.Logger.Info("oidc sign-in", "principal", pr.ID, "identity", identity, "step_up", p.stepUp)
+	a.audit(r, pr.ID, ActionSignIn, signedIn)
 	http.Redirect(w, r, p.returnTo, http.StatusFound)
 }
 
@@ -329,7 +347,9 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request) {
 // cannot be read completely (the userinfo call fails, or the token says
 // its groups did not fit), nothing is replaced: the memberships computed
 // earlier stay until they expire, and are never read as "no groups".
-func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, principal, issuer string, token map[string]any, now time.Time) {
+// It returns what happened, for the sign-in's audit event: the groups
+// computed (comma-separated), or why none were.
+func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, principal, issuer string, token map[string]any, now time.Time) string {
 	userinfo := map[string]any{}
 	a.mu.Lock()
 	p := a.provider
@@ -341,20 +361,21 @@ func (a *Authenticator) refreshGroups(ctx context.Context, tok *oauth2.Token, pr
 		}
 		if err != nil {
 			a.opt.Logger.Warn("managed groups not refreshed: the userinfo call failed; earlier memberships stay until they expire", "principal", principal, "error", err)
-			return
+			return "not refreshed: userinfo failed"
 		}
 	}
 	groups, err := a.opt.Groups.Evaluate(token, userinfo)
 	if errors.Is(err, claims.ErrGroupsOverage) {
 		a.opt.Logger.Warn("managed groups not refreshed: the ID token carries a groups overage marker instead of the groups (more than ~200); "+
 			"resolving them through Microsoft Graph needs the Entra provider; earlier memberships stay until they expire", "principal", principal)
-		return
+		return "not refreshed: groups overage"
 	}
 	if err := a.opt.Memberships.ReplaceGroupMemberships(ctx, principal, drawbridge.IdentityOIDC+":"+issuer, groups, now); err != nil {
 		a.opt.Logger.Error("managed groups not stored", "principal", principal, "error", err)
-		return
+		return "not refreshed: not stored"
 	}
 	a.opt.Logger.Info("managed groups computed", "principal", principal, "groups", groups)
+	return strings.Join(groups, ",")
 }
 
 // authSkew is the clock difference allowed between the provider's
@@ -524,6 +545,9 @@ func (a *Authenticator) logoutPage(w http.ResponseWriter, _ *http.Request) {
 
 func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(a.sessionCookie()); err == nil {
+		if s, ok := a.sessions.get(c.Value, a.opt.Clock.Now()); ok {
+			a.audit(r, s.principal, ActionSignOut, map[string]string{"identity": s.identity})
+		}
 		a.sessions.delete(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: a.sessionCookie(), Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
@@ -535,6 +559,25 @@ var failPage = template.Must(template.New("fail").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>Sign-in failed</title></head>
 <body><main><h1>Sign-in failed</h1><p>{{.Message}}</p><p><a href="{{.Login}}">Sign in again</a></p></main></body></html>
 `))
+
+// refuse is fail for a sign-in this server started and the browser
+// completed (its state was good): such refusals are recorded in the audit
+// trail. Callbacks with a bad state are only logged — anyone can send
+// those, and they must not be able to fill the trail.
+func (a *Authenticator) refuse(r *http.Request, w http.ResponseWriter, status int, msg string) {
+	a.audit(r, "oidc:unverified", ActionSignInRefused, map[string]string{"reason": msg, "remote_addr": r.RemoteAddr})
+	a.fail(w, status, msg)
+}
+
+func (a *Authenticator) audit(r *http.Request, actor, action string, details map[string]string) {
+	if a.opt.Audit == nil {
+		return
+	}
+	ev := drawbridge.AuditEvent{Time: a.opt.Clock.Now(), Actor: actor, Action: action, Details: details}
+	if err := a.opt.Audit.AppendAudit(context.WithoutCancel(r.Context()), ev); err != nil {
+		a.opt.Logger.Error("oidc: audit event not written", "action", action, "error", err)
+	}
+}
 
 // fail answers a refused sign-in with a page saying why; no session is
 // created.

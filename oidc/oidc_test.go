@@ -31,6 +31,20 @@ type rig struct {
 	clock *clock.Fake
 	jar   http.CookieJar
 	store drawbridge.GroupMembershipStore
+	audit drawbridge.Store
+}
+
+// actions returns the audit trail's actions as "actor action".
+func (r *rig) actions() []string {
+	r.t.Helper()
+	var out []string
+	if err := r.audit.ScanAudit(context.Background(), func(ev drawbridge.AuditEvent) error {
+		out = append(out, ev.Actor+" "+ev.Action)
+		return nil
+	}); err != nil {
+		r.t.Fatal(err)
+	}
+	return out
 }
 
 var t0 = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
@@ -63,16 +77,16 @@ func newGroupsRig(t *testing.T, mod func(*Config), groups []claims.ManagedGroup)
 		{Email: "eve@evil.example"},
 	})
 	var dir drawbridge.Directory = static
-	opt := Options{Clock: fc}
+	st := testenv.NewStore(t, fc.Now)
+	r.store, r.audit = st, st
+	opt := Options{Clock: fc, Audit: st}
 	if groups != nil {
 		g, err := claims.CompileGroups(groups, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := testenv.NewStore(t, fc.Now)
 		dir = &GroupDirectory{Next: static, Store: st, Defined: static, ValidFor: time.Hour, Now: fc.Now}
 		opt.Groups, opt.Memberships = g, st
-		r.store = st
 	}
 	opt.Directory = dir
 	cfg := Config{Issuer: idp.Issuer(), ClientID: "drawbridge", ClientSecret: "client-secret-0123456789",
@@ -213,6 +227,9 @@ func TestSignInGivesASessionAndACaller(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Fatalf("the old cookie still works after logout: %d", resp.StatusCode)
 	}
+	if got := strings.Join(r.actions(), "; "); got != "alice@example.com oidc_sign_in; alice@example.com oidc_sign_out" {
+		t.Fatalf("audit trail: %s", got)
+	}
 }
 
 func TestReturnToStaysOnThisServer(t *testing.T) {
@@ -266,6 +283,15 @@ func TestRejectedSignIns(t *testing.T) {
 			}
 			if code, who := r.whoami(); code != 401 {
 				t.Fatalf("after a refused sign-in whoami = %d %s", code, who)
+			}
+			// A refusal of a sign-in this server started is audited; a
+			// callback with a bad state is anyone's and only logged.
+			want := "oidc:unverified oidc_sign_in_refused"
+			if tc.tamper != nil {
+				want = ""
+			}
+			if got := strings.Join(r.actions(), "; "); got != want {
+				t.Fatalf("audit trail %q, want %q", got, want)
 			}
 		})
 	}
@@ -414,5 +440,26 @@ func TestTenantsAndGuests(t *testing.T) {
 	r.idp.Mint = func(tok *emulator.Token) { tok.Claims["tid"] = "tenant-1"; tok.Claims["acct"] = 0 }
 	if resp := r.signIn(r.srv.URL+LoginPath, "alice-sub", nil); resp.StatusCode != http.StatusFound {
 		t.Fatalf("a member of the allowed tenant: %d %s", resp.StatusCode, body(t, resp))
+	}
+}
+
+// TestProviderDownAtStart: the provider is discovered at the first
+// sign-in, so a provider that is down never stops the server; sign-in
+// answers 503 saying so, and works once the provider answers.
+func TestProviderDownAtStart(t *testing.T) {
+	r := newRig(t, nil)
+	real := r.auth.cfg.Issuer
+	down := New(Config{Issuer: "http://127.0.0.1:1", ClientID: "drawbridge", APIURLPrefix: r.srv.URL,
+		SessionIdle: time.Minute, SessionAbsolute: time.Hour}, Options{Clock: r.clock})
+	rec := httptest.NewRecorder()
+	down.Handler().ServeHTTP(rec, httptest.NewRequest("GET", LoginPath, nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cannot be reached right now") {
+		t.Fatalf("provider down: %d %s", rec.Code, rec.Body)
+	}
+	down.cfg.Issuer = real
+	rec = httptest.NewRecorder()
+	down.Handler().ServeHTTP(rec, httptest.NewRequest("GET", LoginPath, nil))
+	if rec.Code != http.StatusFound {
+		t.Fatalf("provider back: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -27,7 +27,7 @@ func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *sl
 		}
 		prefix = scheme + "://" + addr.String()
 	}
-	opt := oidc.Options{Directory: a.dir, Roles: cfg.DomainRoles(), Logger: logger}
+	opt := oidc.Options{Directory: a.dir, Roles: cfg.DomainRoles(), Logger: logger, Audit: a.store}
 	if mg := cfg.ManagedGroups; len(mg.Groups) > 0 {
 		// The filters compiled when the config was validated.
 		groups, err := claims.CompileGroups(mg.DomainGroups(), mg.ValidFor.Std())
