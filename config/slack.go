@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -30,6 +31,9 @@ type Slack struct {
 	// for approval are posted with Approve and Deny buttons; invite the
 	// app there. Without it no approval messages are posted.
 	ApprovalChannel string `yaml:"approval_channel"`
+	// AccessURL is where people use granted access (the AWS access
+	// portal), put in the DM that says access is active.
+	AccessURL string `yaml:"access_url"`
 	// Command is the slash command's name as configured in the app
 	// (default /boundary), shown in help and error messages.
 	Command string `yaml:"command"`
@@ -86,8 +90,18 @@ func (c *Config) validateSlack(add func(format string, args ...any)) {
 	if s.ApprovalChannel != "" && !slackChannel.MatchString(s.ApprovalChannel) {
 		add("slack.approval_channel %q: give the channel's id (C…, channel details → About), not its name", s.ApprovalChannel)
 	}
+	if s.AccessURL != "" {
+		if u, err := url.Parse(s.AccessURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			add("slack.access_url %q: give the https URL where people use their access, e.g. https://example.awsapps.com/start", s.AccessURL)
+		}
+	}
 	if !slackCommand.MatchString(s.Command) {
 		add("slack.command %q: give the slash command as configured in the app, e.g. /boundary", s.Command)
+	}
+	for i, n := range c.Notify {
+		if n.Name == "slack" {
+			add("notify[%d]: the name slack is the Slack channel's own notifier (its delivery cursor): give this notifier another name", i)
+		}
 	}
 	for i, d := range s.EmailDomains {
 		if !emailDomain.MatchString(d) || drawbridge.CheckID("domain", d) != nil {

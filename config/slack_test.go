@@ -38,6 +38,8 @@ func TestSlackConfig(t *testing.T) {
 		good + "  approval_channel: '#approvals'\n":              `slack.approval_channel "#approvals"`,
 		good + "  email_domains: ['@example.com']\n":             `slack.email_domains[0] "@example.com"`,
 		good + "  email_domains: [Example.COM]\n":                `slack.email_domains[0] "Example.COM"`,
+		good + "notify:\n  - {kind: log, name: slack}\n":         "notify[0]: the name slack is the Slack channel's own notifier",
+		good + "  access_url: http://portal\n":                   `slack.access_url "http://portal"`,
 		good + "  next_signing_secret: short\n":                  "slack.next_signing_secret: a Slack signing secret is at least 16",
 	} {
 		if _, err := config.Parse("drawbridge.yaml", []byte(src), env); err == nil || !strings.Contains(err.Error(), want) {

@@ -84,6 +84,7 @@ func blocksText(t *testing.T, c slackemu.Call) string {
 func TestApproveInSlack(t *testing.T) {
 	f := newFixture(t, testenv.Options{})
 	f.h.ApprovalChannel = approvalChannel
+	f.deliver(t)
 	f.h.EmailDomains = []string{"example.com"}
 	f.api.AddUser(slackemu.User{ID: "U0ALICE2", TeamID: team, Email: "alice@example.com"})
 	id := reqID(t, f.command(t, alice, `111122223333 AdministratorAccess 1 INC-7 "db <!here> down"`))
@@ -141,6 +142,7 @@ rules:
     decision: require_approval
 `})
 	f.h.ApprovalChannel = approvalChannel
+	f.deliver(t)
 	id := reqID(t, f.command(t, alice, "111122223333 AdministratorAccess 1"))
 	f.click(t, bob, slack.ActionApprove, id, "b1")
 	if got := f.answer(t, "b1"); !strings.Contains(got, "PENDING_APPROVAL") {
@@ -161,6 +163,7 @@ rules:
 func TestDenyModal(t *testing.T) {
 	f := newFixture(t, testenv.Options{})
 	f.h.ApprovalChannel = approvalChannel
+	f.deliver(t)
 	id := reqID(t, f.command(t, alice, "111122223333 AdministratorAccess 1 INC-9"))
 	f.waitCall(t, 0, "chat.postMessage")
 	n := len(f.api.Calls())
@@ -200,24 +203,47 @@ func TestDenyModal(t *testing.T) {
 func TestDecisionElsewhereUpdatesMessage(t *testing.T) {
 	f := newFixture(t, testenv.Options{})
 	f.h.ApprovalChannel = approvalChannel
+	f.deliver(t)
 	id := reqID(t, f.command(t, alice, "111122223333 AdministratorAccess 1 INC-9"))
 	f.waitCall(t, 0, "chat.postMessage")
-	f.h.Wait()
-	// carol approves in the CLI (operator mode, as `drawbridge approve`).
+	n := len(f.api.Calls())
+	// carol approves in the CLI (operator mode, as `drawbridge approve`):
+	// the request.approved event's delivery rewrites the message.
 	if _, err := f.env.Broker.Approve(f.env.Ctx, id, "carol@example.com", "from the CLI", drawbridge.Operator("carol")); err != nil {
 		t.Fatal(err)
 	}
-	n := len(f.api.Calls())
-	if err := f.h.Deliver(f.env.Ctx, slack.EventApproved, id); err != nil {
+	upd := f.waitCall(t, n, "chat.update")
+	if !strings.Contains(blocksText(t, upd), "Approved by carol@example.com") || upd.Params["channel"] != approvalChannel {
+		t.Fatalf("update %+v", upd.Params)
+	}
+	// and alice is told in a DM.
+	for {
+		recorded := f.api.Recorded()
+		var dm *slackemu.Call
+		for _, c := range f.api.Calls()[n:] {
+			if c.Method == "chat.postMessage" && c.Params["channel"] == alice {
+				dm = &c
+			}
+		}
+		if dm != nil {
+			if !strings.Contains(dm.Params["text"], "Your request aws:111122223333/AdministratorAccess ("+id) || !strings.Contains(dm.Params["text"], "was approved") {
+				t.Errorf("DM: %s", dm.Params["text"])
+			}
+			break
+		}
+		<-recorded
+	}
+	// A redelivered event is harmless: the message is posted once.
+	posts := 0
+	if err := f.h.Notify(f.env.Ctx, drawbridge.Notification{Type: drawbridge.NotifyPendingApproval, RequestID: id}); err != nil {
 		t.Fatal(err)
 	}
-	calls := f.api.Calls()[n:]
-	if len(calls) != 1 || calls[0].Method != "chat.update" || !strings.Contains(blocksText(t, calls[0]), "Approved by carol@example.com") {
-		t.Fatalf("delivery made %+v", calls)
+	for _, c := range f.api.Calls() {
+		if c.Method == "chat.postMessage" && c.Params["channel"] == approvalChannel {
+			posts++
+		}
 	}
-	// A request whose message was never posted (another channel, no
-	// approval channel then) is left alone; a redelivered event is harmless.
-	if err := f.h.Deliver(f.env.Ctx, slack.EventPendingApproval, id); err != nil || len(f.api.Calls()) != n+1 {
-		t.Fatalf("redelivery: %v, %d calls", err, len(f.api.Calls())-n)
+	if posts != 1 {
+		t.Fatalf("%d approval messages", posts)
 	}
 }

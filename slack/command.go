@@ -111,17 +111,6 @@ func (h *Handler) run(ctx context.Context, c drawbridge.Caller, p *drawbridge.Pr
 		}
 		return h.failure(err)
 	}
-	if req.State == drawbridge.StatePendingApproval {
-		// Posted after the answer: a slow or failing Slack API must not
-		// delay it.
-		h.background(func() {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeLimit)
-			defer cancel()
-			if err := h.Deliver(ctx, EventPendingApproval, req.ID); err != nil {
-				h.logger().Warn("slack: approval message not posted", "request", req.ID, "error", err)
-			}
-		})
-	}
 	return ephemeral("Received: %s", outcome(req))
 }
 

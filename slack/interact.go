@@ -45,6 +45,9 @@ func (h *Handler) interaction(w http.ResponseWriter, r *http.Request, payload st
 			// response_url, seen by the clicker alone.
 			w.WriteHeader(http.StatusOK)
 			h.background(func() { h.review(context.WithoutCancel(r.Context()), cb, act.Value, true, "") })
+		case ActionExtend:
+			w.WriteHeader(http.StatusOK)
+			h.background(func() { h.extendClick(context.WithoutCancel(r.Context()), cb, act.Value) })
 		case ActionDeny:
 			w.WriteHeader(http.StatusOK)
 			h.background(func() { h.openDenyModal(context.WithoutCancel(r.Context()), cb, act.Value) })
@@ -145,4 +148,25 @@ func (h *Handler) openDenyModal(ctx context.Context, cb slackapi.InteractionCall
 		h.logger().Warn("slack: deny modal not opened", "request", id, "error", err)
 		h.tell(ctx, cb, ephemeral("Slack would not open the deny form (%s); deny %s with `drawbridge deny` or the API instead.", esc(err.Error()), id))
 	}
+}
+
+// extendClick runs the pre-expiry DM's Extend button: an extension by the
+// grant's own duration, decided by policy like `extend` anywhere else.
+func (h *Handler) extendClick(ctx context.Context, cb slackapi.InteractionCallback, id string) {
+	ctx, cancel := context.WithTimeout(ctx, timeLimit)
+	defer cancel()
+	c, _, refused := h.identify(ctx, cb.User.ID)
+	if refused != nil {
+		h.tell(ctx, cb, *refused)
+		return
+	}
+	req, err := h.load(ctx, c, id)
+	if err == nil {
+		req, err = h.Broker.Extend(ctx, req.ID, req.Duration, "", "", c, broker.ProvisionInBackground)
+	}
+	if err != nil {
+		h.tell(ctx, cb, h.failure(err))
+		return
+	}
+	h.tell(ctx, cb, ephemeral("Extension %s", outcome(req)))
 }

@@ -64,6 +64,9 @@ type Handler struct {
 	// ApprovalChannel is the channel id (C…) where approval messages are
 	// posted; none are posted when it is empty.
 	ApprovalChannel string
+	// AccessURL is where a person uses granted access (the AWS access
+	// portal), put in the DM that says access is active.
+	AccessURL string
 	// Command is the slash command's name as configured in Slack
 	// ("/boundary"), for the help text.
 	Command string

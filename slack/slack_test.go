@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/clock"
 	"github.com/drawbridge-jit/drawbridge/grammar/grammartest"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
+	"github.com/drawbridge-jit/drawbridge/notify"
 	"github.com/drawbridge-jit/drawbridge/slack"
 	slackemu "github.com/drawbridge-jit/drawbridge/slack/emulator"
 )
@@ -65,6 +67,18 @@ func newFixture(t *testing.T, opt testenv.Options) *fixture {
 		},
 	}
 	return f
+}
+
+// deliver runs the Slack notifier as serve does: a notify.Worker reading
+// the audit chain, woken by the broker's writes.
+func (f *fixture) deliver(t *testing.T) {
+	t.Helper()
+	w := &notify.Worker{Name: "slack", Notifier: f.h, Store: f.env.Store, Clock: f.env.Clock, Holder: "test"}
+	f.env.Broker.Store = notify.Wake(f.env.Broker.Store, w.Wake)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; f.h.Wait() })
 }
 
 // post sends body to path signed at the fake clock's now (or as h says).

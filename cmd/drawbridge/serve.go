@@ -18,6 +18,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/drawbridge-jit/drawbridge/policy"
+	"github.com/drawbridge-jit/drawbridge/slack"
 	"github.com/spf13/cobra"
 )
 
@@ -114,6 +115,12 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		}
 	}
 
+	// The Slack channel, with its notifier among the others.
+	var slackH *slack.Handler
+	if cfg.Slack.Enabled() {
+		slackH = slackHandler(a, cfg.Slack, logger)
+	}
+
 	// The engine runs until the HTTP server has drained, so that grants
 	// submitted by in-flight requests are handed over cleanly; anything
 	// left PROVISIONING keeps its lease and the next start resumes it.
@@ -164,8 +171,8 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 			return nil
 		},
 	}
-	if cfg.Slack.Enabled() {
-		api.Slack = slackHandler(a, cfg.Slack, logger)
+	if slackH != nil {
+		api.Slack = slackH
 	}
 	srv := api.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if err := checkOpenFiles(api.Limits.MaxConnections, openFileLimit()); err != nil {

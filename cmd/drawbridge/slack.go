@@ -7,11 +7,14 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge/clock"
 	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/notify"
 	"github.com/drawbridge-jit/drawbridge/slack"
 )
 
 // slackHandler wires the Slack channel from cfg.Slack onto the app's
-// broker, with the store's replay memory and the server's metrics.
+// broker, with the store's replay memory and the server's metrics, and
+// adds its notifier (approval messages, their updates, DMs) to the app's
+// delivery workers, woken by the broker's writes like the others.
 func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler {
 	secrets := []string{cfg.SigningSecret}
 	if cfg.NextSigningSecret != "" {
@@ -29,6 +32,7 @@ func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler 
 		EmailDomains:      cfg.EmailDomains,
 		Command:           cfg.Command,
 		ApprovalChannel:   cfg.ApprovalChannel,
+		AccessURL:         cfg.AccessURL,
 		Clock:             clock.Real{},
 		Logger:            logger,
 		ResponseURLPrefix: cfg.ResponseURLPrefix,
@@ -39,6 +43,13 @@ func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler 
 	if a.metrics != nil {
 		h.OnReject = a.metrics.SlackRejected
 	}
+	w := &notify.Worker{Name: "slack", Notifier: h, Store: a.store, Clock: clock.Real{}, Logger: logger, Holder: notify.NewHolder() + "/slack"}
+	if a.metrics != nil {
+		a.metrics.NotifierConfigured(w.Name)
+		w.OnDelivery, w.OnLag = a.metrics.NotifyDelivery, a.metrics.NotifyLag
+	}
+	a.notifiers = append(a.notifiers, w)
+	a.broker.Store = notify.Wake(a.broker.Store, w.Wake)
 	// What runs after Slack was answered ends before the store closes.
 	a.closers = append(a.closers, func() error { h.Wait(); return nil })
 	return h
