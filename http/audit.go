@@ -133,7 +133,6 @@ func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, c dra
 	}
 }
 
-
 // Summary is a distribution in seconds.
 type Summary struct {
 	Count int     `json:"count"`
