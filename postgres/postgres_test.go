@@ -1,0 +1,67 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/internal/pgtest"
+	"github.com/drawbridge-jit/drawbridge/internal/storetest"
+	"github.com/drawbridge-jit/drawbridge/postgres"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// poolSize keeps each handle's pool small: the suite opens two handles per
+// test, and a test binary's cluster is shared.
+const poolSize = "pool_max_conns=4"
+
+// TestConformance runs the store suite, concurrency tests included, on a
+// fresh database per test; Reopen is a second pool on it, as another
+// replica would have.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t testing.TB, now func() time.Time) storetest.Stores {
+		dsn := pgtest.NewDatabase(t) + "&" + poolSize
+		open := func(t testing.TB) drawbridge.Backend {
+			t.Helper()
+			db, err := postgres.Open(context.Background(), dsn, postgres.WithNow(now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		return storetest.Stores{Backend: open(t), Reopen: open}
+	})
+}
+
+// TestMigrationVersionsMatchSQLite: both stores have the same schema
+// versions, so `drawbridge migrate --status` means the same on either; a
+// migration added to one dialect only fails here.
+func TestMigrationVersionsMatchSQLite(t *testing.T) {
+	names := func(dir string) []string {
+		t.Helper()
+		m, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range m {
+			m[i] = filepath.Base(m[i])[:5]
+		}
+		return m
+	}
+	pg, lite := names("migrations"), names(filepath.Join("..", "sqlite", "migrations"))
+	if len(lite) == 0 {
+		t.Fatal("no sqlite migrations found")
+	}
+	if !slices.Equal(pg, lite) {
+		t.Fatalf("postgres/migrations has versions %v, sqlite/migrations %v: add the missing dialect's file with the same number", pg, lite)
+	}
+	if _, err := os.Stat("migrations"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/drawbridge-jit/drawbridge"
+)
+
+const tokenColumns = `id, principal, roles, providers, accounts, permission_sets, description, secret_sha256, created_at, expires_at, revoked_at`
+
+// CreateToken inserts t. Its secret is never stored, only t.Hash.
+func (db *DB) CreateToken(ctx context.Context, t *drawbridge.Token) error {
+	if t.ID == "" || t.Hash == "" || t.CreatedAt.IsZero() {
+		return drawbridge.Errorf(drawbridge.EINVALID, "token needs an id, a secret hash and a creation time")
+	}
+	roles, _ := json.Marshal(orEmpty(rolesToStrings(t.Roles)))
+	providers, _ := json.Marshal(orEmpty(t.Scope.Providers))
+	accounts, _ := json.Marshal(orEmpty(t.Scope.Resources))
+	sets, _ := json.Marshal(orEmpty(t.Scope.Roles))
+	_, err := db.pool.Exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		t.ID, t.Principal, string(roles), string(providers), string(accounts), string(sets), t.Description, t.Hash,
+		nanos(t.CreatedAt), nanos(t.ExpiresAt), nanos(t.RevokedAt))
+	if sqlState(err) == uniqueViolation {
+		return drawbridge.Errorf(drawbridge.ECONFLICT, "token %s already exists", t.ID)
+	} else if err != nil {
+		return fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// TokenByHash returns the token whose secret hashes to hash.
+func (db *DB) TokenByHash(ctx context.Context, hash string) (*drawbridge.Token, error) {
+	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE secret_sha256 = $1`, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "no such token")
+	} else if err != nil {
+		return nil, fmt.Errorf("token by hash: %w", err)
+	}
+	return t, nil
+}
+
+// ListTokens returns every token, newest first.
+func (db *DB) ListTokens(ctx context.Context) ([]*drawbridge.Token, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []*drawbridge.Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken marks token id revoked; revoking twice keeps the first time.
+func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, at.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("revoke token %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return drawbridge.Errorf(drawbridge.ENOTFOUND, "token %s not found", id)
+	}
+	return nil
+}
+
+func scanToken(s pgx.Row) (*drawbridge.Token, error) {
+	var t drawbridge.Token
+	var roles, providers, accounts, sets string
+	var created, expires, revoked sql.NullInt64
+	if err := s.Scan(&t.ID, &t.Principal, &roles, &providers, &accounts, &sets, &t.Description, &t.Hash, &created, &expires, &revoked); err != nil {
+		return nil, err
+	}
+	var rs []string
+	if err := errors.Join(json.Unmarshal([]byte(roles), &rs), json.Unmarshal([]byte(providers), &t.Scope.Providers),
+		json.Unmarshal([]byte(accounts), &t.Scope.Resources), json.Unmarshal([]byte(sets), &t.Scope.Roles)); err != nil {
+		return nil, fmt.Errorf("token %s: %w", t.ID, err)
+	}
+	for _, r := range rs {
+		t.Roles = append(t.Roles, drawbridge.Role(r))
+	}
+	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromNanos(created), fromNanos(expires), fromNanos(revoked)
+	return &t, nil
+}
+
+func rolesToStrings(rs []drawbridge.Role) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r)
+	}
+	return out
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// CountRequests returns how many requests are in each state through each
+// channel, and how many of them have failed revocation attempts.
+func (db *DB) CountRequests(ctx context.Context) ([]drawbridge.RequestCount, error) {
+	rows, err := db.pool.Query(ctx, `SELECT state, channel, COUNT(*), COUNT(*) FILTER (WHERE revoke_attempts > 0)
+		FROM requests GROUP BY state, channel`)
+	if err != nil {
+		return nil, fmt.Errorf("count requests: %w", err)
+	}
+	defer rows.Close()
+	var out []drawbridge.RequestCount
+	for rows.Next() {
+		var c drawbridge.RequestCount
+		var state, channel string
+		if err := rows.Scan(&state, &channel, &c.N, &c.Failing); err != nil {
+			return nil, fmt.Errorf("count requests: %w", err)
+		}
+		c.State, c.Channel = drawbridge.State(state), drawbridge.Channel(channel)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
