@@ -38,7 +38,7 @@ func (db *DB) appendAudit(ctx context.Context, tx pgx.Tx, requestID string, even
 	}
 	var seq int64
 	var prev string
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE`).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("append audit: lock chain head: %w", err)
 	}
 	now := db.now()

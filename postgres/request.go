@@ -238,7 +238,7 @@ func checkAssignment(ctx context.Context, tx pgx.Tx, r *drawbridge.Request) erro
 	if r.PrincipalRef == "" {
 		return nil
 	}
-	if err := error(nil); err != nil {
+	if err := lockKey(ctx, tx, assignmentKey(r)); err != nil {
 		return fmt.Errorf("lock assignment of %s: %w", r.ID, err)
 	}
 	q := `SELECT id, state FROM requests
