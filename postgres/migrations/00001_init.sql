@@ -2,11 +2,13 @@
 --
 -- PostgreSQL's dialect of sqlite/migrations/00001_init.sql (same version,
 -- same columns). Times are BIGINT unix nanoseconds in UTC (NULL = unset), as
--- in SQLite, so both stores order and compare them the same way.
+-- in SQLite, so both stores order and compare them the same way. Ids are
+-- COLLATE "C" (byte order, as in SQLite): pages are ordered and cut by id,
+-- and must not depend on the database's locale.
 
 -- +goose Up
 CREATE TABLE requests (
-    id                  TEXT    NOT NULL PRIMARY KEY,
+    id                  TEXT    COLLATE "C" NOT NULL PRIMARY KEY,
     requester           TEXT    NOT NULL,
     provider            TEXT    NOT NULL,
     resource            TEXT    NOT NULL,
@@ -25,7 +27,7 @@ CREATE TABLE requests (
     approval_timeout_ns BIGINT  NOT NULL DEFAULT 0,
     -- JSON array of drawbridge.Approval
     approvals           TEXT    NOT NULL DEFAULT '[]',
-    extends             TEXT    REFERENCES requests (id),
+    extends             TEXT    COLLATE "C" REFERENCES requests (id),
     created_at          BIGINT  NOT NULL,
     decided_at          BIGINT,
     approval_deadline   BIGINT,

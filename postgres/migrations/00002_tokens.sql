@@ -3,7 +3,7 @@
 
 -- +goose Up
 CREATE TABLE tokens (
-    id              TEXT   NOT NULL PRIMARY KEY,
+    id              TEXT   COLLATE "C" NOT NULL PRIMARY KEY,
     principal       TEXT   NOT NULL,
     roles           TEXT   NOT NULL DEFAULT '[]',
     accounts        TEXT   NOT NULL DEFAULT '[]',
