@@ -37,6 +37,7 @@ type Provider struct {
 	// The kind's own settings: exactly one is set, the one of Kind.
 	AWS     *AWS     `yaml:"-"`
 	Webhook *Webhook `yaml:"-"`
+	Entra   *Entra   `yaml:"-"`
 }
 
 // Resource is one requestable resource of a provider's catalog.
@@ -71,6 +72,11 @@ type kind struct {
 }
 
 var kinds = map[string]kind{
+	"entra": {
+		settings: func(p *Provider) any { p.Entra = &Entra{}; return p.Entra },
+		validate: validateEntra,
+		defaults: defaultEntra,
+	},
 	"aws": {
 		settings:       func(p *Provider) any { p.AWS = &AWS{}; return p.AWS },
 		builtinCatalog: true,

@@ -665,7 +665,7 @@ func (p *Provider) call(ctx context.Context, method, path string, in, out any, p
 	if !strings.HasPrefix(path, "https://") && !strings.HasPrefix(path, "http://") {
 		target = p.graph + path
 	} else if !strings.HasPrefix(path, p.graph+"/") {
-		return drawbridge.Permanent(fmt.Errorf("Graph pointed at %s, outside %s: not followed", path, p.graph))
+		return drawbridge.Permanent(fmt.Errorf("the next page is at %s, outside %s: not followed", path, p.graph))
 	}
 	var body io.Reader
 	if in != nil {
@@ -703,7 +703,7 @@ func (p *Provider) call(ctx context.Context, method, path string, in, out any, p
 			return nil
 		}
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("Graph answered %s to %s %s with a body that is not the expected JSON: %w", res.Status, method, path, err)
+			return fmt.Errorf("answer %s to %s %s from Graph is not the expected JSON: %w", res.Status, method, path, err)
 		}
 		return nil
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/clock"
 	"github.com/drawbridge-jit/drawbridge/config"
 	"github.com/drawbridge-jit/drawbridge/directory"
+	"github.com/drawbridge-jit/drawbridge/entra"
 	"github.com/drawbridge-jit/drawbridge/expiry"
 	"github.com/drawbridge-jit/drawbridge/metrics"
 	"github.com/drawbridge-jit/drawbridge/notify"
@@ -149,6 +150,14 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		case "webhook":
 			// Built once the directory is: revoke events name the person's
 			// linked identities.
+		case "entra":
+			e := pc.Entra
+			p, err := entra.New(entra.Config{Name: name, TenantID: e.TenantID, ClientID: e.ClientID, ClientSecret: e.ClientSecret,
+				Mode: e.Mode, LoginEndpoint: e.LoginEndpoint, GraphEndpoint: e.GraphEndpoint, Timeout: e.Timeout.Std(), Now: opt.clock.Now})
+			if err != nil {
+				return nil, fmt.Errorf("providers.%s: %w", name, err)
+			}
+			providers[name] = p
 		default:
 			return nil, fmt.Errorf("providers.%s: kind %s is known to config but not wired in this build", name, pc.Kind)
 		}

@@ -429,7 +429,7 @@ func filter(r *http.Request) (map[string]string, error) {
 	for _, clause := range strings.Split(raw, " and ") {
 		field, val, ok := strings.Cut(strings.TrimSpace(clause), " eq ")
 		if !ok || len(val) < 2 || val[0] != '\'' || val[len(val)-1] != '\'' {
-			return nil, fmt.Errorf("Invalid filter clause: %s", clause)
+			return nil, fmt.Errorf("invalid filter clause: %s", clause)
 		}
 		out[field] = strings.ReplaceAll(val[1:len(val)-1], "''", "'")
 	}
