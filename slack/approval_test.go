@@ -247,3 +247,45 @@ func TestDecisionElsewhereUpdatesMessage(t *testing.T) {
 		t.Fatalf("%d approval messages", posts)
 	}
 }
+
+// When the deciding rule needs a ticket the command did not give, a modal
+// asks for it instead of recording a request certain to be denied; its
+// submission records the request with the ticket and answers on the
+// command's response_url.
+func TestDetailsModal(t *testing.T) {
+	f := newFixture(t, testenv.Options{})
+	body := url.Values{"team_id": {team}, "api_app_id": {app}, "user_id": {alice}, "command": {"/boundary"},
+		"text": {`111122223333 AdministratorAccess 1 "db down"`}, "response_url": {f.api.ResponseURL("cmd")}, "trigger_id": {"t.cmd"}}.Encode()
+	w := f.post(t, "/slack/commands", body, nil)
+	if !strings.Contains(w.Body.String(), "Rule prod-admin needs a ticket") {
+		t.Fatalf("answer: %s", w.Body)
+	}
+	open := f.waitCall(t, 0, "views.open")
+	var view slackapi.ModalViewRequest
+	if err := json.Unmarshal([]byte(open.Params["view"]), &view); err != nil {
+		t.Fatal(err)
+	}
+	if open.Params["trigger_id"] != "t.cmd" || !strings.Contains(open.Params["view"], "^(INC|CHG)-[0-9]+$") {
+		t.Fatalf("views.open %+v", open.Params)
+	}
+	if n := len(f.requests(t)); n != 0 {
+		t.Fatalf("%d requests recorded before the ticket was given", n)
+	}
+	submit, _ := json.Marshal(map[string]any{
+		"type": "view_submission", "team": map[string]any{"id": team}, "api_app_id": app,
+		"user": map[string]any{"id": alice, "team_id": team},
+		"view": map[string]any{"callback_id": view.CallbackID, "private_metadata": view.PrivateMetadata,
+			"state": map[string]any{"values": map[string]any{"ticket": map[string]any{"ticket_input": map[string]any{"type": "plain_text_input", "value": "INC-5"}}}}},
+	})
+	if w := f.post(t, "/slack/interactions", url.Values{"payload": {string(submit)}}.Encode(), nil); w.Code != 200 {
+		t.Fatalf("submit: %d %s", w.Code, w.Body)
+	}
+	got := f.answer(t, "cmd")
+	if !strings.Contains(got, "waiting for approval") {
+		t.Fatalf("answer: %s", got)
+	}
+	f.h.Wait()
+	if r := f.env.Get(t, reqID(t, got)); r.Ticket != "INC-5" || r.Reason != "db down" || r.State != drawbridge.StatePendingApproval {
+		t.Fatalf("recorded %q %q %s", r.Ticket, r.Reason, r.State)
+	}
+}

@@ -29,7 +29,7 @@ func (h *Handler) command(w http.ResponseWriter, r *http.Request, form url.Value
 		if refused != nil {
 			return *refused
 		}
-		return h.run(ctx, c, p, form.Get("text"))
+		return h.run(ctx, c, p, form.Get("text"), origin{trigger: form.Get("trigger_id"), responseURL: form.Get("response_url")})
 	})
 }
 
@@ -40,8 +40,12 @@ func (h *Handler) cmd() string {
 	return h.Command
 }
 
+// origin is where a command came from: its trigger_id opens a modal, its
+// response_url takes later answers.
+type origin struct{ trigger, responseURL string }
+
 // run carries out one command's text for caller c.
-func (h *Handler) run(ctx context.Context, c drawbridge.Caller, p *drawbridge.Principal, text string) reply {
+func (h *Handler) run(ctx context.Context, c drawbridge.Caller, p *drawbridge.Principal, text string, o origin) reply {
 	words, err := grammar.Split(text)
 	if err != nil {
 		return h.usage(p, err)
@@ -100,10 +104,25 @@ func (h *Handler) run(ctx context.Context, c drawbridge.Caller, p *drawbridge.Pr
 	if err != nil {
 		return h.usage(p, err)
 	}
-	req, err := h.Broker.Submit(ctx, broker.SubmitInput{
-		Requester: c.Principal, Entitlement: in.Entitlement(), Duration: in.Duration,
-		Reason: in.Reason, Ticket: in.Ticket,
-	}, c, broker.ProvisionInBackground)
+	sub := broker.SubmitInput{Requester: c.Principal, Entitlement: in.Entitlement(), Duration: in.Duration,
+		Reason: in.Reason, Ticket: in.Ticket}
+	if o.trigger != "" && h.API != nil {
+		// Ask for a reason or ticket the rule requires rather than record
+		// a request certain to be denied for its lack.
+		if m, err := h.Broker.MissingDetails(ctx, sub); err == nil && m.Any() {
+			err := h.openDetailsModal(ctx, o, text, m)
+			if err == nil {
+				return ephemeral("Rule %s needs %s: fill in the form that just opened.", esc(m.Rule), needs(m))
+			}
+			h.logger().Warn("slack: details modal not opened", "error", err)
+		}
+	}
+	return h.submit(ctx, c, p, sub)
+}
+
+// submit records sub for c and says what became of it.
+func (h *Handler) submit(ctx context.Context, c drawbridge.Caller, p *drawbridge.Principal, sub broker.SubmitInput) reply {
+	req, err := h.Broker.Submit(ctx, sub, c, broker.ProvisionInBackground)
 	if err != nil {
 		var de *drawbridge.Error
 		if errors.As(err, &de) && de.Code == drawbridge.EINVALID {

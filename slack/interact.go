@@ -55,6 +55,11 @@ func (h *Handler) interaction(w http.ResponseWriter, r *http.Request, payload st
 			w.WriteHeader(http.StatusOK)
 		}
 	case slackapi.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == callbackDetails {
+			w.WriteHeader(http.StatusOK)
+			h.background(func() { h.submitDetails(context.WithoutCancel(r.Context()), cb) })
+			return
+		}
 		if cb.View.CallbackID != callbackDeny {
 			w.WriteHeader(http.StatusOK)
 			return
