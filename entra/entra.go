@@ -380,6 +380,14 @@ func (p *Provider) Revoke(ctx context.Context, spec drawbridge.RevokeSpec) (draw
 		}
 		return drawbridge.RevokeResult{Details: map[string]string{"status": "removed"}}, nil
 	}
+	// A removal confirmed while an activation is in flight would be undone
+	// when Entra provisions it: wait for the activation to finish first.
+	if pend, err := p.pendingRequest(ctx, group, a); err != nil {
+		return drawbridge.RevokeResult{}, err
+	} else if pend != nil {
+		return drawbridge.RevokeResult{}, drawbridge.Pending(fmt.Sprintf("waiting for Entra PIM %s %s (%s) to finish before removing", pend.Action, pend.ID, pend.Status),
+			p.now().Add(PendingRecheck))
+	}
 	body := scheduleRequest{Action: "adminRemove", AccessID: a.Role, PrincipalID: a.PrincipalRef, GroupID: group,
 		Justification: justification(spec.Reason, spec.Ticket, spec.RequestID)}
 	var out scheduleRequest
@@ -557,7 +565,7 @@ func (p *Provider) outcome(r scheduleRequest, what string) error {
 	switch s := r.Status; {
 	case s == "Provisioned" || s == "Granted" || s == "Revoked":
 		return nil
-	case strings.HasPrefix(s, "Pending") || s == "ScheduleCreated" || s == "Accepted":
+	case pendingStatus(s):
 		return drawbridge.Pending(fmt.Sprintf("Entra PIM %s %s is %s", what, r.ID, s), p.now().Add(PendingRecheck))
 	case s == "Failed" || s == "Denied" || s == "Canceled" || s == "Canceling":
 		return drawbridge.Permanent(fmt.Errorf("entra %s: PIM %s %s ended %s", p.name, what, r.ID, s))
@@ -566,13 +574,30 @@ func (p *Provider) outcome(r scheduleRequest, what string) error {
 	}
 }
 
+// pendingStatus reports whether a schedule request's status says Entra
+// accepted it and has not finished it.
+func pendingStatus(s string) bool {
+	return strings.HasPrefix(s, "Pending") || s == "ScheduleCreated" || s == "Accepted"
+}
+
 // ownRequest finds the assignment schedule request this Drawbridge
 // request made on an earlier attempt (by its marker), if any.
 func (p *Provider) ownRequest(ctx context.Context, group string, spec drawbridge.GrantSpec) (*scheduleRequest, error) {
-	a := spec.Assignment
+	m := marker(spec.RequestID)
+	return p.findRequest(ctx, group, spec.Assignment, func(r scheduleRequest) bool { return strings.HasSuffix(r.Justification, m) })
+}
+
+// pendingRequest finds an assign or extend request for the assignment that
+// Entra has accepted and not yet provisioned, whoever made it.
+func (p *Provider) pendingRequest(ctx context.Context, group string, a drawbridge.Assignment) (*scheduleRequest, error) {
+	return p.findRequest(ctx, group, a, func(r scheduleRequest) bool { return pendingStatus(r.Status) })
+}
+
+// findRequest returns the first assign or extend schedule request for a
+// that match accepts.
+func (p *Provider) findRequest(ctx context.Context, group string, a drawbridge.Assignment, match func(scheduleRequest) bool) (*scheduleRequest, error) {
 	filter := fmt.Sprintf("groupId eq '%s' and principalId eq '%s'", odataString(group), odataString(a.PrincipalRef))
 	next := schedReqPath + "?$filter=" + url.QueryEscape(filter)
-	m := marker(spec.RequestID)
 	for page := 0; next != "" && page < maxPages; page++ {
 		var list struct {
 			Value    []scheduleRequest `json:"value"`
@@ -582,7 +607,7 @@ func (p *Provider) ownRequest(ctx context.Context, group string, spec drawbridge
 			return nil, fmt.Errorf("entra %s: list schedule requests of %s in %s: %w", p.name, a.PrincipalRef, a.Resource, err)
 		}
 		for i, r := range list.Value {
-			if r.AccessID == a.Role && (r.Action == "adminAssign" || r.Action == "adminExtend") && strings.HasSuffix(r.Justification, m) {
+			if r.AccessID == a.Role && (r.Action == "adminAssign" || r.Action == "adminExtend") && match(r) {
 				return &list.Value[i], nil
 			}
 		}

@@ -304,3 +304,25 @@ func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A removal while an activation is still pending must not be confirmed:
+// Entra would provision the assignment after "already removed".
+func TestRevokeWaitsForPendingActivation(t *testing.T) {
+	e := newEnv(t, entra.ModePIM)
+	ctx := context.Background()
+	e.emu.SetActivationDelay(10 * time.Minute)
+	if _, err := e.prov.Grant(ctx, e.spec("req_1", "member", e.clk.Now().Add(time.Hour))); drawbridge.AsPending(err) == nil {
+		t.Fatalf("grant: %v, want pending", err)
+	}
+	_, err := e.prov.Revoke(ctx, e.revokeSpec("req_1"))
+	if p := drawbridge.AsPending(err); p == nil || !strings.Contains(p.Status, "PendingProvisioning") {
+		t.Fatalf("revoke during a pending activation: %v; want pending (look again)", err)
+	}
+	e.clk.Advance(10 * time.Minute)
+	if _, err := e.prov.Revoke(ctx, e.revokeSpec("req_1")); err != nil {
+		t.Fatal(err)
+	}
+	if act := e.emu.Active(e.group.ID, e.alice.ID); len(act) != 0 {
+		t.Fatalf("assigned after the removal was confirmed: %+v", act)
+	}
+}
