@@ -271,7 +271,8 @@ func (d *devReceivers) Close() {
 // directory's people (their e-mail verified, their directory groups as a
 // groups claim) and points cfg's sign-in at it: people are matched by
 // their verified e-mail on the directory's domains, everyone signed in is
-// a requester, and sre-leads approve and audit.
+// a requester, sre-leads approve and audit, and the managed group oncall
+// (from the groups claim) approves.
 func startDevIdP(cfg *config.Config) (*idpemulator.Server, error) {
 	var users []idpemulator.User
 	var domains []string
@@ -298,7 +299,14 @@ func startDevIdP(cfg *config.Config) (*idpemulator.Server, error) {
 		cfg.Roles = []config.RoleBinding{
 			{Members: []string{"*"}, Roles: []string{"requester"}},
 			{Members: []string{"group:sre-leads"}, Roles: []string{"approver", "auditor"}},
+			{Members: []string{"group:oncall"}, Roles: []string{"approver"}},
 		}
+	}
+	if len(cfg.ManagedGroups.Groups) == 0 {
+		// A managed group from the provider's groups claim: put someone in
+		// it at the provider with PUT <issuer>/users/<email>/groups ["oncall"].
+		cfg.ManagedGroups = config.ManagedGroups{ValidFor: config.Duration(time.Hour),
+			Groups: []config.ManagedGroup{{Name: "oncall", Filter: `"oncall" in "/token/groups"`}}}
 	}
 	return idp, nil
 }

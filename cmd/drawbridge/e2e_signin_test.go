@@ -17,7 +17,8 @@ import (
 // keeps taking bearer tokens only: the session cookie opens nothing there.
 func TestDevSignIn(t *testing.T) {
 	addr := freeAddr(t)
-	startServer(t, addr, "dev", "--listen", addr, "--data", t.TempDir())
+	data := t.TempDir()
+	startServer(t, addr, "dev", "--listen", addr, "--data", data)
 	base := "http://" + addr
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
@@ -60,5 +61,34 @@ func TestDevSignIn(t *testing.T) {
 	}
 	if resp, body := get(base + "/v1/requests"); resp.StatusCode != 401 {
 		t.Fatalf("/v1 with only a session cookie: %d %s", resp.StatusCode, body)
+	}
+
+	// Alice is put in the provider's group oncall while the server runs;
+	// her next sign-in computes the managed group oncall, recorded with
+	// its source in the audit trail.
+	idp := authz.Scheme + "://" + authz.Host
+	req, _ := http.NewRequest("PUT", idp+"/users/alice@example.com/groups", strings.NewReader(`["oncall"]`))
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT groups at the provider: %v %v", resp, err)
+	}
+	resp, _ = get(base + "/v1/auth/oidc/login")
+	authz, _ = url.Parse(resp.Header.Get("Location"))
+	q = authz.Query()
+	q.Set("login_hint", "alice@example.com")
+	authz.RawQuery = q.Encode()
+	resp, _ = get(authz.String())
+	if resp, page := get(resp.Header.Get("Location")); resp.StatusCode != 302 {
+		t.Fatalf("alice's callback: %d %s", resp.StatusCode, page)
+	}
+	res := exe(t, data, nil, "--config", data+"/drawbridge.yaml", "audit", "export", "--format", "jsonl")
+	var found bool
+	for _, line := range strings.Split(res.stdout, "\n") {
+		if strings.Contains(line, `"actor":"alice@example.com"`) && strings.Contains(line, `"action":"oidc_sign_in"`) &&
+			strings.Contains(line, `"managed_groups":"oncall"`) && strings.Contains(line, `"managed_groups_source":"oidc:`+idp+`"`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no oidc_sign_in event for alice with managed group oncall in:\n%s%s", res.stdout, res.stderr)
 	}
 }

@@ -91,6 +91,7 @@ func Start(clientID, clientSecret string, users []User) (*Server, error) {
 	mux.HandleFunc("POST /authorize", s.authorize)
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("GET /userinfo", s.userinfo)
+	mux.HandleFunc("PUT /users/{subject}/groups", s.putGroups)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.srv.Serve(ln)
 	return s, nil
@@ -108,6 +109,46 @@ func (s *Server) SetUsers(users []User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users = users
+}
+
+// SetGroups replaces the groups claim of the user with subject (a person
+// added to or removed from a group at the identity provider); it reports
+// whether that user exists.
+func (s *Server) SetGroups(subject string, groups []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, u := range s.users {
+		if u.Subject == subject {
+			claims := map[string]any{}
+			for k, v := range u.Claims {
+				claims[k] = v
+			}
+			list := make([]any, len(groups))
+			for j, g := range groups {
+				list[j] = g
+			}
+			claims["groups"] = list
+			s.users[i].Claims = claims
+			return true
+		}
+	}
+	return false
+}
+
+// putGroups is SetGroups over HTTP (PUT /users/{subject}/groups with a
+// JSON list), so that a test or a person trying drawbridge dev can move
+// someone between groups at the provider while the server runs.
+func (s *Server) putGroups(w http.ResponseWriter, r *http.Request) {
+	var groups []string
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&groups); err != nil {
+		http.Error(w, "body must be a JSON list of group names: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !s.SetGroups(r.PathValue("subject"), groups) {
+		http.Error(w, "no such user", http.StatusNotFound)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
