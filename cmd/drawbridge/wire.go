@@ -220,6 +220,11 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	b.NoticeBefore = cfg.Expiry.NoticeBefore.Std()
 	notifiers, err := notifiersFrom(cfg, b, store, opt.clock, opt.logger, m)
 	if err != nil {
+		// Nothing else holds the store or the catalog refresh yet.
+		for _, c := range closers {
+			c() //nolint:errcheck // the notifier error is the one to report
+		}
+		db.Close() //nolint:errcheck // as above
 		return nil, err
 	}
 	eng := expiry.New(b, cfg.Expiry.MaxSleep.Std(), cfg.Expiry.Workers)
