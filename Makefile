@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo dev test deps-awscli deps-postgres test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
+.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
 
 all: build
 
@@ -21,7 +21,7 @@ dev: build
 	./$(BIN) dev
 
 ## test: everything CI runs: vet, the race-enabled suite, a short fuzz run, benchmarks once
-test: deps-awscli deps-postgres vet test-race fuzz bench-ci
+test: deps-awscli deps-postgres deps-chromium vet test-race fuzz bench-ci
 
 ## deps-awscli: the AWS CLI, the independent client the emulator's tests are checked with
 ## (installed from Debian when missing and running as root; CI fails that test without it)
@@ -40,6 +40,14 @@ deps-postgres:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "PostgreSQL is missing: install it (Debian: apt-get install postgresql) or set DRAWBRIDGE_TEST_POSTGRES_URL"; exit 1; fi; }
+
+## deps-chromium: Debian's Chromium, the browser the dashboard's end-to-end tests drive
+## (installed when missing and running as root; CI fails those tests without it)
+deps-chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: install it (Debian: apt-get install chromium) so the dashboard is tested in a browser"; exit 1; fi; }
 
 vet:
 	$(GO) vet $(PKGS)

@@ -107,8 +107,36 @@ func (s *Server) Handler() nethttp.Handler {
 	mux.HandleFunc("/dashboard/", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		s.render(w, r, nethttp.StatusNotFound, "error", drawbridge.Caller{}, errorPage{Status: 404, Message: "There is no page " + r.URL.Path + "."})
 	})
-	return secureHeaders(mux)
+	return secureHeaders(boostRedirects(mux))
 }
+
+// boostRedirects turns a redirect answered to an htmx-boosted request
+// into HX-Redirect, a navigation of the whole page: the browser's
+// XMLHttpRequest would otherwise follow it itself, and one that leads to
+// the identity provider (sign-in, step-up) is cross-origin and fails.
+func boostRedirects(next nethttp.Handler) nethttp.Handler {
+	return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		if r.Header.Get("HX-Request") != "true" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&boostWriter{ResponseWriter: w}, r)
+	})
+}
+
+type boostWriter struct{ nethttp.ResponseWriter }
+
+func (b *boostWriter) WriteHeader(code int) {
+	h := b.Header()
+	if loc := h.Get("Location"); code >= 300 && code < 400 && loc != "" {
+		h.Del("Location")
+		h.Set("HX-Redirect", loc)
+		code = nethttp.StatusOK
+	}
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *boostWriter) Unwrap() nethttp.ResponseWriter { return b.ResponseWriter }
 
 // route is one page: the permission it needs and what it does. GET pages
 // need only a signed-in caller and narrow what they show; POST routes

@@ -528,3 +528,20 @@ func TestOverview(t *testing.T) {
 		t.Errorf("chart data %s", chart)
 	}
 }
+
+// A redirect answered to an htmx-boosted request (to sign in, or to the
+// identity provider for step-up) is a whole-page navigation.
+func TestBoostedRedirectsNavigate(t *testing.T) {
+	e := newEnv(t)
+	e.pendingProd()
+	req, _ := nethttp.NewRequest("GET", e.srv.URL+"/dashboard/requests", nil)
+	req.Header.Set("HX-Request", "true")
+	resp, err := e.client("").Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("HX-Redirect") != "/login?return_to=%2Fdashboard%2Frequests" || resp.Header.Get("Location") != "" {
+		t.Fatalf("boosted signed-out GET: %d, HX-Redirect %q, Location %q", resp.StatusCode, resp.Header.Get("HX-Redirect"), resp.Header.Get("Location"))
+	}
+}
