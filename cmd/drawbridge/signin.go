@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/drawbridge-jit/drawbridge/config"
+	"github.com/drawbridge-jit/drawbridge/dashboard"
 	"github.com/drawbridge-jit/drawbridge/oidc"
 	"github.com/drawbridge-jit/drawbridge/oidc/claims"
 )
@@ -14,7 +15,8 @@ import (
 // signInPages wires sign-in with the configured OpenID provider: the
 // authenticator matches people through the app's directory and gives
 // them the roles of cfg.Roles. The pages it returns are mounted beside
-// the API (they authenticate by the flow's state, not by bearer token).
+// the API (they authenticate by the flow's state, not by bearer token),
+// with the dashboard, whose callers are the sign-in's sessions.
 // An empty api_url_prefix happens only in dev mode, whose address is
 // known once it listens.
 func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *slog.Logger) (map[string]nethttp.Handler, error) {
@@ -44,5 +46,6 @@ func signInPages(a *app, cfg *config.Config, addr net.Addr, tls bool, logger *sl
 	}, opt)
 	a.signIn = auth
 	h := auth.Handler()
-	return map[string]nethttp.Handler{"/v1/auth/oidc/": h, "/v1/auth-methods/oidc:": h}, nil
+	dash := &dashboard.Server{Broker: a.broker, Store: a.store, Auth: auth, Clock: a.broker.Clock, Logger: logger}
+	return map[string]nethttp.Handler{"/v1/auth/oidc/": h, "/v1/auth-methods/oidc:": h, "/dashboard": dash.Handler()}, nil
 }
