@@ -220,7 +220,12 @@ func (a *Authenticator) LoginURL(returnTo string) string {
 // safeReturn keeps a return address on this server: a path, never a URL
 // or a protocol-relative "//host" that would make login an open redirect.
 func safeReturn(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\\r\n") {
+	// Browsers drop tabs and newlines inside URLs and read "\" as "/",
+	// so "/\t/evil.example" would become "//evil.example": any control
+	// character, space or backslash sends the browser home instead.
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.IndexFunc(s, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '\\'
+	}) >= 0 {
 		return "/dashboard"
 	}
 	return s

@@ -233,7 +233,7 @@ func TestSignInGivesASessionAndACaller(t *testing.T) {
 }
 
 func TestReturnToStaysOnThisServer(t *testing.T) {
-	for _, in := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", ""} {
+	for _, in := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "/\t/evil.example", "/\n/evil.example", "/ /x", "javascript:alert(1)", ""} {
 		if got := safeReturn(in); got != "/dashboard" {
 			t.Errorf("safeReturn(%q) = %q", in, got)
 		}
