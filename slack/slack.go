@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,8 @@ type Handler struct {
 	// work tracks what runs after Slack was answered (clicks, posts), so
 	// Wait can let it finish before the store closes.
 	work sync.WaitGroup
+	// rejections bounds the audit events of unverified requests.
+	rejections auditBudget
 }
 
 // background runs fn after the answer to Slack, tracked by Wait.
@@ -161,14 +164,60 @@ func (h *Handler) logger() *slog.Logger {
 
 func (h *Handler) now() time.Time { return h.Clock.Now().UTC() }
 
+// Unverified requests can come from anyone, so their audit events are
+// bounded: up to RejectionAuditBurst at once, then one per
+// RejectionAuditEvery, each saying how many were suppressed since the last
+// audited one. The metric counts every rejection.
+const (
+	RejectionAuditBurst = 10
+	RejectionAuditEvery = 6 * time.Second
+)
+
+// auditBudget is a token bucket for rejection audit events.
+type auditBudget struct {
+	mu         sync.Mutex
+	started    bool
+	tokens     float64
+	last       time.Time
+	suppressed int
+}
+
+// take reports whether an event may be written at now and, if so, how many
+// were suppressed before it.
+func (b *auditBudget) take(now time.Time) (ok bool, suppressed int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.started {
+		b.started, b.tokens, b.last = true, RejectionAuditBurst, now
+	}
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(RejectionAuditBurst, b.tokens+float64(d)/float64(RejectionAuditEvery))
+		b.last = now
+	}
+	if b.tokens < 1 {
+		b.suppressed++
+		return false, 0
+	}
+	b.tokens--
+	suppressed, b.suppressed = b.suppressed, 0
+	return true, suppressed
+}
+
 // reject counts and audits a request that failed verification. The audit
 // event names the reason and where it came from, never the signature.
 func (h *Handler) reject(r *http.Request, rej *Rejection) {
 	if h.OnReject != nil {
 		h.OnReject(rej.Reason)
 	}
-	h.audit(r.Context(), "slack:unverified", ActionRejected, map[string]string{
-		"reason": rej.Reason, "path": r.URL.Path, "remote_addr": r.RemoteAddr})
+	ok, suppressed := h.rejections.take(h.now())
+	if !ok {
+		return
+	}
+	details := map[string]string{"reason": rej.Reason, "path": r.URL.Path, "remote_addr": r.RemoteAddr}
+	if suppressed > 0 {
+		details["suppressed"] = strconv.Itoa(suppressed)
+	}
+	h.audit(r.Context(), "slack:unverified", ActionRejected, details)
 }
 
 func (h *Handler) audit(ctx context.Context, actor, action string, details map[string]string) {

@@ -282,3 +282,37 @@ func TestAckBeforeSlowProvider(t *testing.T) {
 		t.Fatalf("after the provider finished: %s", r.State)
 	}
 }
+
+// Unsigned traffic cannot grow the audit trail without bound: rejections
+// are audited up to a burst, then one per interval carrying how many were
+// suppressed since the last audited one; every one is still counted.
+func TestRejectionAuditIsBounded(t *testing.T) {
+	f := newFixture(t, testenv.Options{})
+	body := commandBody(alice, "123456789012 ReadOnlyAccess 0.5")
+	forged := http.Header{}
+	forged.Set("X-Slack-Request-Timestamp", strconv.FormatInt(f.env.Clock.Now().Unix(), 10))
+	forged.Set("X-Slack-Signature", "v0="+strings.Repeat("00", 32))
+	const flood = 200
+	for range flood {
+		if w := f.post(t, "/slack/commands", body, forged); w.Code != 401 {
+			t.Fatalf("forged: %d", w.Code)
+		}
+	}
+	if f.rejected[slack.RejectBadSignature] != flood {
+		t.Fatalf("counted %d of %d rejections", f.rejected[slack.RejectBadSignature], flood)
+	}
+	evs := f.auditActions(t)[slack.ActionRejected]
+	if len(evs) != slack.RejectionAuditBurst {
+		t.Fatalf("%d rejections audited at one instant, want the burst of %d", len(evs), slack.RejectionAuditBurst)
+	}
+	f.env.Clock.Advance(slack.RejectionAuditEvery)
+	forged.Set("X-Slack-Request-Timestamp", strconv.FormatInt(f.env.Clock.Now().Unix(), 10))
+	f.post(t, "/slack/commands", body, forged)
+	evs = f.auditActions(t)[slack.ActionRejected]
+	if len(evs) != slack.RejectionAuditBurst+1 {
+		t.Fatalf("%d rejections audited after one interval, want %d", len(evs), slack.RejectionAuditBurst+1)
+	}
+	if got, want := evs[len(evs)-1].Details["suppressed"], strconv.Itoa(flood-slack.RejectionAuditBurst); got != want {
+		t.Fatalf("suppressed = %q, want %q", got, want)
+	}
+}
