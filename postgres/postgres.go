@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,8 +47,9 @@ var migrationFiles embed.FS
 // DB is a Drawbridge store on one PostgreSQL database. It implements
 // drawbridge.Backend and is safe for concurrent use.
 type DB struct {
-	pool *pgxpool.Pool
-	now  func() time.Time
+	pool    *pgxpool.Pool
+	now     func() time.Time
+	migrate bool
 }
 
 var _ drawbridge.Backend = (*DB)(nil)
@@ -61,54 +63,178 @@ func WithNow(now func() time.Time) Option {
 	return func(db *DB) { db.now = now }
 }
 
+// WithMigrate makes Open bring the schema up to date first (tests, and
+// one-process setups); without it Open only checks the schema (see Open).
+func WithMigrate() Option {
+	return func(db *DB) { db.migrate = true }
+}
+
 // Open connects to the database dsn names (a postgres:// URL or a
 // key=value string; pool_max_conns and the other pgxpool settings are
-// honoured) and brings its schema up to date. Errors never contain the
-// password.
+// honoured) and checks its schema: a schema older than this build's is
+// refused with the command that migrates it (replicas never change a
+// shared schema on their own, and an older replica keeps running while a
+// newer one waits), a newer one is refused because this build does not
+// know its rules. Errors never contain the password.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, drawbridge.Errorf(drawbridge.EINVALID, "postgres: the dsn %s does not parse: %s", Redact(dsn), redactErr(err, dsn))
-	}
 	db := &DB{now: time.Now}
 	for _, o := range opts {
 		o(db)
 	}
-	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("postgres: connect to %s: %s", Redact(dsn), redactErr(err, dsn))
+	pool, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
 	}
-	if err := db.pool.Ping(ctx); err != nil {
-		db.pool.Close()
-		return nil, fmt.Errorf("postgres: connect to %s: %s", Redact(dsn), redactErr(err, dsn))
+	db.pool = pool
+	if db.migrate {
+		if _, _, err := migrateTo(ctx, pool, 0); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: migrate %s: %s", Redact(dsn), redactErr(err, dsn))
+		}
 	}
-	if err := db.migrate(ctx); err != nil {
-		db.pool.Close()
-		return nil, fmt.Errorf("postgres: migrate %s: %w", Redact(dsn), err)
+	if err := checkSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
 	}
 	return db, nil
 }
 
-// migrate applies the embedded migrations. goose's session lock (a
-// PostgreSQL advisory lock) makes replicas starting together apply each
-// migration once.
-func (db *DB) migrate(ctx context.Context) error {
+func connect(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, drawbridge.Errorf(drawbridge.EINVALID, "postgres: the dsn %s does not parse: %s", Redact(dsn), redactErr(err, dsn))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect to %s: %s", Redact(dsn), redactErr(err, dsn))
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %s", Redact(dsn), redactErr(err, dsn))
+	}
+	return pool, nil
+}
+
+// provider is goose over pool (through database/sql, which goose needs).
+// goose's session lock, a PostgreSQL advisory lock, makes replicas
+// migrating together apply each migration once. Close the *sql.DB after.
+func provider(pool *pgxpool.Pool) (*goose.Provider, *sql.DB, error) {
 	fsys, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	sqlDB := stdlib.OpenDBFromPool(db.pool)
-	defer sqlDB.Close()
+	sqlDB := stdlib.OpenDBFromPool(pool)
 	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys,
 		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(locker))
 	if err != nil {
+		sqlDB.Close()
+		return nil, nil, err
+	}
+	return p, sqlDB, nil
+}
+
+// latest is the newest schema version this build knows.
+func latest(p *goose.Provider) int64 {
+	src := p.ListSources()
+	return src[len(src)-1].Version
+}
+
+// checkSchema refuses a schema older or newer than this build's.
+func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
+	p, sqlDB, err := provider(pool)
+	if err != nil {
 		return err
 	}
-	_, err = p.Up(ctx)
-	return err
+	defer sqlDB.Close()
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: read the schema version: %w", err)
+	}
+	switch want := latest(p); {
+	case cur > want:
+		return drawbridge.Errorf(drawbridge.EINVALID, "postgres: the database schema is at version %d, newer than this drawbridge knows (%d): a newer release migrated it; run that release (migrations only move forward)", cur, want)
+	case cur < want:
+		return drawbridge.Errorf(drawbridge.EINVALID, "postgres: the database schema is at version %d, this drawbridge needs %d: run `drawbridge migrate` with the same --config (once, from one place), then start again", cur, want)
+	}
+	return nil
+}
+
+// Migrate applies the migrations up to version to (0: all) to the
+// database dsn names and returns the schema version before and after. It
+// only moves forward: the down migrations drop tables (the audit chain
+// among them), so a lower to is refused.
+func Migrate(ctx context.Context, dsn string, to int64) (from, now int64, err error) {
+	pool, err := connect(ctx, dsn)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer pool.Close()
+	from, now, err = migrateTo(ctx, pool, to)
+	if err != nil {
+		return from, now, fmt.Errorf("postgres: migrate %s: %s", Redact(dsn), redactErr(err, dsn))
+	}
+	return from, now, nil
+}
+
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, to int64) (from, now int64, err error) {
+	p, sqlDB, err := provider(pool)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer sqlDB.Close()
+	if from, err = p.GetDBVersion(ctx); err != nil {
+		return 0, 0, err
+	}
+	want := latest(p)
+	switch {
+	case to == 0:
+		to = want
+	case to < 0 || to > want:
+		return from, from, drawbridge.Errorf(drawbridge.EINVALID, "there is no schema version %d: this drawbridge knows versions up to %d", to, want)
+	case to < from:
+		return from, from, drawbridge.Errorf(drawbridge.EINVALID, "the schema is at version %d; migrations only move forward (going back to %d would drop data): restore a backup instead", from, to)
+	}
+	if _, err := p.UpTo(ctx, to); err != nil {
+		return from, from, err
+	}
+	now, err = p.GetDBVersion(ctx)
+	return from, now, err
+}
+
+// Version is one schema migration and whether the database has it.
+type Version struct {
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt time.Time
+}
+
+// Status returns every migration this build knows, oldest first, and
+// whether the database dsn names has applied it.
+func Status(ctx context.Context, dsn string) ([]Version, error) {
+	pool, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	p, sqlDB, err := provider(pool)
+	if err != nil {
+		return nil, err
+	}
+	defer sqlDB.Close()
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migration status of %s: %s", Redact(dsn), redactErr(err, dsn))
+	}
+	out := make([]Version, len(st))
+	for i, s := range st {
+		out[i] = Version{Version: s.Source.Version, Name: filepath.Base(s.Source.Path), Applied: s.State == goose.StateApplied, AppliedAt: s.AppliedAt.UTC()}
+	}
+	return out, nil
 }
 
 // Close closes the pool.

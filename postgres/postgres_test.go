@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 		dsn := pgtest.NewDatabase(t) + "&" + poolSize
 		open := func(t testing.TB) drawbridge.Backend {
 			t.Helper()
-			db, err := postgres.Open(context.Background(), dsn, postgres.WithNow(now))
+			db, err := postgres.Open(context.Background(), dsn, postgres.WithNow(now), postgres.WithMigrate())
 			if err != nil {
 				t.Fatal(err)
 			}
