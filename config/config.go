@@ -606,8 +606,14 @@ var awsUserID = regexp.MustCompile(`^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{
 func (c *Config) validate(file string) error {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, file+": "+fmt.Sprintf(format, args...)) }
-	if c.Store.Driver != "sqlite" {
-		add("store.driver %q is not supported: this release stores in sqlite (PostgreSQL support is on the roadmap)", c.Store.Driver)
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Store.DSN == "" {
+			add("store.dsn is required with driver postgres: a URL such as postgres://drawbridge:${DRAWBRIDGE_DB_PASSWORD}@db.internal:5432/drawbridge?sslmode=verify-full (docs/operations.md)")
+		}
+	default:
+		add("store.driver %q is not supported: use sqlite (one server, the default) or postgres (several replicas)", c.Store.Driver)
 	}
 	c.validateDirectory(add)
 	ids := map[string]bool{}

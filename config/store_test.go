@@ -22,3 +22,21 @@ func TestStoreDSNRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresStore: driver postgres takes its dsn as written (no path
+// resolution), with ${ENV} for the password, and needs one.
+func TestPostgresStore(t *testing.T) {
+	cfg, err := config.Parse("/etc/drawbridge/drawbridge.yaml",
+		[]byte("store:\n  driver: postgres\n  dsn: postgres://drawbridge:${PGPASSWORD}@db.internal/drawbridge\n"),
+		func(k string) (string, bool) { return "s3cr3t", k == "PGPASSWORD" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store.Driver != "postgres" || cfg.Store.DSN != "postgres://drawbridge:s3cr3t@db.internal/drawbridge" {
+		t.Fatalf("store = %+v", cfg.Store)
+	}
+	_, err = config.Parse("/etc/drawbridge/drawbridge.yaml", []byte("store:\n  driver: postgres\n"), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "store.dsn") {
+		t.Fatalf("postgres without a dsn: %v, want an error naming store.dsn", err)
+	}
+}

@@ -156,9 +156,9 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	switch want := latest(p); {
 	case cur > want:
-		return drawbridge.Errorf(drawbridge.EINVALID, "postgres: the database schema is at version %d, newer than this drawbridge knows (%d): a newer release migrated it; run that release (migrations only move forward)", cur, want)
+		return fmt.Errorf("postgres: the database schema is at version %d, newer than this drawbridge knows (%d): a newer release migrated it; run that release (migrations only move forward)", cur, want)
 	case cur < want:
-		return drawbridge.Errorf(drawbridge.EINVALID, "postgres: the database schema is at version %d, this drawbridge needs %d: run `drawbridge migrate` with the same --config (once, from one place), then start again", cur, want)
+		return fmt.Errorf("postgres: the database schema is at version %d, this drawbridge needs %d: run `drawbridge migrate` with the same --config (once, from one place), then start again", cur, want)
 	}
 	return nil
 }
@@ -323,18 +323,18 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// Redact returns dsn with its password replaced by "xxxxx", for messages
+// Redact returns dsn with its password replaced by "***", for messages
 // and logs: a URL's user password or password parameter, a key=value
 // string's password=…, and any other spelling of them.
 func Redact(dsn string) string {
-	out := kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	out := kvPassword.ReplaceAllString(dsn, "${1}***")
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			u.User = url.UserPassword(u.User.Username(), "***")
 		}
 		q := u.Query()
 		if q.Has("password") {
-			q.Set("password", "xxxxx")
+			q.Set("password", "***")
 			u.RawQuery = q.Encode()
 		}
 		out = u.String()
@@ -350,8 +350,8 @@ func redactErr(err error, dsn string) string {
 
 func redactString(s, dsn string) string {
 	for _, p := range passwords(dsn) {
-		if p != "xxxxx" {
-			s = replaceAll(s, p, "xxxxx")
+		if p != "***" {
+			s = replaceAll(s, p, "***")
 		}
 	}
 	return s

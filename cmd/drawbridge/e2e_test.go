@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge/aws/emulator"
+	"github.com/drawbridge-jit/drawbridge/internal/pgtest"
 	_ "modernc.org/sqlite"
 )
 
@@ -46,6 +47,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	pgtest.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/notify"
 	"github.com/drawbridge-jit/drawbridge/oidc"
 	"github.com/drawbridge-jit/drawbridge/policy"
+	"github.com/drawbridge-jit/drawbridge/postgres"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
 	"github.com/drawbridge-jit/drawbridge/webhook"
 )
@@ -353,6 +354,13 @@ func openStore(ctx context.Context, cfg *config.Config, warn func(string)) (draw
 	switch cfg.Store.Driver {
 	case "sqlite":
 		s, err := sqlite.Open(ctx, cfg.Store.DSN, sqlite.WithWarnings(warn))
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", cfg.Store.Redacted(), err)
+		}
+		return s, nil
+	case "postgres":
+		// postgres.Open redacts the password from its own errors.
+		s, err := postgres.Open(ctx, cfg.Store.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", cfg.Store.Redacted(), err)
 		}

@@ -57,12 +57,19 @@ var (
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the throwaway cluster, if this process started one; a
+// TestMain that does more than Main calls it after m.Run.
+func Stop() {
 	if cluster != nil {
 		if err := cluster.stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
 		}
+		cluster = nil
 	}
-	os.Exit(code)
 }
 
 // NewDatabase creates an empty database for t and returns its URL; the
