@@ -535,6 +535,13 @@ func (p *Provider) assign(ctx context.Context, group string, spec drawbridge.Gra
 	}
 	var out scheduleRequest
 	if err := p.call(ctx, http.MethodPost, schedReqPath, body, &out, PermissionPIM); err != nil {
+		if c := graphCode(err); c == "RoleAssignmentExists" || c == "RoleAssignmentDoesNotExist" {
+			// The listing lagged the assignment's creation or end: not a
+			// refusal of the grant, so it is asked again (and read afresh).
+			var g *GraphError
+			errors.As(err, &g)
+			err = g
+		}
 		return drawbridge.GrantResult{}, fmt.Errorf("entra %s: %s %s %s for %s: %w", p.name, action, a.Resource, a.Role, a.PrincipalRef, err)
 	}
 	return p.result(out)

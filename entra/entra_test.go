@@ -326,3 +326,16 @@ func TestRevokeWaitsForPendingActivation(t *testing.T) {
 		t.Fatalf("assigned after the removal was confirmed: %+v", act)
 	}
 }
+
+// Entra's listing of assignments lags its writes: an adminAssign answered
+// "already exists" right after the listing showed none is asked again
+// (and then found), never a FAILED grant.
+func TestAssignmentExistsIsRetried(t *testing.T) {
+	e := newEnv(t, entra.ModePIM)
+	e.emu.Inject(emulator.Fault{Method: "POST", Path: "assignmentScheduleRequests", Count: 1, Status: 400,
+		Code: "RoleAssignmentExists", Message: "The Role assignment already exists."})
+	_, err := e.prov.Grant(context.Background(), e.spec("req_1", "member", e.clk.Now().Add(time.Hour)))
+	if err == nil || drawbridge.IsPermanent(err) {
+		t.Fatalf("err = %v; want retryable", err)
+	}
+}
