@@ -465,7 +465,10 @@ func (a *Authenticator) match(ctx context.Context, issuer string, claims map[str
 		p, err := a.opt.Directory.Resolve(ctx, email)
 		switch {
 		case err == nil:
-			if linked := p.Identity(drawbridge.IdentityOIDC); linked != "" && linked != identity {
+			// Only a link to another account of this same issuer blocks the
+			// e-mail path; a link at another issuer says nothing about
+			// accounts here.
+			if linked := p.Identity(drawbridge.IdentityOIDC); strings.HasPrefix(linked, issuer+"#") && linked != identity {
 				return nil, "", fmt.Errorf("%s is linked to another account of this identity provider: sign in with that one", p.ID)
 			}
 			return p, identity, nil

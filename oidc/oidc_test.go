@@ -463,3 +463,22 @@ func TestProviderDownAtStart(t *testing.T) {
 		t.Fatalf("provider back: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// A person linked at another issuer may still be matched here by a verified
+// e-mail; only a link at this same issuer (another account of this
+// provider) blocks the e-mail path.
+func TestLinkAtAnotherIssuerDoesNotBlockEmail(t *testing.T) {
+	iss := "https://idp.example.com"
+	dir := directory.NewStatic([]directory.User{
+		{Email: "carol@example.com", Identities: map[string]string{"oidc": "https://login.example.com#carol-old"}},
+		{Email: "dan@example.com", Identities: map[string]string{"oidc": iss + "#dan-other"}},
+	})
+	a := &Authenticator{cfg: Config{EmailDomains: []string{"example.com"}}, opt: Options{Directory: dir}}
+	p, _, err := a.match(context.Background(), iss, map[string]any{"sub": "carol-new", "email": "carol@example.com", "email_verified": true})
+	if err != nil || p.ID != "carol@example.com" {
+		t.Fatalf("carol, linked at another issuer: %v %v", p, err)
+	}
+	if _, _, err := a.match(context.Background(), iss, map[string]any{"sub": "dan-new", "email": "dan@example.com", "email_verified": true}); err == nil {
+		t.Fatal("dan is linked to another account of this issuer, yet matched by e-mail")
+	}
+}
