@@ -107,8 +107,12 @@ func TestRateLimiterStaysUnderMaxTPS(t *testing.T) {
 	}
 
 	// Without the limiter the emulator throttles: Exists retries those
-	// pages, so more calls than asked for reach it.
-	em2, unlimited := setupWith(t, emulator.Options{RateLimit: tps}, aws.Config{MaxTPS: -1})
+	// pages, so more calls than asked for reach it. The emulator's clock
+	// stands still here, so its bucket holds exactly one second's worth
+	// and never refills: on a loaded machine the calls could otherwise
+	// spread over more than a second and never meet the limit.
+	frozen := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	em2, unlimited := setupWith(t, emulator.Options{RateLimit: tps, Now: frozen.Now}, aws.Config{MaxTPS: -1})
 	run(unlimited)
 	if n := em2.Calls(emulator.OpListAccountAssignments); n <= calls {
 		t.Fatalf("without a limiter %d calls for %d lookups: nothing was throttled, so the emulator's rate limit is not in force", n, calls)
