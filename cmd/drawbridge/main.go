@@ -171,7 +171,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.AddCommand(
 		requestCmd(g), statusCmd(g), listCmd(g), approveCmd(g, true), approveCmd(g, false),
 		cancelCmd(g), revokeCmd(g), extendCmd(g), janitorCmd(g), policyCmd(g), auditCmd(g),
-		versionCmd(g), demoCmd(g), sandboxCmd(g), serveCmd(g), devCmd(g), tokenCmd(g), loadtestCmd(g), reconcileCmd(g), configCmd(g), migrateCmd(g),
+		versionCmd(g), demoCmd(g), sandboxCmd(g), serveCmd(g), devCmd(g), tokenCmd(g), loadtestCmd(g), reconcileCmd(g), configCmd(g), migrateCmd(g), storeCmd(g),
 	)
 	return root
 }
