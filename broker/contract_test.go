@@ -361,3 +361,34 @@ func TestSessionsEndAfterTheRemoval(t *testing.T) {
 		t.Errorf("confirm event %v does not record the sessions ended", d)
 	}
 }
+
+// checker is a hook that can check existence, answering with err.
+type checker struct {
+	hook
+	err error
+}
+
+func (c *checker) Exists(context.Context, drawbridge.Assignment) (bool, error) { return false, c.err }
+
+// A permanent answer to the existence check (the provider says the
+// permission to read assignments is missing) ends the grant FAILED at once
+// with the provider's message, as a permanent answer to Grant does; it is
+// not retried until the attempt budget runs out. A retryable one is.
+func TestPermanentExistenceCheckFails(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	c := &checker{err: drawbridge.Permanent(errors.New("Graph answered 403: the app lacks PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup"))}
+	useProvider(e, c)
+	r := e.Submit(t, alice, staging, readOnly, time.Hour, "")
+	if r.State != drawbridge.StateFailed || !strings.Contains(r.LastError, "PrivilegedAssignmentSchedule") {
+		t.Fatalf("state %s, last error %q; want FAILED naming the missing permission", r.State, r.LastError)
+	}
+	if g, _ := c.calls(); g != 0 {
+		t.Fatalf("the provider was asked to grant %d times after a permanent existence-check answer", g)
+	}
+
+	c.err = errors.New("connection reset")
+	r = e.Submit(t, bob, staging, readOnly, time.Hour, "")
+	if r.State == drawbridge.StateFailed {
+		t.Fatalf("a retryable existence-check error failed the grant: %q", r.LastError)
+	}
+}

@@ -50,6 +50,12 @@ func (b *Broker) prepareProvisioning(ctx context.Context, prov drawbridge.Provid
 	a := drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: ref}
 	found, standing, why, err := b.standing(ctx, callCtx, prov, a, r.ID)
 	if err != nil {
+		// A permanent answer (a permission the provider says is missing)
+		// will not change by retrying: fail now, with its message, as a
+		// permanent answer to Grant does. Nothing was created.
+		if drawbridge.IsPermanent(err) {
+			return drawbridge.AuditEvent{}, startFail, err
+		}
 		return drawbridge.AuditEvent{}, startRetryable, err
 	}
 	now := b.now()

@@ -138,4 +138,10 @@ func TestEntraProviderEndToEnd(t *testing.T) {
 	if act := emu.Active(group.ID, alice.ID); len(act) != 0 {
 		t.Fatalf("assigned without permission: %+v", act)
 	}
+	// The missing permission is a permanent answer: the grant ends FAILED
+	// at once, not APPROVED and retried until the attempt budget runs out.
+	st := decode(t, run(0, "status", r["id"].(string)).stdout)
+	if st["state"] != "FAILED" || !strings.Contains(st["last_error"].(string), "PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup") {
+		t.Fatalf("without permission the request is %v: %v", st["state"], st["last_error"])
+	}
 }
