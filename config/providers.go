@@ -38,6 +38,7 @@ type Provider struct {
 	AWS     *AWS     `yaml:"-"`
 	Webhook *Webhook `yaml:"-"`
 	Entra   *Entra   `yaml:"-"`
+	Okta    *Okta    `yaml:"-"`
 }
 
 // Resource is one requestable resource of a provider's catalog.
@@ -76,6 +77,11 @@ var kinds = map[string]kind{
 		settings: func(p *Provider) any { p.Entra = &Entra{}; return p.Entra },
 		validate: validateEntra,
 		defaults: defaultEntra,
+	},
+	"okta": {
+		settings: func(p *Provider) any { p.Okta = &Okta{}; return p.Okta },
+		validate: validateOkta,
+		defaults: defaultOkta,
 	},
 	"aws": {
 		settings:       func(p *Provider) any { p.AWS = &AWS{}; return p.AWS },

@@ -24,6 +24,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/metrics"
 	"github.com/drawbridge-jit/drawbridge/notify"
 	"github.com/drawbridge-jit/drawbridge/oidc"
+	"github.com/drawbridge-jit/drawbridge/okta"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/postgres"
 	"github.com/drawbridge-jit/drawbridge/sqlite"
@@ -155,6 +156,13 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 			e := pc.Entra
 			p, err := entra.New(entra.Config{Name: name, TenantID: e.TenantID, ClientID: e.ClientID, ClientSecret: e.ClientSecret,
 				Mode: e.Mode, LoginEndpoint: e.LoginEndpoint, GraphEndpoint: e.GraphEndpoint, Timeout: e.Timeout.Std(), Now: opt.clock.Now})
+			if err != nil {
+				return nil, fmt.Errorf("providers.%s: %w", name, err)
+			}
+			providers[name] = p
+		case "okta":
+			o := pc.Okta
+			p, err := okta.New(okta.Config{Name: name, OrgURL: o.OrgURL, APIToken: o.APIToken, Timeout: o.Timeout.Std(), Now: opt.clock.Now})
 			if err != nil {
 				return nil, fmt.Errorf("providers.%s: %w", name, err)
 			}
