@@ -245,3 +245,27 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// The emulator's own rate limit, on its clock: the client's wait is the
+// rest of the minute Okta names in X-Rate-Limit-Reset, and after it the
+// call goes through.
+func TestRateLimitWindowOnTheOrgClock(t *testing.T) {
+	e := newEnv(t)
+	e.clk.Advance(15 * time.Second)
+	e.emu.SetRateLimit(1)
+	ctx := context.Background()
+	if _, err := e.prov.Grant(ctx, e.spec("req_1", e.group.ID)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.prov.Revoke(ctx, e.revokeSpec("req_1", e.group.ID))
+	if d, ok := drawbridge.RetryAfterHint(err); !drawbridge.IsRejected(err) || !ok || d != 45*time.Second {
+		t.Fatalf("over the limit = %v (hint %v, %v); want rejected with 45s to the minute's end", err, d, ok)
+	}
+	if !e.emu.IsMember(e.group.ID, e.alice.ID) {
+		t.Fatal("a rate-limited removal was done")
+	}
+	e.clk.Advance(45 * time.Second)
+	if _, err := e.prov.Revoke(ctx, e.revokeSpec("req_1", e.group.ID)); err != nil || e.emu.IsMember(e.group.ID, e.alice.ID) {
+		t.Fatalf("revoke after the reset = %v", err)
+	}
+}

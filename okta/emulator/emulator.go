@@ -2,10 +2,10 @@
 // Okta management API calls the okta provider makes (users by id or login,
 // groups by id or name, group membership with paged listings), answering
 // with Okta's error shape ({errorCode, errorSummary, …}). It checks the
-// SSWS API token, pages listings with Link rel="next" headers, and takes
-// injected faults (any status with any headers, such as a 429 with
-// X-Rate-Limit-Reset on its injectable clock), so the real client code is
-// tested against it.
+// SSWS API token, pages listings with Link rel="next" headers, applies a
+// per-minute rate limit on its injectable clock with Okta's X-Rate-Limit-*
+// headers, and takes injected faults (any status with any headers), so the
+// real client code is tested against it.
 package emulator
 
 import (
@@ -57,6 +57,10 @@ type Emulator struct {
 	members  map[string]map[string]bool // group id → user id
 	faults   []*Fault
 	calls    []string
+	// limit calls per minute of the clock; used of them in window.
+	limit  int
+	window time.Time
+	used   int
 }
 
 // New returns an empty org that accepts the API token token. now is its
@@ -69,8 +73,34 @@ func New(token string, now func() time.Time) *Emulator {
 		groups: map[string]Group{}, members: map[string]map[string]bool{}}
 }
 
-// Now is the org's clock.
-func (e *Emulator) Now() time.Time { return e.now() }
+// SetRateLimit lets n API calls through per minute of the org's clock
+// (0: no limit). Okta-style, every answer then carries X-Rate-Limit-Limit,
+// -Remaining and -Reset (the unix second the minute ends), and a call over
+// the limit is answered 429 E0000047.
+func (e *Emulator) SetRateLimit(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.limit = n
+}
+
+// rateLimited counts the call in the current minute, sets the rate-limit
+// headers and reports whether the call is over the limit.
+func (e *Emulator) rateLimited(w http.ResponseWriter) bool {
+	if e.limit <= 0 {
+		return false
+	}
+	now := e.now()
+	window := now.Truncate(time.Minute)
+	if !window.Equal(e.window) {
+		e.window, e.used = window, 0
+	}
+	e.used++
+	reset := window.Add(time.Minute).Unix()
+	w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(e.limit))
+	w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(max(e.limit-e.used, 0)))
+	w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset, 10))
+	return e.used > e.limit
+}
 
 // SetPageSize makes listings answer at most n items a page (Okta's
 // default for group members is 1000; small pages test the paging).
@@ -143,6 +173,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.calls = append(e.calls, r.Method+" "+r.URL.Path)
 	if r.Header.Get("Authorization") != "SSWS "+e.token {
 		oktaError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+		return
+	}
+	if e.rateLimited(w) {
+		oktaError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
 		return
 	}
 	var lose bool
