@@ -90,6 +90,19 @@ func kind(r rune) string {
 	return "an invisible formatting character"
 }
 
+// Clip cuts s to at most n bytes at a rune boundary, marking the cut with
+// "…": how a message another system sent us (a receiver's body, Graph's or
+// Okta's error text) is bounded before it is stored or shown.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 // Printable renders s for a terminal or any other human-facing output:
 // every character CheckText refuses, and every byte of invalid UTF-8, is
 // shown as a Go-style escape (\n, \x1b, \u202e), so text stored before

@@ -2,7 +2,7 @@ package config
 
 import (
 	"fmt"
-	"net"
+	"github.com/drawbridge-jit/drawbridge/outbound"
 	"net/url"
 	"time"
 )
@@ -92,7 +92,7 @@ func (c *Config) validateWebhookNotifier(key string, n Notifier, add func(format
 		add("%s: a webhook notifier needs url: where to POST notifications", key)
 	} else if u, err := url.Parse(n.URL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		add("%s: url %q must be an absolute https URL", key, redactURL(n.URL))
-	} else if u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+	} else if u.Scheme == "http" && !outbound.Loopback(u.Hostname()) {
 		add("%s: url %s: use https (notifications name people and what they were granted); plain http is only for a receiver on loopback", key, redactURL(n.URL))
 	}
 	secrets := n.SigningSecrets()
@@ -107,14 +107,6 @@ func (c *Config) validateWebhookNotifier(key string, n Notifier, add func(format
 	if t := n.Timeout.Std(); t < minNotifyTimeout || t > maxNotifyTimeout {
 		add("%s: timeout %s is out of range: give 1s to 50s (default 10s)", key, t)
 	}
-}
-
-func loopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // redactURL drops user info and query, which may carry credentials, from

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/oidc/claims"
+	"github.com/drawbridge-jit/drawbridge/outbound"
 )
 
 // OIDC configures sign-in with the organisation's OpenID Connect
@@ -109,7 +110,7 @@ func checkPublicURL(key, u string) error {
 	if err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http") {
 		return fmt.Errorf("%s %q is not an absolute https:// URL", key, u)
 	}
-	if p.Scheme == "http" && !loopbackHost(p.Hostname()) {
+	if p.Scheme == "http" && !outbound.Loopback(p.Hostname()) {
 		return fmt.Errorf("%s %q must use https:// (plain http is accepted only on a loopback address)", key, u)
 	}
 	if strings.HasSuffix(u, "/") {

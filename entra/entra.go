@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -32,6 +31,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/outbound"
 )
 
 // Modes: how a grant gives access.
@@ -184,18 +184,10 @@ func CheckEndpoint(raw string) error {
 		return fmt.Errorf("endpoint %q is not an http(s) URL", raw)
 	case u.User != nil:
 		return fmt.Errorf("endpoint %q carries credentials: remove user:password@", raw)
-	case u.Scheme == "http" && !loopback(u.Hostname()):
+	case u.Scheme == "http" && !outbound.Loopback(u.Hostname()):
 		return fmt.Errorf("endpoint %q is plain http to a host that is not loopback: use https (the client secret and tokens travel on it)", raw)
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the configured instance name.
@@ -752,17 +744,17 @@ func (p *Provider) call(ctx context.Context, method, path string, in, out any, p
 	if g.Message == "" {
 		g.Message = strings.TrimSpace(string(raw))
 	}
-	g.Message = drawbridge.Printable(clip(g.Message, 500))
+	g.Message = drawbridge.Printable(drawbridge.Clip(g.Message, 500))
 	switch code := res.StatusCode; {
 	case code == http.StatusTooManyRequests:
 		err := error(fmt.Errorf("throttled by Graph: %w", g))
-		if d, ok := retryAfter(res.Header.Get("Retry-After"), p.now()); ok {
+		if d, ok := outbound.RetryAfter(res.Header.Get("Retry-After"), p.now()); ok {
 			err = drawbridge.RetryAfter(err, d)
 		}
 		return drawbridge.Rejected(err)
 	case code >= 500:
 		err := error(g)
-		if d, ok := retryAfter(res.Header.Get("Retry-After"), p.now()); ok {
+		if d, ok := outbound.RetryAfter(res.Header.Get("Retry-After"), p.now()); ok {
 			err = drawbridge.RetryAfter(err, d)
 		}
 		return err
@@ -786,36 +778,11 @@ func tokenError(re *oauth2.RetrieveError) error {
 	}
 	msg := re.ErrorDescription
 	if msg == "" {
-		msg = clip(strings.TrimSpace(string(re.Body)), 300)
+		msg = drawbridge.Clip(strings.TrimSpace(string(re.Body)), 300)
 	}
 	err := fmt.Errorf("the tenant's token endpoint refused the app (%d %s: %s)", status, re.ErrorCode, drawbridge.Printable(msg))
 	if status == http.StatusTooManyRequests || status >= 500 || status == 0 {
 		return err
 	}
 	return drawbridge.Permanent(fmt.Errorf("%w: check tenant_id, client_id and client_secret (has the secret expired?)", err))
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// retryAfter parses a Retry-After header: seconds, or an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseInt(h, 10, 64); err == nil && s >= 0 {
-		return time.Duration(min(s, int64(24*time.Hour/time.Second))) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -23,9 +22,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/outbound"
 )
 
 // RoleMember is the one role an Okta group has.
@@ -122,18 +121,10 @@ func CheckOrgURL(raw string) error {
 		return fmt.Errorf("org_url %q is not an http(s) URL such as https://example.okta.com", raw)
 	case u.User != nil:
 		return fmt.Errorf("org_url %q carries credentials: remove user:password@", raw)
-	case u.Scheme == "http" && !loopback(u.Hostname()):
+	case u.Scheme == "http" && !outbound.Loopback(u.Hostname()):
 		return fmt.Errorf("org_url %q is plain http to a host that is not loopback: use https (the API token travels on it)", raw)
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the configured instance name.
@@ -170,7 +161,7 @@ func (p *Provider) PrincipalRef(ctx context.Context, who *drawbridge.Principal) 
 	case err != nil:
 		return "", fmt.Errorf("okta %s: look up %s: %w", p.name, who.ID, err)
 	case !userID.MatchString(u.ID):
-		return "", fmt.Errorf("okta %s: the user found for %s has the id %q, which is not an Okta user id", p.name, who.ID, drawbridge.Printable(clip(u.ID, 40)))
+		return "", fmt.Errorf("okta %s: the user found for %s has the id %q, which is not an Okta user id", p.name, who.ID, drawbridge.Printable(drawbridge.Clip(u.ID, 40)))
 	}
 	return u.ID, nil
 }
@@ -338,7 +329,7 @@ func (p *Provider) call(ctx context.Context, method, path string, out any, hdr *
 	target := p.org + path
 	if strings.HasPrefix(path, "https://") || strings.HasPrefix(path, "http://") {
 		if !strings.HasPrefix(path, p.org+"/") {
-			return drawbridge.Permanent(fmt.Errorf("the next page is at %s, outside %s: not followed", drawbridge.Printable(clip(path, 200)), p.org))
+			return drawbridge.Permanent(fmt.Errorf("the next page is at %s, outside %s: not followed", drawbridge.Printable(drawbridge.Clip(path, 200)), p.org))
 		}
 		target = path
 	}
@@ -387,8 +378,8 @@ func (p *Provider) call(ctx context.Context, method, path string, out any, hdr *
 	if a.Summary == "" {
 		a.Summary = strings.TrimSpace(string(raw))
 	}
-	a.Code = drawbridge.Printable(clip(a.Code, 40))
-	a.Summary = drawbridge.Printable(clip(a.Summary, 500))
+	a.Code = drawbridge.Printable(drawbridge.Clip(a.Code, 40))
+	a.Summary = drawbridge.Printable(drawbridge.Clip(a.Summary, 500))
 	switch code := res.StatusCode; {
 	case code == http.StatusTooManyRequests:
 		err := error(fmt.Errorf("rate-limited by Okta: %w", a))
@@ -416,14 +407,4 @@ func resetIn(h string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return min(max(time.Unix(s, 0).Sub(now), 0), maxReset), true
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -23,13 +23,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/outbound"
 	"github.com/drawbridge-jit/drawbridge/signature"
 )
 
@@ -137,18 +136,10 @@ func CheckURL(raw string) error {
 		return fmt.Errorf("url %q is not an http(s) URL", raw)
 	case u.User != nil:
 		return fmt.Errorf("url %q carries credentials: events are authenticated by their signature, remove user:password@", raw)
-	case u.Scheme == "http" && !loopback(u.Hostname()):
+	case u.Scheme == "http" && !outbound.Loopback(u.Hostname()):
 		return fmt.Errorf("url %q is plain http to a host that is not loopback: use https (events say who gets which access)", raw)
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the configured instance name.
@@ -312,7 +303,7 @@ func (p *Provider) send(ctx context.Context, ev Event) (answer, error) {
 		return answer{status: status, already: true, grantRef: grantRef(raw)}, nil
 	case code == http.StatusTooManyRequests || code >= 500:
 		err := fmt.Errorf("%s: receiver answered %s: %s", what, status, message(raw))
-		if d, ok := retryAfter(res.Header.Get("Retry-After"), p.now()); ok {
+		if d, ok := outbound.RetryAfter(res.Header.Get("Retry-After"), p.now()); ok {
 			err = drawbridge.RetryAfter(err, d)
 		}
 		if code == http.StatusTooManyRequests {
@@ -335,7 +326,7 @@ func grantRef(raw []byte) string {
 	if json.Unmarshal(raw, &v) != nil {
 		return ""
 	}
-	return clip(v.GrantRef, 256)
+	return drawbridge.Clip(v.GrantRef, 256)
 }
 
 // message is the receiver's explanation: the message or error of a JSON
@@ -365,31 +356,5 @@ func message(raw []byte) string {
 	if text == "" {
 		return "(no message)"
 	}
-	return drawbridge.Printable(clip(text, maxMessage))
-}
-
-// clip cuts s to at most n bytes, at a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// retryAfter parses a Retry-After header: seconds, or an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseInt(h, 10, 64); err == nil && s >= 0 {
-		return time.Duration(min(s, int64(24*time.Hour/time.Second))) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
+	return drawbridge.Printable(drawbridge.Clip(text, maxMessage))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
+	"github.com/drawbridge-jit/drawbridge/outbound"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/slack"
 	"github.com/spf13/cobra"
@@ -53,14 +54,7 @@ func newLogger(w io.Writer) *slog.Logger {
 // connections.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && outbound.Loopback(host)
 }
 
 // listenProblem says why serve cannot listen as configured: a malformed
