@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -288,4 +289,24 @@ func StaleError(id string, version int) error {
 func IsStale(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.stale
+}
+
+// HTTPStatus maps the error vocabulary to HTTP status codes, once, for
+// every channel that answers over HTTP (the API, its client, the dashboard).
+func HTTPStatus(code string) int {
+	switch code {
+	case EINVALID:
+		return http.StatusBadRequest
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case EFORBIDDEN:
+		return http.StatusForbidden
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case ECONFLICT:
+		return http.StatusConflict
+	case EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }

@@ -209,31 +209,13 @@ type errorPage struct {
 }
 
 func (s *Server) fail(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller, err error) {
-	status := statusOf(drawbridge.ErrorCode(err))
+	status := drawbridge.HTTPStatus(drawbridge.ErrorCode(err))
 	msg := drawbridge.ErrorMessage(err)
 	if status == nethttp.StatusInternalServerError {
 		s.Logger.Error("dashboard", "path", r.URL.Path, "error", err)
 		msg = "Something went wrong on our side; it has been logged."
 	}
 	s.render(w, r, status, "error", c, errorPage{Status: status, Message: msg})
-}
-
-func statusOf(code string) int {
-	switch code {
-	case drawbridge.EINVALID:
-		return nethttp.StatusBadRequest
-	case drawbridge.EUNAUTHORIZED:
-		return nethttp.StatusUnauthorized
-	case drawbridge.EFORBIDDEN:
-		return nethttp.StatusForbidden
-	case drawbridge.ENOTFOUND:
-		return nethttp.StatusNotFound
-	case drawbridge.ECONFLICT:
-		return nethttp.StatusConflict
-	case drawbridge.EUNAVAILABLE:
-		return nethttp.StatusServiceUnavailable
-	}
-	return nethttp.StatusInternalServerError
 }
 
 func secureHeaders(next nethttp.Handler) nethttp.Handler {

@@ -332,7 +332,7 @@ func (s *Server) submit(w nethttp.ResponseWriter, r *nethttp.Request, c drawbrid
 		p, err := s.explain(r.Context(), c, req, d.Reason)
 		if err != nil {
 			d.Error = drawbridge.ErrorMessage(err)
-			s.render(w, r, statusOf(drawbridge.ErrorCode(err)), "new", c, d)
+			s.render(w, r, drawbridge.HTTPStatus(drawbridge.ErrorCode(err)), "new", c, d)
 			return nil
 		}
 		d.Preview = p
@@ -343,7 +343,7 @@ func (s *Server) submit(w nethttp.ResponseWriter, r *nethttp.Request, c drawbrid
 		Duration: req.Duration, Reason: d.Reason, Ticket: req.Ticket}, c)
 	if err != nil {
 		d.Error = drawbridge.ErrorMessage(err)
-		s.render(w, r, statusOf(drawbridge.ErrorCode(err)), "new", c, d)
+		s.render(w, r, drawbridge.HTTPStatus(drawbridge.ErrorCode(err)), "new", c, d)
 		return nil
 	}
 	done(w, r, "/dashboard/requests/"+got.ID, "submitted")

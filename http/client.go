@@ -95,7 +95,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*nethtt
 func codeOf(status int) string {
 	for _, c := range []string{drawbridge.EINVALID, drawbridge.EUNAUTHORIZED, drawbridge.EFORBIDDEN,
 		drawbridge.ENOTFOUND, drawbridge.ECONFLICT, drawbridge.EUNAVAILABLE} {
-		if StatusCode(c) == status {
+		if drawbridge.HTTPStatus(c) == status {
 			return c
 		}
 	}

@@ -268,25 +268,6 @@ func (w *statusWriter) Flush() {
 
 func (w *statusWriter) Unwrap() nethttp.ResponseWriter { return w.ResponseWriter }
 
-// StatusCode maps the error vocabulary to HTTP, once.
-func StatusCode(code string) int {
-	switch code {
-	case drawbridge.EINVALID:
-		return nethttp.StatusBadRequest
-	case drawbridge.EUNAUTHORIZED:
-		return nethttp.StatusUnauthorized
-	case drawbridge.EFORBIDDEN:
-		return nethttp.StatusForbidden
-	case drawbridge.ENOTFOUND:
-		return nethttp.StatusNotFound
-	case drawbridge.ECONFLICT:
-		return nethttp.StatusConflict
-	case drawbridge.EUNAVAILABLE:
-		return nethttp.StatusServiceUnavailable
-	}
-	return nethttp.StatusInternalServerError
-}
-
 // errorBody is the contract's error object.
 type errorBody struct {
 	Error struct {
@@ -319,7 +300,7 @@ func (s *Server) writeError(w nethttp.ResponseWriter, r *nethttp.Request, err er
 	if code == drawbridge.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="drawbridge"`)
 	}
-	writeJSON(w, StatusCode(code), body)
+	writeJSON(w, drawbridge.HTTPStatus(code), body)
 }
 
 func writeJSON(w nethttp.ResponseWriter, status int, v any) {
