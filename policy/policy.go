@@ -90,6 +90,17 @@ type Rule struct {
 	Approvers       []string
 	ApprovalCount   int
 	ApprovalTimeout time.Duration
+	// Where and how a pending request is put to its approvers in Slack:
+	// SlackChannel overrides slack.approval_channel; ApprovalInSlack false
+	// (approval.in_slack: false) replaces the Approve and Deny buttons
+	// with a link to the dashboard's step-up approval page and refuses
+	// Slack clicks; RemindAfter posts a reminder once a request has
+	// waited that long, and EscalateTo (a channel id or "user:<email>")
+	// is sent the request when it has waited twice that.
+	SlackChannel    string
+	ApprovalInSlack bool
+	RemindAfter     time.Duration
+	EscalateTo      string
 
 	pos int // position in file order, the index's sort key
 

@@ -18,7 +18,7 @@ var (
 	ruleKeys     = []string{"name", "description", "match", "require", "approval", "max_duration", "max_continuous", "decision"}
 	matchKeys    = []string{"provider", "resources", "accounts", "roles", "permission_sets", "requesters", "condition"}
 	requireKeys  = []string{"ticket", "reason"}
-	approvalKeys = []string{"approvers", "count", "timeout"}
+	approvalKeys = []string{"approvers", "count", "timeout", "slack_channel", "in_slack", "remind_after", "escalate_to"}
 )
 
 // Defaults for the approval block, chosen so that the smallest useful
@@ -421,10 +421,14 @@ func (ps *parser) require(n *yaml.Node, what string, r *Rule) {
 	})
 }
 
+// slackChannelID is a Slack channel id: public (C…) or private (G…).
+// Names (#sre) change and are not unique across a grid, ids are neither.
+var slackChannelID = regexp.MustCompile(`^[CG][A-Z0-9]{2,20}$`)
+
 func (ps *parser) approval(n *yaml.Node, what string, r *Rule) {
-	r.ApprovalCount, r.ApprovalTimeout = DefaultApprovalCount, DefaultApprovalTimeout
+	r.ApprovalCount, r.ApprovalTimeout, r.ApprovalInSlack = DefaultApprovalCount, DefaultApprovalTimeout, true
 	var users []string
-	var countNode *yaml.Node
+	var countNode, remindNode, escalateNode *yaml.Node
 	seen := ps.mapping(n, what+" approval", approvalKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "approvers":
@@ -444,10 +448,40 @@ func (ps *parser) approval(n *yaml.Node, what string, r *Rule) {
 			if d, ok := ps.duration(v, "approval.timeout"); ok {
 				r.ApprovalTimeout = d
 			}
+		case "slack_channel":
+			if s, ok := ps.str(v, "approval.slack_channel"); ok {
+				if !slackChannelID.MatchString(s) {
+					ps.errf(v, "approval.slack_channel %q: give the channel's id (C…, channel details → About), not its name; invite the Drawbridge app there", s)
+				} else {
+					r.SlackChannel = s
+				}
+			}
+		case "in_slack":
+			if b, ok := ps.boolean(v, "approval.in_slack"); ok {
+				r.ApprovalInSlack = b
+			}
+		case "remind_after":
+			remindNode = v
+			r.RemindAfter, _ = ps.duration(v, "approval.remind_after")
+		case "escalate_to":
+			escalateNode = v
+			if s, ok := ps.str(v, "approval.escalate_to"); ok {
+				r.EscalateTo = ps.escalation(v, s)
+			}
 		}
 	})
 	if n.Kind != yaml.MappingNode {
 		return
+	}
+	switch {
+	case r.RemindAfter > 0 && r.RemindAfter >= r.ApprovalTimeout:
+		ps.errf(remindNode, "approval.remind_after %s is not shorter than approval.timeout %s, so no reminder would ever be sent; lower it or remove it",
+			duration.Format(r.RemindAfter), duration.Format(r.ApprovalTimeout))
+	case escalateNode != nil && remindNode == nil:
+		ps.errf(escalateNode, "approval.escalate_to needs approval.remind_after: the escalation goes out when the request has waited twice remind_after (add e.g. remind_after: 30m)")
+	case r.EscalateTo != "" && 2*r.RemindAfter >= r.ApprovalTimeout:
+		ps.errf(escalateNode, "approval.escalate_to: the escalation would go out after %s (twice remind_after), not before approval.timeout %s; lower remind_after",
+			duration.Format(2*r.RemindAfter), duration.Format(r.ApprovalTimeout))
 	}
 	if seen["approvers"] == nil {
 		ps.errf(n, "%s approval has no approvers; add e.g. approvers: [\"group:sre-leads\"]", what)
@@ -456,4 +490,17 @@ func (ps *parser) approval(n *yaml.Node, what string, r *Rule) {
 	if !r.anyApprover && r.approverGroups.len() == 0 && len(users) > 0 && r.ApprovalCount > len(users) {
 		ps.errf(countNode, "approval.count is %d but only %d approver(s) are listed, so no request could ever be approved; lower count or add approvers", r.ApprovalCount, len(users))
 	}
+}
+
+// escalation reads approval.escalate_to: a channel id, or one person
+// ("user:<email>") who is sent the approval message directly.
+func (ps *parser) escalation(v *yaml.Node, s string) string {
+	if slackChannelID.MatchString(s) {
+		return s
+	}
+	if u, ok := strings.CutPrefix(s, "user:"); ok && strings.Contains(u, "@") && cleanName(u) {
+		return "user:" + drawbridge.CanonicalPrincipalID(u)
+	}
+	ps.errf(v, "approval.escalate_to %q: give a channel id (C…, channel details → About) or \"user:<email>\" of the person to escalate to (for a group, give the channel where it works: Drawbridge cannot list a group's members)", s)
+	return ""
 }

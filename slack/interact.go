@@ -96,6 +96,9 @@ func (h *Handler) review(ctx context.Context, cb slackapi.InteractionCallback, i
 		h.tell(ctx, cb, *refused)
 		return
 	}
+	if !h.decidedInSlack(ctx, cb, id) {
+		return
+	}
 	c = reviewer(c)
 	var req *drawbridge.Request
 	var err error
@@ -118,6 +121,25 @@ func (h *Handler) review(ctx context.Context, cb slackapi.InteractionCallback, i
 	h.tell(ctx, cb, ephemeral("You %s %s; it is now %s.", verb, req.ID, req.State))
 }
 
+// decidedInSlack reports whether request id's rule lets Slack decide it,
+// and otherwise tells the clicker where to: a rule with
+// approval.in_slack: false — or one no longer in the policy — is decided
+// on the dashboard only, after a fresh sign-in, whatever button a stale
+// message still shows.
+func (h *Handler) decidedInSlack(ctx context.Context, cb slackapi.InteractionCallback, id string) bool {
+	req, err := h.Broker.Get(ctx, id)
+	if err != nil {
+		h.tell(ctx, cb, h.failure(err))
+		return false
+	}
+	if h.routing(req).inSlack {
+		return true
+	}
+	h.tell(ctx, cb, ephemeral("Requests under rule %s are approved or denied on the dashboard, after a fresh sign-in: %s",
+		esc(req.Decision.Rule), h.approvePage(req.ID)))
+	return false
+}
+
 // tell answers the user behind cb alone: on the message's response_url
 // for a click, else as an ephemeral message in the channel it came from.
 func (h *Handler) tell(ctx context.Context, cb slackapi.InteractionCallback, rep reply) {
@@ -138,6 +160,9 @@ func (h *Handler) tell(ctx context.Context, cb slackapi.InteractionCallback, rep
 func (h *Handler) openDenyModal(ctx context.Context, cb slackapi.InteractionCallback, id string) {
 	ctx, cancel := context.WithTimeout(ctx, timeLimit)
 	defer cancel()
+	if !h.decidedInSlack(ctx, cb, id) {
+		return
+	}
 	input := slackapi.NewInputBlock(denyBlock, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Why deny it?", false, false), nil,
 		slackapi.NewPlainTextInputBlockElement(slackapi.NewTextBlockObject(slackapi.PlainTextType, "The requester sees this", false, false), denyInput))
 	view := slackapi.ModalViewRequest{

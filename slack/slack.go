@@ -63,8 +63,14 @@ type Handler struct {
 	// through the e-mail users.info reports, for these domains only.
 	EmailDomains []string
 	// ApprovalChannel is the channel id (C…) where approval messages are
-	// posted; none are posted when it is empty.
+	// posted unless the request's rule names its own
+	// (approval.slack_channel); with neither, each approver the rule names
+	// as a person gets the message as a DM.
 	ApprovalChannel string
+	// DashboardURL is the server's public URL (server.public_url), for the
+	// link to the dashboard's approval page of rules decided there
+	// (approval.in_slack: false).
+	DashboardURL string
 	// AccessURL is where a person uses granted access (the AWS access
 	// portal), put in the DM that says access is active.
 	AccessURL string

@@ -41,6 +41,8 @@ type fixture struct {
 
 	mu       sync.Mutex
 	rejected map[string]int
+	// delivered receives each notification the Slack notifier delivered.
+	delivered chan drawbridge.Notification
 }
 
 func newFixture(t *testing.T, opt testenv.Options) *fixture {
@@ -74,11 +76,30 @@ func newFixture(t *testing.T, opt testenv.Options) *fixture {
 func (f *fixture) deliver(t *testing.T) {
 	t.Helper()
 	w := &notify.Worker{Name: "slack", Notifier: f.h, Store: f.env.Store, Clock: f.env.Clock, Holder: "test"}
+	f.delivered = make(chan drawbridge.Notification, 256)
+	w.OnDelivery = func(_ string, n drawbridge.Notification, err error) {
+		if err == nil {
+			select {
+			case f.delivered <- n:
+			default: // a test that does not read them
+			}
+		}
+	}
 	f.env.Broker.Store = notify.Wake(f.env.Broker.Store, w.Wake)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done; f.h.Wait() })
+}
+
+// waitDelivered waits until the notifier has delivered typ for request id.
+func (f *fixture) waitDelivered(t *testing.T, typ string, id string) {
+	t.Helper()
+	for n := range f.delivered {
+		if n.Type == typ && n.RequestID == id {
+			return
+		}
+	}
 }
 
 // post sends body to path signed at the fake clock's now (or as h says).

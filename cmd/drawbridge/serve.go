@@ -112,7 +112,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	// The Slack channel, with its notifier among the others.
 	var slackH *slack.Handler
 	if cfg.Slack.Enabled() {
-		slackH = slackHandler(a, cfg.Slack, logger)
+		slackH = slackHandler(a, cfg.Slack, cfg.Server.PublicURL, logger)
 	}
 
 	// The engine runs until the HTTP server has drained, so that grants
@@ -135,6 +135,11 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	// done, and the next start (or another process) sends it again.
 	waitNotifiers := runNotifiers(engineCtx, a.notifiers)
 	defer func() { stopEngine(); waitNotifiers() }()
+	if slackH != nil {
+		// Reminders and escalations of unanswered approvals (approval.remind_after).
+		wg.Add(1)
+		go func() { defer wg.Done(); slackH.RunReminders(engineCtx, slack.DefaultRemindEvery) }()
+	}
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()

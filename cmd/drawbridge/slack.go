@@ -15,7 +15,7 @@ import (
 // broker, with the store's replay memory and the server's metrics, and
 // adds its notifier (approval messages, their updates, DMs) to the app's
 // delivery workers, woken by the broker's writes like the others.
-func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler {
+func slackHandler(a *app, cfg config.Slack, publicURL string, logger *slog.Logger) *slack.Handler {
 	secrets := []string{cfg.SigningSecret}
 	if cfg.NextSigningSecret != "" {
 		secrets = append(secrets, cfg.NextSigningSecret)
@@ -32,6 +32,7 @@ func slackHandler(a *app, cfg config.Slack, logger *slog.Logger) *slack.Handler 
 		EmailDomains:      cfg.EmailDomains,
 		Command:           cfg.Command,
 		ApprovalChannel:   cfg.ApprovalChannel,
+		DashboardURL:      publicURL,
 		AccessURL:         cfg.AccessURL,
 		Clock:             clock.Real{},
 		Logger:            logger,
