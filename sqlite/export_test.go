@@ -2,3 +2,6 @@ package sqlite
 
 // MergedQuery exposes mergedQuery to the plan test.
 var MergedQuery = mergedQuery
+
+// CountRequestsSQL exposes the /metrics count query to its plan test.
+var CountRequestsSQL = countRequestsSQL

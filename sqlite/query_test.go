@@ -1,8 +1,11 @@
 package sqlite_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/drawbridge-jit/drawbridge/sqlite"
 )
 
 func TestQueriesUseIndexes(t *testing.T) {
@@ -43,6 +46,29 @@ func TestQueriesUseIndexes(t *testing.T) {
 		rows.Close()
 		if !strings.Contains(plan+" ", "INDEX "+index+" ") {
 			t.Errorf("%s\nplan does not use %s:\n%s", query, index, plan)
+		}
+	}
+}
+
+// A /metrics scrape reads the counts the store keeps as it writes, not the
+// requests table: counting a million requests per scrape cost seconds of
+// CPU (issue 14).
+func TestCountRequestsReadsNoRequestRow(t *testing.T) {
+	db, _ := openDB(t)
+	raw := rawDB(t, db.Path())
+	rows, err := raw.Query(`EXPLAIN QUERY PLAN ` + sqlite.CountRequestsSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		if regexp.MustCompile(`\brequests\b`).MatchString(detail) {
+			t.Errorf("the count query reads the requests table: %s", detail)
 		}
 	}
 }

@@ -42,7 +42,7 @@ type Options struct {
 
 // Lags summarises a distribution of revocation lags.
 type Lags struct {
-	P50, P99, Max time.Duration
+	Min, P50, P90, P99, P999, Max time.Duration
 }
 
 // Result is one run's figures.
@@ -283,7 +283,7 @@ func summarise(lags []time.Duration) Lags {
 		}
 		return s[i]
 	}
-	return Lags{P50: pick(0.50), P99: pick(0.99), Max: s[len(s)-1]}
+	return Lags{Min: s[0], P50: pick(0.50), P90: pick(0.90), P99: pick(0.99), P999: pick(0.999), Max: s[len(s)-1]}
 }
 
 // fixedPeriod simulates a janitor that runs every period and then revokes

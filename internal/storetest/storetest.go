@@ -87,6 +87,7 @@ var tests = []struct {
 	{"ListTokensNewestFirst", testListTokensNewestFirst},
 	{"RevokeToken", testRevokeToken},
 	{"CountRequests", testCountRequests},
+	{"CountRequestsFollowWrites", testCountRequestsFollowWrites},
 	{"Ping", testPing},
 	// Replay memory (Slack request signatures).
 	{"ReplayGuard", testReplayGuard},
