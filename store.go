@@ -85,6 +85,19 @@ type Store interface {
 	// after since, oldest first. It is the history standing access is
 	// judged against.
 	AssignmentGrants(ctx context.Context, a Assignment, since time.Time) ([]*Request, error)
+	// AssignmentHolders returns up to limit (DefaultListLimit when zero or
+	// negative) of the requests of one provider and resource that explain
+	// an assignment to reconciliation — every live grant (PROVISIONING,
+	// ACTIVE, REVOKING) and every recorded standing access
+	// (PreexistingAccess, in any state) — ordered by role, principal ref
+	// and request id, starting after after (the zero value starts at the
+	// beginning). Keyset pages: any number of grants is read in bounded
+	// memory, through an index of exactly those rows.
+	AssignmentHolders(ctx context.Context, provider, resource string, after AssignmentHolder, limit int) ([]AssignmentHolder, error)
+	// LastEndedGrant returns the grant of assignment a that ended last (a
+	// terminal state with an end time; ties: the lowest id), or nil when
+	// none has ended.
+	LastEndedGrant(ctx context.Context, a Assignment) (*Request, error)
 	// AppendAudit appends events that record something other than a change
 	// of a request (a failed attempt, a denied login).
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
@@ -108,6 +121,17 @@ type Store interface {
 	// took it over); a seq at or behind the cursor changes nothing.
 	AdvanceNotifyCursor(ctx context.Context, name, holder string, seq int64) error
 	Close() error
+}
+
+// AssignmentHolder is one row of Store.AssignmentHolders: the request
+// RequestID explains Assignment, as a grant in State (activated at
+// ActivatedAt when it got that far) or as recorded standing access.
+type AssignmentHolder struct {
+	Assignment
+	RequestID         string
+	State             State
+	PreexistingAccess bool
+	ActivatedAt       time.Time
 }
 
 // RequestCounter counts requests for the gauges of /metrics.

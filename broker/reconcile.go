@@ -76,6 +76,11 @@ func (b *Broker) listAll(ctx context.Context, f drawbridge.RequestFilter) ([]*dr
 // a creation time is matched with a grant's provisioning.
 const creationSkew = time.Minute
 
+// reconcileBatch is how many grants reconciliation reads from the store at
+// once: its memory is one resource's provider listing plus this many rows,
+// whatever the number of grants in the store.
+const reconcileBatch = 500
+
 // Reconcile compares the assignments providers hold for the managed roles
 // with what Drawbridge's grants explain, records each finding in the audit
 // trail, and with fix repairs what it can prove:
@@ -87,49 +92,79 @@ const creationSkew = time.Minute
 //     outside Drawbridge, one granted again by hand after a grant ended, a
 //     leftover the provider cannot date — is reported, never deleted.
 //
-// Providers are listed before the store is read, so a grant made while
-// reconcile runs is in the store read and explains its assignment; a grant
-// activated after the listing began is not checked for a missing
-// assignment, and an assignment whose last grant ended after the listing
-// began is not reported (the listing predates the end).
+// It works one resource of one provider at a time, in bounded memory: the
+// provider's assignments of that resource, then the resource's live grants
+// and recorded standing access read from the store in keyset pages
+// (Store.AssignmentHolders). The provider is listed before the store is
+// read, so a grant made while reconcile runs is in the store read and
+// explains its assignment; a grant activated after the listing began is not
+// checked for a missing assignment, and an assignment whose last grant
+// ended after the listing began is not reported (the listing predates the
+// end). Each resource's findings are recorded as that resource is done.
 func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Caller) (*ReconcileReport, error) {
 	rep := &ReconcileReport{}
-	listStart := b.now()
 	names := make([]string, 0, len(b.Providers))
 	for name := range b.Providers {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	held := map[string][]drawbridge.Assignment{}
 	for _, name := range names {
 		al, ok := b.Providers[name].(drawbridge.AssignmentLister)
 		if !ok {
 			continue
 		}
 		// Each provider is asked about its own catalog's resources.
-		as, err := al.ListAssignments(ctx, b.Catalog.Resources(name))
-		if err != nil {
-			return nil, fmt.Errorf("reconcile %s: %w", name, err)
+		for _, res := range b.Catalog.Resources(name) {
+			if err := b.reconcileResource(ctx, name, al, res, fix, actor, rep); err != nil {
+				return nil, err
+			}
 		}
-		held[name] = as
+	}
+	return rep, nil
+}
+
+// reconcileResource reconciles one resource of provider name (Reconcile).
+func (b *Broker) reconcileResource(ctx context.Context, name string, al drawbridge.AssignmentLister, res string, fix bool, actor drawbridge.Caller, rep *ReconcileReport) error {
+	listStart := b.now()
+	as, err := al.ListAssignments(ctx, []string{res})
+	if err != nil {
+		return fmt.Errorf("reconcile %s: %w", name, err)
+	}
+	rep.Assignments += len(as)
+	// explained[k] exists for every assignment the provider holds, and
+	// turns true once a live grant or recorded standing access explains it.
+	explained := make(map[assignmentKey]bool, len(as))
+	for _, a := range as {
+		explained[keyOf(a.Entitlement, a.PrincipalRef)] = false
+	}
+	var missing []drawbridge.AssignmentHolder
+	var after drawbridge.AssignmentHolder
+	for {
+		page, err := b.Store.AssignmentHolders(ctx, name, res, after, reconcileBatch)
+		if err != nil {
+			return err
+		}
+		for _, h := range page {
+			k := keyOf(h.Entitlement, h.PrincipalRef)
+			_, present := explained[k]
+			if present {
+				explained[k] = true
+			}
+			if h.State != drawbridge.StateActive {
+				continue
+			}
+			rep.Grants++
+			if !present && !h.ActivatedAt.After(listStart) {
+				missing = append(missing, h)
+			}
+		}
+		if len(page) < reconcileBatch {
+			break
+		}
+		after = page[len(page)-1]
 	}
 
-	live, err := b.listAll(ctx, drawbridge.RequestFilter{States: []drawbridge.State{
-		drawbridge.StateProvisioning, drawbridge.StateActive, drawbridge.StateRevoking}})
-	if err != nil {
-		return nil, err
-	}
-	standing, err := b.listAll(ctx, drawbridge.RequestFilter{PreexistingOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	explained := map[assignmentKey]bool{}
-	for _, r := range live {
-		explained[keyOf(r.Entitlement, r.PrincipalRef)] = true
-	}
-	for _, r := range standing {
-		explained[keyOf(r.Entitlement, r.PrincipalRef)] = true
-	}
+	prov := b.Providers[name]
 	var events []drawbridge.AuditEvent
 	record := func(f Finding, fix string) {
 		rep.Findings = append(rep.Findings, f)
@@ -147,67 +182,43 @@ func (b *Broker) Reconcile(ctx context.Context, fix bool, actor drawbridge.Calle
 		events = append(events, drawbridge.AuditEvent{Time: b.now(), Actor: actor.Principal,
 			Action: "drift_detected", RequestID: f.RequestID, Details: details})
 	}
-	for _, name := range names {
-		as, listed := held[name]
-		if !listed {
+	for _, a := range as {
+		if explained[keyOf(a.Entitlement, a.PrincipalRef)] {
 			continue
 		}
-		prov := b.Providers[name]
-		rep.Assignments += len(as)
-		present := map[assignmentKey]bool{}
-		for _, a := range as {
-			k := keyOf(a.Entitlement, a.PrincipalRef)
-			present[k] = true
-			if explained[k] {
-				continue
-			}
-			f, err := b.unexplained(ctx, prov, a, listStart, fix)
-			if err != nil {
-				return nil, err
-			}
-			if f != nil {
-				record(*f, "deleted")
-			}
+		f, err := b.unexplained(ctx, prov, a, listStart, fix)
+		if err != nil {
+			return err
 		}
-		for _, r := range live {
-			if r.Provider != name || r.State != drawbridge.StateActive {
-				continue
-			}
-			rep.Grants++
-			if r.ActivatedAt.After(listStart) || present[keyOf(r.Entitlement, r.PrincipalRef)] || !contains(b.Catalog.Resources(name), r.Resource) {
-				continue
-			}
-			f := Finding{Kind: DriftMissing, RequestID: r.ID,
-				Assignment: drawbridge.Assignment{Entitlement: r.Entitlement, PrincipalRef: r.PrincipalRef}}
-			if fix {
-				b.regrant(ctx, prov, r, &f)
-			}
-			record(f, "re-granted")
+		if f != nil {
+			record(*f, "deleted")
 		}
+	}
+	for _, h := range missing {
+		f := Finding{Kind: DriftMissing, RequestID: h.RequestID, Assignment: h.Assignment}
+		if fix {
+			b.regrant(ctx, prov, h.RequestID, &f)
+		}
+		record(f, "re-granted")
 	}
 	if len(events) > 0 {
-		if err := b.Store.AppendAudit(ctx, events...); err != nil {
-			return nil, err
-		}
+		return b.Store.AppendAudit(ctx, events...)
 	}
-	return rep, nil
+	return nil
 }
 
 // unexplained classifies a held assignment no live grant or recorded
 // standing access explains, and with fix deletes it when it can prove it
 // is a leftover of Drawbridge's own (see Reconcile). It returns nil when
-// the assignment's last grant ended after the listing began.
+// the assignment's last grant ended after the listing began. It reads the
+// assignment's last ended grant, and only when the provider dates the
+// assignment, the grants that were live around that date: never the
+// assignment's whole history.
 func (b *Broker) unexplained(ctx context.Context, prov drawbridge.Provider, a drawbridge.Assignment, listStart time.Time, fix bool) (*Finding, error) {
 	f := &Finding{Kind: DriftUnmanaged, Assignment: a}
-	hist, err := b.Store.AssignmentGrants(ctx, a, time.Time{})
+	last, err := b.Store.LastEndedGrant(ctx, a)
 	if err != nil {
 		return nil, err
-	}
-	var last *drawbridge.Request
-	for _, g := range hist {
-		if g.State.Terminal() && !g.EndedAt.IsZero() && (last == nil || g.EndedAt.After(last.EndedAt)) {
-			last = g
-		}
 	}
 	switch {
 	case last == nil:
@@ -234,6 +245,12 @@ func (b *Broker) unexplained(ctx context.Context, prov drawbridge.Provider, a dr
 	case !known:
 		f.Note = "not deleted: the provider did not report the assignment's creation time"
 		return f, nil
+	}
+	// A grant that ended before created (less the skew) cannot have been
+	// provisioning at created: the grants live then are all createdBy needs.
+	hist, err := b.Store.AssignmentGrants(ctx, a, created.Add(-creationSkew))
+	if err != nil {
+		return nil, err
 	}
 	creator := createdBy(hist, created)
 	if creator == nil || !created.Before(last.EndedAt) {
@@ -278,14 +295,14 @@ func createdBy(hist []*drawbridge.Request, c time.Time) *drawbridge.Request {
 // stopped being ACTIVE meanwhile is left alone; one that stopped during
 // the provider call is reported, since its revocation may have run before
 // the re-grant.
-func (b *Broker) regrant(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request, f *Finding) {
-	cur, err := b.Store.GetRequest(ctx, r.ID)
+func (b *Broker) regrant(ctx context.Context, prov drawbridge.Provider, id string, f *Finding) {
+	cur, err := b.Store.GetRequest(ctx, id)
 	if err != nil {
 		f.Error = err.Error()
 		return
 	}
 	if cur.State != drawbridge.StateActive {
-		f.Note = fmt.Sprintf("not re-granted: %s is %s now", r.ID, cur.State)
+		f.Note = fmt.Sprintf("not re-granted: %s is %s now", id, cur.State)
 		return
 	}
 	who, err := b.Directory.Resolve(ctx, cur.Requester)
@@ -302,18 +319,9 @@ func (b *Broker) regrant(ctx context.Context, prov drawbridge.Provider, r *drawb
 		return
 	}
 	f.Fixed = true
-	if after, err := b.Store.GetRequest(ctx, r.ID); err == nil && after.State != drawbridge.StateActive {
-		f.Error = fmt.Sprintf("%s became %s while its assignment was being re-granted; run reconcile again to check the assignment is gone", r.ID, after.State)
+	if after, err := b.Store.GetRequest(ctx, id); err == nil && after.State != drawbridge.StateActive {
+		f.Error = fmt.Sprintf("%s became %s while its assignment was being re-granted; run reconcile again to check the assignment is gone", id, after.State)
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // RevokeScope selects the grants of an emergency revoke-all; at least one

@@ -5,3 +5,6 @@ var MergedQuery = mergedQuery
 
 // CountRequestsSQL exposes the /metrics count query to its plan test.
 var CountRequestsSQL = countRequestsSQL
+
+// HoldersSQL exposes reconciliation's keyset query to the plan test.
+var HoldersSQL = holdersSQL

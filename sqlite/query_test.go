@@ -20,6 +20,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 			AND state IN ('PROVISIONING', 'ACTIVE') LIMIT 1`: "requests_assignment",
 		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND principal_ref = 'd'
 			AND (state IN ('PROVISIONING', 'ACTIVE', 'REVOKING') OR ended_at >= 1)`: "requests_assignment",
+		// reconciliation (Store.AssignmentHolders, Store.LastEndedGrant)
+		strings.NewReplacer("?, ?, ?)", "'r', 'p', 'i')", "= ?", "= 'x'", "LIMIT ?", "LIMIT 500").Replace(sqlite.HoldersSQL): "requests_holders",
+		`SELECT id FROM requests WHERE provider = 'a' AND resource = 'b' AND role = 'c' AND principal_ref = 'd' AND ended_at IS NOT NULL
+			AND state IN ('DENIED', 'CANCELLED', 'FAILED', 'EXPIRED', 'REVOKED') ORDER BY ended_at DESC, id LIMIT 1`: "requests_assignment",
 		`SELECT id FROM requests WHERE requester = 'a' ORDER BY id DESC LIMIT 100`:  "requests_requester",
 		`SELECT id FROM requests WHERE state = 'ACTIVE' ORDER BY id DESC LIMIT 100`: "requests_state_id",
 		// the one-live-extension rule (checkExtension)

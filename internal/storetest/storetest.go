@@ -64,6 +64,8 @@ var tests = []struct {
 	{"AssignmentClaimRace", testAssignmentClaimRace},
 	{"AssignmentGrants", testAssignmentGrants},
 	{"AssignmentGrantsLiveOnly", testAssignmentGrantsLiveOnly},
+	{"AssignmentHolders", testAssignmentHolders},
+	{"LastEndedGrant", testLastEndedGrant},
 	{"OneLiveExtensionPerGrantAcrossHandles", testOneLiveExtensionPerGrantAcrossHandles},
 	{"OneLiveExtensionRace", testOneLiveExtensionRace},
 	// Reading: filters, pages, due order.

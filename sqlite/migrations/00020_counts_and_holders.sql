@@ -1,4 +1,15 @@
 -- +goose Up
+-- Reconciliation reads a provider resource's live grants and recorded
+-- standing access in keyset pages (Store.AssignmentHolders) through an
+-- index of exactly those rows, so a pass costs the grants it checks, not
+-- the history; and an assignment's last ended grant is one step back along
+-- requests_assignment, which now ends in ended_at (Store.LastEndedGrant),
+-- instead of every ended grant of the assignment read and compared.
+DROP INDEX requests_assignment;
+CREATE INDEX requests_assignment ON requests (provider, resource, role, principal_ref, ended_at);
+CREATE INDEX requests_holders ON requests (provider, resource, role, principal_ref, id)
+    WHERE state IN ('PROVISIONING', 'ACTIVE', 'REVOKING') OR preexisting_access;
+
 -- How many requests are in each state through each channel, and how many of
 -- them have failed revocation attempts: the gauges of /metrics and
 -- /api/metrics. Counting the requests table on every scrape cost seconds of
@@ -49,6 +60,9 @@ END;
 -- +goose StatementEnd
 
 -- +goose Down
+DROP INDEX requests_holders;
+DROP INDEX requests_assignment;
+CREATE INDEX requests_assignment ON requests (provider, resource, role, principal_ref);
 DROP TRIGGER request_counts_delete;
 DROP TRIGGER request_counts_update;
 DROP TRIGGER request_counts_insert;
