@@ -192,6 +192,12 @@ type LoadStats struct {
 // (synchronous off: a crashed load is simply run again). It runs no
 // ANALYZE, so the query planner sees what a production store sees.
 func Load(ctx context.Context, path string, n int, now time.Time, seed uint64) (LoadStats, error) {
+	return LoadFrom(ctx, path, n, NewGenerator(n, now, seed).Next)
+}
+
+// LoadFrom is Load with the requests next returns (n of them): how other
+// benchmarks fill a store with a shape of their own, as fast.
+func LoadFrom(ctx context.Context, path string, n int, next func() *drawbridge.Request) (LoadStats, error) {
 	start := time.Now()
 	st := LoadStats{N: n, ByState: map[drawbridge.State]int{}}
 	db, err := sqlite.Open(ctx, path)
@@ -222,7 +228,6 @@ func Load(ctx context.Context, path string, n int, now time.Time, seed uint64) (
 			strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 	}
 	full := insert(perStmt)
-	g := NewGenerator(n, now, seed)
 	buf := make([]any, 0, perStmt*len(columns))
 	for done := 0; done < n; {
 		tx, err := raw.BeginTx(ctx, nil)
@@ -238,7 +243,7 @@ func Load(ctx context.Context, path string, n int, now time.Time, seed uint64) (
 			buf = buf[:0]
 			k := 0
 			for ; k < perStmt && done+k < n; k++ {
-				r := g.Next()
+				r := next()
 				st.ByState[r.State]++
 				buf = args(r, buf)
 			}

@@ -17,6 +17,7 @@ var (
 	lagQ      = flag.Float64("lag.q", 200, "provider quota (calls/s) for the capped run")
 	// 100,000 grants within ten minutes take longer than the default to seed
 	// and drain: the run gets -lag.timeout (and go test a -timeout above it).
+	lagDirect  = flag.Bool("lag.direct", false, "seed the grants straight into the store and the emulator (Options.Direct)")
 	lagTimeout = flag.Duration("lag.timeout", 15*time.Minute, "limit on one run, seeding included")
 )
 
@@ -29,7 +30,7 @@ func TestRevocationLag(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), *lagTimeout)
 			defer cancel()
-			res, err := Run(ctx, Options{N: *lagN, Window: *lagWindow, Q: q, Dir: t.TempDir(), Logf: t.Logf})
+			res, err := Run(ctx, Options{N: *lagN, Window: *lagWindow, Q: q, Dir: t.TempDir(), Logf: t.Logf, Direct: *lagDirect})
 			if err != nil {
 				t.Fatal(err)
 			}
