@@ -57,6 +57,11 @@ type Broker struct {
 	// NoticeBefore is how long before its expiry an ACTIVE grant's
 	// pre-expiry notice (grant.expiring) is due (expiry.notice_before).
 	NoticeBefore time.Duration
+	// EndSessionsBy names, for a provider, the other providers (each a
+	// drawbridge.SessionEnder in Providers) that end the person's live
+	// sessions once that provider confirmed a removal: the config's
+	// end_sessions (an Entra group mirrored by a Boundary managed group).
+	EndSessionsBy map[string][]string
 
 	policy atomic.Pointer[policy.Policy]
 }

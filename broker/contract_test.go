@@ -392,3 +392,65 @@ func TestPermanentExistenceCheckFails(t *testing.T) {
 		t.Fatalf("a retryable existence-check error failed the grant: %q", r.LastError)
 	}
 }
+
+// otherEnder ends sessions for another provider (end_sessions): it is not
+// the provider that granted, and checks that provider's removal first.
+type otherEnder struct {
+	hook
+	granting *hook
+	fail     int
+	ended    []drawbridge.RevokeSpec
+}
+
+func (o *otherEnder) Name() string { return "boundary" }
+
+func (o *otherEnder) EndSessions(_ context.Context, spec drawbridge.RevokeSpec) (drawbridge.RevokeResult, error) {
+	o.granting.mu.Lock()
+	removed := len(o.granting.revokes) > 0 && len(o.granting.revokeErr) == 0
+	o.granting.mu.Unlock()
+	if !removed {
+		return drawbridge.RevokeResult{}, errors.New("asked to end sessions before the granting provider confirmed the removal")
+	}
+	if o.fail > 0 {
+		o.fail--
+		return drawbridge.RevokeResult{}, errors.New("429 Too many requests")
+	}
+	o.ended = append(o.ended, spec)
+	return drawbridge.RevokeResult{Details: map[string]string{"sessions_ended": "s_1234567890"}}, nil
+}
+
+// A provider named in another's end_sessions ends the person's sessions
+// only after that provider confirmed the removal; a failed removal never
+// reaches it, and its own failure keeps the grant REVOKING and retried.
+func TestEndSessionsByAnotherProviderAfterTheRemoval(t *testing.T) {
+	e := testenv.New(t, testenv.Options{})
+	granting := &hook{revokeErr: []error{errors.New("Graph answered 503")}}
+	ender := &otherEnder{granting: granting, fail: 1}
+	e.Broker.Providers = map[string]drawbridge.Provider{"aws": granting, "boundary": ender}
+	e.Broker.EndSessionsBy = map[string][]string{"aws": {"boundary"}}
+	r := e.Submit(t, alice, staging, readOnly, time.Hour, "")
+	r, err := e.Broker.Revoke(e.Ctx, r.ID, "", op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, r, drawbridge.StateRevoking)
+	if !strings.Contains(r.LastError, "Graph answered 503") || len(ender.ended) != 0 {
+		t.Fatalf("after a failed removal: last error %q, sessions ended for %d", r.LastError, len(ender.ended))
+	}
+	e.Clock.Advance(time.Minute)
+	e.HandleDue(t)
+	r = e.Get(t, r.ID)
+	wantState(t, r, drawbridge.StateRevoking)
+	if !strings.Contains(r.LastError, "boundary could not end its live sessions: 429 Too many requests") {
+		t.Fatalf("last error %q", r.LastError)
+	}
+	e.Clock.Advance(time.Minute)
+	e.HandleDue(t)
+	wantState(t, e.Get(t, r.ID), drawbridge.StateRevoked)
+	if len(ender.ended) != 1 || ender.ended[0].Requester != r.Requester || ender.ended[0].Assignment.Provider != "aws" {
+		t.Fatalf("sessions ended for %+v", ender.ended)
+	}
+	if d := eventOf(t, e, r.ID, string(drawbridge.EventConfirmRevoked)); d["provider_boundary_sessions_ended"] != "s_1234567890" {
+		t.Errorf("confirm event %v does not record the sessions the other provider ended", d)
+	}
+}

@@ -244,8 +244,10 @@ func (b *Broker) revoke(ctx context.Context, r *drawbridge.Request, plan removal
 
 // remove asks the provider to delete r's assignment and, once it confirmed,
 // to end the sessions the assignment issued when it can
-// (drawbridge.SessionEnder): sessions are ended only after the removal is
-// confirmed, and a failure to end them is retried with the revocation. It
+// (drawbridge.SessionEnder), then has every provider named in its
+// end_sessions (EndSessionsBy) end the person's sessions there: sessions
+// are ended only after the removal is confirmed, and a failure to end them
+// is retried with the revocation. It
 // returns what the provider reported, for the confirmation's audit event.
 func (b *Broker) remove(ctx context.Context, prov drawbridge.Provider, r *drawbridge.Request) (map[string]string, error) {
 	spec := revokeSpec(r)
@@ -263,6 +265,19 @@ func (b *Broker) remove(ctx context.Context, prov drawbridge.Provider, r *drawbr
 		}
 		for k, v := range providerDetails(ended.Details) {
 			details[k] = v
+		}
+	}
+	for _, name := range b.EndSessionsBy[r.Provider] {
+		ender, ok := b.Providers[name].(drawbridge.SessionEnder)
+		if !ok {
+			return nil, fmt.Errorf("the assignment is deleted, but %s, which ends its sessions (end_sessions), is not a configured provider that can", name)
+		}
+		ended, err := ender.EndSessions(callCtx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("the assignment is deleted, but %s could not end its live sessions: %w", name, err)
+		}
+		for k, v := range ended.Details {
+			details["provider_"+name+"_"+k] = v
 		}
 	}
 	return details, nil

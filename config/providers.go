@@ -33,12 +33,19 @@ type Provider struct {
 	// be requested from this instance, and with which roles. (AWS's catalog
 	// is the top-level accounts: with its permission_sets.)
 	Resources []Resource `yaml:"resources"`
+	// EndSessions names the providers that end the person's live sessions
+	// once this provider confirmed a removal: each a configured provider
+	// of kind boundary (whose managed groups mirror this provider's
+	// groups), which cancels their Boundary sessions and deletes their
+	// auth tokens.
+	EndSessions []string `yaml:"end_sessions"`
 
 	// The kind's own settings: exactly one is set, the one of Kind.
-	AWS     *AWS     `yaml:"-"`
-	Webhook *Webhook `yaml:"-"`
-	Entra   *Entra   `yaml:"-"`
-	Okta    *Okta    `yaml:"-"`
+	AWS      *AWS      `yaml:"-"`
+	Webhook  *Webhook  `yaml:"-"`
+	Entra    *Entra    `yaml:"-"`
+	Okta     *Okta     `yaml:"-"`
+	Boundary *Boundary `yaml:"-"`
 }
 
 // Resource is one requestable resource of a provider's catalog.
@@ -82,6 +89,11 @@ var kinds = map[string]kind{
 		settings: func(p *Provider) any { p.Okta = &Okta{}; return p.Okta },
 		validate: validateOkta,
 		defaults: defaultOkta,
+	},
+	"boundary": {
+		settings: func(p *Provider) any { p.Boundary = &Boundary{}; return p.Boundary },
+		validate: validateBoundary,
+		defaults: defaultBoundary,
 	},
 	"aws": {
 		settings:       func(p *Provider) any { p.AWS = &AWS{}; return p.AWS },
@@ -174,7 +186,7 @@ func (ps *Providers) UnmarshalYAML(n *yaml.Node) error {
 		p := &Provider{Name: name, Kind: name}
 		var rest yaml.Node
 		rest.Kind, rest.Tag, rest.Line, rest.Column = yaml.MappingNode, "!!map", v.Line, v.Column
-		var resources *yaml.Node
+		var resources, endSessions *yaml.Node
 		kindGiven := false
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			k, kv := v.Content[j], v.Content[j+1]
@@ -183,6 +195,8 @@ func (ps *Providers) UnmarshalYAML(n *yaml.Node) error {
 				p.Kind, kindGiven = kv.Value, true
 			case "resources":
 				resources = kv
+			case "end_sessions":
+				endSessions = kv
 			default:
 				rest.Content = append(rest.Content, k, kv)
 			}
@@ -215,6 +229,11 @@ func (ps *Providers) UnmarshalYAML(n *yaml.Node) error {
 		if resources != nil {
 			if err := resources.Decode(&p.Resources); err != nil {
 				return err
+			}
+		}
+		if endSessions != nil {
+			if err := endSessions.Decode(&p.EndSessions); err != nil {
+				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s.end_sessions must be a list of provider names, e.g. end_sessions: [boundary]", endSessions.Line, key)}}
 			}
 		}
 		out[name] = p
@@ -288,6 +307,7 @@ func (c *Config) validateProviders(add func(format string, args ...any)) {
 		if !kinds[p.Kind].builtinCatalog {
 			validateResources(p, key, add)
 		}
+		c.validateEndSessions(p, key, add)
 	}
 	if len(awsNames) > 1 {
 		add("providers %s are all of kind aws: configure one (the top-level accounts: are its catalog, and a bare 12-digit account id in a request names it)", strings.Join(awsNames, ", "))
@@ -377,5 +397,23 @@ func validateAWS(_ *Config, p *Provider, key string, add func(format string, arg
 	}
 	if math.IsNaN(a.MaxTPS) || math.IsInf(a.MaxTPS, 0) {
 		add("%s.max_tps is %v: give calls per second (default 20; negative means unlimited)", key, a.MaxTPS)
+	}
+}
+
+// validateEndSessions checks that each name in end_sessions is another
+// configured provider that ends sessions for others (kind boundary), once.
+func (c *Config) validateEndSessions(p *Provider, key string, add func(format string, args ...any)) {
+	for i, n := range p.EndSessions {
+		other := c.Providers[n]
+		switch {
+		case n == p.Name:
+			add("%s.end_sessions[%d]: %q is this provider itself: name a provider of kind boundary", key, i, n)
+		case other == nil:
+			add("%s.end_sessions[%d]: %q is not a configured provider: name one of kind boundary under providers:", key, i, n)
+		case other.Kind != "boundary":
+			add("%s.end_sessions[%d]: %q is of kind %s, which cannot end sessions for another provider: name a provider of kind boundary", key, i, n, other.Kind)
+		case slices.Index(p.EndSessions, n) != i:
+			add("%s.end_sessions: %q is listed twice", key, n)
+		}
 	}
 }

@@ -37,6 +37,9 @@ func providersSchema() map[string]any {
 		if !kinds[k].builtinCatalog {
 			p["resources"] = schemaOf(reflect.TypeOf([]Resource(nil)))
 		}
+		if k != "boundary" {
+			p["end_sessions"] = schemaOf(reflect.TypeOf([]string(nil)))
+		}
 		props[k] = s
 		named := map[string]any{}
 		for key, v := range s {

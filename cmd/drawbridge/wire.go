@@ -14,6 +14,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/boundary"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/catalog"
 	"github.com/drawbridge-jit/drawbridge/clock"
@@ -167,6 +168,15 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 				return nil, fmt.Errorf("providers.%s: %w", name, err)
 			}
 			providers[name] = p
+		case "boundary":
+			bc := pc.Boundary
+			p, err := boundary.New(boundary.Config{Name: name, Addr: bc.Addr, AuthMethodID: bc.AuthMethodID, LoginName: bc.LoginName,
+				Password: bc.Password, Token: bc.Token, Scopes: bc.Scopes, Linked: linkedIdentities(cfg, drawbridge.IdentityBoundary),
+				Timeout: bc.Timeout.Std(), Now: opt.clock.Now})
+			if err != nil {
+				return nil, fmt.Errorf("providers.%s: %w", name, err)
+			}
+			providers[name] = p
 		default:
 			return nil, fmt.Errorf("providers.%s: kind %s is known to config but not wired in this build", name, pc.Kind)
 		}
@@ -227,6 +237,12 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	b.ProvisionLease = cfg.Expiry.ProvisionLease.Std()
 	b.MinDuration = cfg.Limits.MinDuration.Std()
 	b.NoticeBefore = cfg.Expiry.NoticeBefore.Std()
+	b.EndSessionsBy = map[string][]string{}
+	for _, name := range cfg.Providers.Names() {
+		if es := cfg.Providers[name].EndSessions; len(es) > 0 {
+			b.EndSessionsBy[name] = es
+		}
+	}
 	notifiers, err := notifiersFrom(cfg, b, store, opt.clock, opt.logger, m)
 	if err != nil {
 		// Nothing else holds the store or the catalog refresh yet.
@@ -295,6 +311,19 @@ func (a *app) sessionWarnings(ctx context.Context, pol *policy.Policy) ([]string
 		}
 	}
 	return out, nil
+}
+
+// linkedIdentities maps the configured people's canonical ids to their
+// linked identity of kind: what a provider ending sessions for another one
+// knows of them, since a revocation does not resolve the person again.
+func linkedIdentities(cfg *config.Config, kind string) map[string]string {
+	out := map[string]string{}
+	for _, u := range cfg.Directory.Users {
+		if id := u.LinkedIdentities()[kind]; id != "" {
+			out[drawbridge.CanonicalPrincipalID(u.Email)] = id
+		}
+	}
+	return out
 }
 
 // directoryFrom builds the static directory of cfg.
