@@ -42,6 +42,16 @@ func TestBoundaryProviderAndEndSessions(t *testing.T) {
 	if es := cfg.Providers["entra"].EndSessions; len(es) != 1 || es[0] != "boundary-prod" {
 		t.Fatalf("entra end_sessions %v", es)
 	}
+	// Ending sessions for another provider needs no catalog of its own;
+	// granting does.
+	if _, err := Parse("/x/drawbridge.yaml", []byte("providers:\n  boundary:\n    addr: https://b.example.com\n    token: at_x\n"+
+		"  entra:\n    tenant_id: t\n    client_id: c\n    client_secret: s\n    end_sessions: [boundary]\n    resources: [{name: G, roles: [member]}]\n"), env); err != nil {
+		t.Fatalf("a session-ending boundary provider without resources: %v", err)
+	}
+	if _, err := Parse("/x/drawbridge.yaml", []byte("providers:\n  boundary:\n    addr: https://b.example.com\n    token: at_x\n"), env); err == nil ||
+		!strings.Contains(err.Error(), "providers.boundary.resources is empty") {
+		t.Fatalf("a boundary provider with neither resources nor a provider to end sessions for: %v", err)
+	}
 	const entra = "  entra:\n    tenant_id: t\n    client_id: c\n    client_secret: s\n    resources: [{name: G, roles: [member]}]\n"
 	const okBoundary = "  boundary:\n    addr: https://b.example.com\n    token: at_x\n    resources: [{name: r_1234567890, roles: [member]}]\n"
 	for _, tc := range []struct{ src, want string }{

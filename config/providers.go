@@ -304,7 +304,9 @@ func (c *Config) validateProviders(add func(format string, args ...any)) {
 		if kd := kinds[p.Kind]; kd.validate != nil {
 			kd.validate(c, p, key, add)
 		}
-		if !kinds[p.Kind].builtinCatalog {
+		// A boundary provider that only ends sessions for others needs
+		// no roles to grant.
+		if !kinds[p.Kind].builtinCatalog && (len(p.Resources) > 0 || !c.endsSessionsForOthers(name)) {
 			validateResources(p, key, add)
 		}
 		c.validateEndSessions(p, key, add)
@@ -416,4 +418,15 @@ func (c *Config) validateEndSessions(p *Provider, key string, add func(format st
 			add("%s.end_sessions: %q is listed twice", key, n)
 		}
 	}
+}
+
+// endsSessionsForOthers reports whether another provider names name in its
+// end_sessions.
+func (c *Config) endsSessionsForOthers(name string) bool {
+	for _, p := range c.Providers {
+		if slices.Contains(p.EndSessions, name) {
+			return true
+		}
+	}
+	return false
 }
