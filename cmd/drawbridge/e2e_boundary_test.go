@@ -115,7 +115,7 @@ func newBoundaryScenario(t *testing.T) *boundaryScenario {
     max_duration: 3h
     decision: require_approval
   - name: boundary-oncall
-    match: {provider: boundary, resources: [` + s.oncall.ID + `], roles: [member], requesters: ["group:engineers"]}
+    match: {provider: boundary, resources: [`+s.oncall.ID+`], roles: [member], requesters: ["group:engineers"]}
     approval: {approvers: ["group:sre-leads"], count: 1, timeout: 1h}
     max_duration: 12h
     decision: require_approval
