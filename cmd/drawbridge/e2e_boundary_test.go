@@ -9,8 +9,10 @@ package main
 // Boundary session is cancelled, within 2 s of the expiry.
 
 import (
+	"context"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -19,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/boundary"
 	bemu "github.com/drawbridge-jit/drawbridge/boundary/emulator"
 	entraemu "github.com/drawbridge-jit/drawbridge/entra/emulator"
 )
@@ -332,4 +336,48 @@ func auditEventDetails(t *testing.T, s *boundaryScenario, id, action string) str
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// `drawbridge sandbox --boundary-listen` serves a Boundary controller laid
+// out as the reference workflow's, with the credentials and ids it prints:
+// a provider configured with them finds the example people and grants the
+// on-call role.
+func TestSandboxBoundaryController(t *testing.T) {
+	t.Parallel()
+	emuAddr, bndAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(binary, "sandbox", "--listen", emuAddr, "--hooks-listen", "", "--boundary-listen", bndAddr)
+	out := &lockedWriter{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	eventually(t, func() bool { return strings.Contains(out.String(), "end_sessions: [boundary]") })
+	for _, want := range []string{"addr: http://" + bndAddr, "password: " + sandboxBoundaryPassword, "scopes: [" + sandboxBoundaryProject + "]",
+		"name: " + sandboxBoundaryOnCall, `mirrors Entra group ` + sandboxEntraGroupID} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("sandbox output lacks %q:\n%s", want, out)
+		}
+	}
+	p, err := boundary.New(boundary.Config{Name: "boundary", Addr: "http://" + bndAddr, AuthMethodID: bemu.PasswordAuthMethod,
+		LoginName: "drawbridge", Password: sandboxBoundaryPassword, Scopes: []string{sandboxBoundaryProject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref, err := p.PrincipalRef(ctx, &drawbridge.Principal{ID: "alice@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := drawbridge.GrantSpec{RequestID: "req_1", Until: time.Now().Add(time.Hour), Reason: "try it",
+		Assignment: drawbridge.Assignment{Entitlement: drawbridge.Entitlement{Provider: "boundary", Resource: sandboxBoundaryOnCall, Role: "member"}, PrincipalRef: ref}}
+	if _, err := p.Grant(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Exists(ctx, spec.Assignment); err != nil || !ok {
+		t.Fatalf("Exists after grant = %v, %v", ok, err)
+	}
+	if res := exe(t, t.TempDir(), nil, "sandbox", "--boundary-listen", "0.0.0.0:4569"); res.code != exitUsage || !strings.Contains(res.stderr, "loopback only") {
+		t.Fatalf("a non-loopback --boundary-listen:\n%s", res)
+	}
 }
