@@ -381,3 +381,28 @@ func TestSandboxBoundaryController(t *testing.T) {
 		t.Fatalf("a non-loopback --boundary-listen:\n%s", res)
 	}
 }
+
+// The example policy mixing providers (AWS read-only self-service, an
+// Entra group with approval, a Boundary role for on-call) passes its cases
+// with `drawbridge policy test`, and its config is valid.
+func TestMixedProvidersExamplePolicy(t *testing.T) {
+	t.Parallel()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "examples", "mixed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"ENTRA_CLIENT_SECRET=example", "BOUNDARY_PASSWORD=example"}
+	cfg := filepath.Join(dir, "drawbridge.yaml")
+	res := exe(t, t.TempDir(), env, "--config", cfg, "policy", "test", filepath.Join(dir, "policy_tests.yaml"))
+	if res.code != 0 || !strings.Contains(res.stdout, "9 passed, 0 failed") {
+		t.Fatalf("policy test of examples/mixed:\n%s", res)
+	}
+	for _, p := range []string{"aws-readonly-self-service", "entra-boundary-production", "boundary-oncall"} {
+		if !strings.Contains(res.stdout, "by "+p) {
+			t.Errorf("no case decided by %s:\n%s", p, res.stdout)
+		}
+	}
+	if res := exe(t, t.TempDir(), env, "--config", cfg, "config", "check"); res.code != 0 {
+		t.Fatalf("config check of examples/mixed:\n%s", res)
+	}
+}
