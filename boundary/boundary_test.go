@@ -363,3 +363,39 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		}
 	}
 }
+
+// A cancel whose answer is lost is retried with the revocation: the next
+// sweep lists the session as ended already and ends nothing twice; a
+// throttled token deletion is retried the same way.
+func TestEndSessionsRetryAfterLostCancelAndThrottledTokenDelete(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.prov.Grant(ctx, e.grantSpec("req_1")); err != nil {
+		t.Fatal(err)
+	}
+	s := e.connect(t)
+	e.emu.Inject(emulator.Fault{Method: http.MethodPost, Path: ":cancel", Lose: true})
+	if _, err := e.prov.EndSessions(ctx, e.revokeSpec("req_1")); err == nil || drawbridge.IsPermanent(err) {
+		t.Fatalf("a lost cancel answer must be retryable: %v", err)
+	}
+	if e.emu.Session(s.ID).Status != emulator.StatusCanceling {
+		t.Fatal("the cancel did not happen")
+	}
+	res, err := e.prov.EndSessions(ctx, e.revokeSpec("req_1"))
+	if err != nil || res.Details["sessions_ended_count"] != "0" {
+		t.Fatalf("retry: %v %v", res.Details, err)
+	}
+
+	spec := e.revokeSpec("req_2")
+	spec.Assignment.Provider = "entra"
+	e.emu.Inject(emulator.Fault{Method: http.MethodDelete, Path: "/v1/auth-tokens/", Status: 429, Kind: "Unavailable", Headers: map[string]string{"Retry-After": "3"}})
+	if _, err := e.prov.EndSessions(ctx, spec); func() bool { d, ok := drawbridge.RetryAfterHint(err); return !ok || d != 3*time.Second }() {
+		t.Fatalf("throttled token delete: %v", err)
+	}
+	if len(e.emu.Tokens(e.alice.ID)) != 1 {
+		t.Fatalf("tokens after a throttled delete: %+v", e.emu.Tokens(e.alice.ID))
+	}
+	if res, err := e.prov.EndSessions(ctx, spec); err != nil || res.Details["auth_tokens_deleted"] != "1" || len(e.emu.Tokens(e.alice.ID)) != 0 {
+		t.Fatalf("retry of the token delete: %v %v", res.Details, err)
+	}
+}
