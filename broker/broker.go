@@ -36,6 +36,11 @@ type Broker struct {
 	// expiry engine wakes earlier when it must instead of sleeping past it.
 	OnChange func(due time.Time)
 
+	// OnRowMismatch, when set, is told that a request row differs from the
+	// state its audit events record, naming the fields (the alert metric
+	// drawbridge_audit_row_mismatch_total).
+	OnRowMismatch func(id string, fields []string)
+
 	// ProvisionLease is how long a claimed provisioning or revocation is
 	// left to the process that claimed it before another may resume it. It
 	// should exceed ProviderTimeout by drawbridge.LeaseMargin (the config

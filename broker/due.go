@@ -38,6 +38,10 @@ func DueAction(r *drawbridge.Request, now time.Time) string {
 // several processes run expiry engines only one does the work; a lost claim
 // returns a stale error the caller may ignore.
 func (b *Broker) HandleDue(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
+	r, err := b.bound(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	now := b.now()
 	due := r.DueAt()
 	if due.IsZero() || due.After(now) {

@@ -21,6 +21,9 @@ func (b *Broker) Revoke(ctx context.Context, id, reason string, actor drawbridge
 		if err != nil {
 			return err
 		}
+		if r, err = b.bound(ctx, r); err != nil {
+			return err
+		}
 		if !actor.Admin() && actor.Principal != r.Requester {
 			return drawbridge.Errorf(drawbridge.EFORBIDDEN, "only the requester %s or an admin can revoke %s", r.Requester, r.ID)
 		}

@@ -70,6 +70,9 @@ type Env struct {
 	Config    *config.Config
 	Directory *directory.Static
 	Catalog   *catalog.Set
+	// StorePath is the SQLite file of Store, for tests that edit it with
+	// SQL as an attacker with write access would.
+	StorePath string
 
 	// reopen opens another handle on Store (see Options.SameStoreAs).
 	reopen func(t testing.TB) drawbridge.Backend
@@ -137,9 +140,10 @@ func New(t testing.TB, opt Options) *Env {
 	if clk == nil {
 		clk = clock.NewFake(Start)
 	}
-	reopen := openSQLite(ctx, filepath.Join(dir, "drawbridge.db"), clk.Now)
+	storePath := filepath.Join(dir, "drawbridge.db")
+	reopen := openSQLite(ctx, storePath, clk.Now)
 	if opt.SameStoreAs != nil {
-		reopen = opt.SameStoreAs.reopen
+		reopen, storePath = opt.SameStoreAs.reopen, opt.SameStoreAs.StorePath
 	}
 	store := reopen(t)
 
@@ -159,7 +163,7 @@ func New(t testing.TB, opt Options) *Env {
 	// past it instead of waiting.
 	b.RetryBase, b.RetryCap = time.Second, 4*time.Second
 	e := &Env{Ctx: ctx, Emu: emu, Store: store, Provider: prov, Broker: b, Clock: clk,
-		Config: cfg, Directory: dirx, Catalog: cat, reopen: reopen}
+		Config: cfg, Directory: dirx, Catalog: cat, StorePath: storePath, reopen: reopen}
 	if !opt.SkipAuditCheck {
 		// Registered after the store's Close, so it runs before it.
 		t.Cleanup(func() {
