@@ -1,6 +1,7 @@
 package drawbridge
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -294,4 +295,36 @@ func parseStateTime(v string) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// RowReader reads a request row and its audit events.
+type RowReader interface {
+	GetRequest(ctx context.Context, id string) (*Request, error)
+	RequestEvents(ctx context.Context, requestID string) ([]AuditEvent, error)
+}
+
+// CheckStored compares r, as just read from s, with the state its events
+// record, and returns the events it compared against. The row and the
+// events are two reads, and a write of the request between them would look
+// like an edited row; so a mismatch is confirmed by reading the row again:
+// every write changes its version and commits with its events, so a row
+// still at r's version means the events read belong to it. When the row
+// moved on, r was stale and the error is a StaleError: read it again.
+func CheckStored(ctx context.Context, s RowReader, r *Request) (RowCheck, []AuditEvent, error) {
+	events, err := s.RequestEvents(ctx, r.ID)
+	if err != nil {
+		return RowCheck{}, nil, err
+	}
+	check := CheckRow(r, events)
+	if !check.Bound || check.OK() {
+		return check, events, nil
+	}
+	again, err := s.GetRequest(ctx, r.ID)
+	if err != nil {
+		return RowCheck{}, nil, err
+	}
+	if again.Version != r.Version {
+		return RowCheck{}, nil, StaleError(r.ID, r.Version)
+	}
+	return check, events, nil
 }

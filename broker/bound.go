@@ -14,13 +14,13 @@ import (
 // the row's end and the recorded one, and keeps its assignment as
 // standing access only when both say so. The mismatch is logged and
 // reported (OnRowMismatch). A row with no recorded state (written before
-// rows were bound to the chain) is taken as it is.
+// rows were bound to the chain) is taken as it is. A row that changed
+// while it was checked is a stale error, as a lost race is.
 func (b *Broker) bound(ctx context.Context, r *drawbridge.Request) (*drawbridge.Request, error) {
-	events, err := b.Store.RequestEvents(ctx, r.ID)
+	check, events, err := drawbridge.CheckStored(ctx, b.Store, r)
 	if err != nil {
 		return nil, err
 	}
-	check := drawbridge.CheckRow(r, events)
 	if !check.Bound || check.OK() {
 		return r, nil
 	}

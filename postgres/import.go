@@ -14,7 +14,8 @@ import (
 // Import writes another store's contents into this empty one, exactly:
 // requests with their versions, audit events with their sequence numbers
 // and hashes (the chain is copied, not re-sealed, so checkpoints and
-// proofs made on the source stay valid), and tokens. It is one
+// proofs made on the source stay valid), and tokens; the chain's view of
+// each request (request_bindings) is rebuilt from the copied events. It is one
 // transaction, refused when the database already holds requests, events
 // or tokens. events must be the source's whole chain in order.
 func (db *DB) Import(ctx context.Context, requests []*drawbridge.Request, events []drawbridge.AuditEvent, tokens []*drawbridge.Token) error {
@@ -63,6 +64,19 @@ func (db *DB) Import(ctx context.Context, requests []*drawbridge.Request, events
 			seq, head = ev.Seq, ev.Hash
 		}
 		batch.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, seq, head)
+		// The chain's view of each request is rebuilt from the copied
+		// chain, not copied: it is an index of the events.
+		recorded := map[string]drawbridge.RequestState{}
+		for _, ev := range events {
+			if text, ok := ev.Details[drawbridge.DetailRequestState]; ok {
+				if st, valid := drawbridge.ParseRequestState(text); valid {
+					recorded[ev.RequestID] = st
+				}
+			}
+		}
+		for id, st := range recorded {
+			batch.Queue(`INSERT INTO request_bindings (request_id, digest, chain_due) VALUES ($1, $2, $3)`, id, st.Digest(), nanos(st.Due()))
+		}
 		for _, t := range tokens {
 			roles, _ := json.Marshal(orEmpty(rolesToStrings(t.Roles)))
 			providers, _ := json.Marshal(orEmpty(t.Scope.Providers))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/internal/pgtest"
 	"github.com/drawbridge-jit/drawbridge/internal/storetest"
@@ -25,7 +27,8 @@ const poolSize = "pool_max_conns=4"
 // replica would have.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB, now func() time.Time) storetest.Stores {
-		dsn := pgtest.NewDatabase(t) + "&" + poolSize
+		base := pgtest.NewDatabase(t)
+		dsn := base + "&" + poolSize
 		open := func(t testing.TB) drawbridge.Backend {
 			t.Helper()
 			db, err := postgres.Open(context.Background(), dsn, postgres.WithNow(now), postgres.WithMigrate())
@@ -35,7 +38,18 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			return db
 		}
-		return storetest.Stores{Backend: open(t), Reopen: open}
+		tamper := func(t testing.TB, stmt string) {
+			t.Helper()
+			conn, err := pgx.Connect(context.Background(), base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			if _, err := conn.Exec(context.Background(), stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		return storetest.Stores{Backend: open(t), Reopen: open, Tamper: tamper}
 	})
 }
 

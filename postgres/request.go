@@ -66,6 +66,10 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		if tag.RowsAffected() == 0 {
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already exists", r.ID)
 		}
+		events, err := bind(ctx, tx, r, events)
+		if err != nil {
+			return err
+		}
 		return db.appendAudit(ctx, tx, r.ID, events)
 	})
 	if err != nil {
@@ -106,6 +110,10 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 				return fmt.Errorf("update request %s: %w", r.ID, err)
 			}
 			return drawbridge.StaleError(r.ID, r.Version)
+		}
+		events, err := bind(ctx, tx, r, events)
+		if err != nil {
+			return err
 		}
 		return db.appendAudit(ctx, tx, r.ID, events)
 	})
@@ -194,26 +202,38 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	return db.queryRequests(ctx, "list requests", q, p...)
 }
 
-// DueRequests returns up to limit (default 100) requests whose due time is
-// at or before now, earliest first.
+// DueRequests returns up to limit (default 100) requests whose due time —
+// the row's, or the one of the state the audit chain recorded last
+// (request_bindings) — is at or before now, earliest first. Each source
+// is read in index order up to limit: the first limit requests by their
+// earlier due time are among those.
 func (db *DB) DueRequests(ctx context.Context, now time.Time, limit int) ([]*drawbridge.Request, error) {
 	if limit <= 0 {
 		limit = drawbridge.DefaultListLimit
 	}
-	return db.queryRequests(ctx, "due requests", `SELECT `+requestColumns+` FROM requests
-		WHERE due_at IS NOT NULL AND due_at <= $1
-		ORDER BY due_at, id LIMIT $2`, now.UnixNano(), limit)
+	return db.queryRequests(ctx, "due requests", `WITH due (id, d) AS (
+			(SELECT id, due_at FROM requests
+				WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2)
+			UNION ALL
+			(SELECT request_id, chain_due FROM request_bindings
+				WHERE chain_due IS NOT NULL AND chain_due <= $1 ORDER BY chain_due, request_id LIMIT $2))
+		SELECT `+requestColumns+` FROM requests
+		JOIN (SELECT id AS due_id, MIN(d) AS first_due FROM due GROUP BY id) first ON id = due_id
+		ORDER BY first_due, id LIMIT $2`, now.UnixNano(), limit)
 }
 
-// NextDue returns the earliest due time of any request.
+// NextDue returns the earliest due time of any request, its row's or its
+// recorded state's.
 func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var n sql.NullInt64
-	err := db.pool.QueryRow(ctx, `SELECT due_at FROM requests
-		WHERE due_at IS NOT NULL ORDER BY due_at LIMIT 1`).Scan(&n)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return time.Time{}, false, nil
-	} else if err != nil {
+	err := db.pool.QueryRow(ctx, `SELECT LEAST(
+		(SELECT MIN(due_at) FROM requests WHERE due_at IS NOT NULL),
+		(SELECT MIN(chain_due) FROM request_bindings WHERE chain_due IS NOT NULL))`).Scan(&n)
+	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due request: %w", err)
+	}
+	if !n.Valid {
+		return time.Time{}, false, nil
 	}
 	return fromNanos(n), true, nil
 }

@@ -27,7 +27,18 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			return db
 		}
-		return storetest.Stores{Backend: open(t), Reopen: open}
+		tamper := func(t testing.TB, stmt string) {
+			t.Helper()
+			raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		return storetest.Stores{Backend: open(t), Reopen: open, Tamper: tamper}
 	})
 }
 

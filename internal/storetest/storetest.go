@@ -39,6 +39,10 @@ type Stores struct {
 	// so a rule kept only in one handle's memory fails them. Closed by
 	// t.Cleanup.
 	Reopen func(t testing.TB) drawbridge.Backend
+	// Tamper runs one SQL statement on the store's database directly,
+	// bypassing the store, as an attacker with write access would. The
+	// suite writes it in SQL both dialects accept.
+	Tamper func(t testing.TB, stmt string)
 }
 
 // T0 is the time of the clock the suite gives every store, and the
@@ -78,6 +82,9 @@ var tests = []struct {
 	{"AppendAudit", testAppendAudit},
 	{"ScanAuditStopsOnCallerError", testScanAuditStopsOnCallerError},
 	{"AuditChainVerifiesAfterManyWrites", testAuditChainVerifiesAfterManyWrites},
+	// Rows bound to the chain.
+	{"EveryWriteRecordsTheState", testEveryWriteRecordsTheState},
+	{"RowEditsAreDetected", testRowEditsAreDetected},
 	// Notifications: the pre-expiry notice's due time, the outbox, cursors.
 	{"NoticeIsDueBeforeExpiry", testNoticeIsDueBeforeExpiry},
 	{"AuditAfter", testAuditAfter},
