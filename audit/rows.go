@@ -19,14 +19,14 @@ type RowStore interface {
 
 // RowMismatch is one request row that does not agree with its audit trail.
 type RowMismatch struct {
-	RequestID string
+	RequestID string `json:"request_id"`
 	// Seq is the event whose recorded state the row was compared with (or
 	// at which the trail itself went wrong, for --deep); 0 when no event
 	// records the request.
-	Seq int64
+	Seq int64 `json:"seq,omitempty"`
 	// Fields names the row's columns that differ, when that can be told.
-	Fields []string
-	Reason string
+	Fields []string `json:"fields,omitempty"`
+	Reason string   `json:"reason"`
 }
 
 func (m RowMismatch) String() string {
@@ -40,16 +40,16 @@ func (m RowMismatch) String() string {
 // RowsResult is the outcome of VerifyRows.
 type RowsResult struct {
 	// Requests is the number of rows read.
-	Requests int
+	Requests int `json:"requests"`
 	// Unbound counts rows whose events record no state: written before
 	// rows were bound to the chain (migration 00015) and not since. They
 	// cannot be checked; their next write binds them.
-	Unbound int
+	Unbound int `json:"unbound"`
 	// Mismatches are the rows that disagree with the chain, the first
 	// found first, at most MaxMismatches of them.
-	Mismatches []RowMismatch
+	Mismatches []RowMismatch `json:"mismatches"`
 	// More counts further mismatches left out of Mismatches.
-	More int
+	More int `json:"more,omitempty"`
 }
 
 // OK reports whether every row agreed with its trail.

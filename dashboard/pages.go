@@ -266,6 +266,9 @@ type detailData struct {
 	R       *drawbridge.Request
 	Events  []event
 	Actions actions
+	// Chain is how the row compares with the state its events recorded:
+	// a mismatch is flagged on the page.
+	Chain drawbridge.RowCheck
 }
 
 func (s *Server) detail(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
@@ -273,15 +276,24 @@ func (s *Server) detail(w nethttp.ResponseWriter, r *nethttp.Request, c drawbrid
 	if err != nil {
 		return err
 	}
-	evs, err := s.Store.RequestEvents(r.Context(), req.ID)
+	check, evs, err := drawbridge.CheckStored(r.Context(), s.Store, req)
+	if drawbridge.IsStale(err) {
+		// Written meanwhile: read it once more.
+		if req, err = s.load(r, c); err != nil {
+			return err
+		}
+		check, evs, err = drawbridge.CheckStored(r.Context(), s.Store, req)
+	}
 	if err != nil {
 		return err
 	}
-	d := detailData{R: req, Actions: allowed(c, req)}
+	d := detailData{R: req, Actions: allowed(c, req), Chain: check}
 	for _, e := range evs {
 		x := event{AuditEvent: e, Channel: e.Details["channel"], Auth: e.Details["auth"]}
 		for _, k := range sortedKeys(e.Details) {
-			if k != "channel" && k != "auth" {
+			// The recorded state is for verification, not reading: the
+			// facts above show it, and the banner any disagreement.
+			if k != "channel" && k != "auth" && k != drawbridge.DetailRequestState && k != drawbridge.DetailRequestDigest {
 				x.Other = append(x.Other, kv{k, e.Details[k]})
 			}
 		}

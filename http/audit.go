@@ -36,10 +36,13 @@ func (s *Server) auditList(w nethttp.ResponseWriter, r *nethttp.Request, c drawb
 	return s.writePage(w, r, f)
 }
 
-// AuditRequest is a request with its audit trail.
+// AuditRequest is a request with its audit trail, and how the request's
+// row compares with the state the trail recorded last: a non-empty
+// chain.mismatch names the fields of a row edited outside Drawbridge.
 type AuditRequest struct {
 	Request *drawbridge.Request     `json:"request"`
 	Events  []drawbridge.AuditEvent `json:"events"`
+	Chain   drawbridge.RowCheck     `json:"chain"`
 }
 
 func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
@@ -47,14 +50,21 @@ func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, c drawbr
 	if err != nil {
 		return err
 	}
-	evs, err := s.Store.RequestEvents(r.Context(), req.ID)
+	check, evs, err := drawbridge.CheckStored(r.Context(), s.Store, req)
+	if drawbridge.IsStale(err) {
+		// Written meanwhile: read it once more.
+		if req, err = s.load(r, c); err != nil {
+			return err
+		}
+		check, evs, err = drawbridge.CheckStored(r.Context(), s.Store, req)
+	}
 	if err != nil {
 		return err
 	}
 	if evs == nil {
 		evs = []drawbridge.AuditEvent{}
 	}
-	writeJSON(w, 200, AuditRequest{Request: req, Events: evs})
+	writeJSON(w, 200, AuditRequest{Request: req, Events: evs, Chain: check})
 	return nil
 }
 

@@ -43,6 +43,7 @@ type Metrics struct {
 	notifyDeliveries  *prometheus.CounterVec
 	notifyFailures    *prometheus.CounterVec
 	notifyLag         *prometheus.GaugeVec
+	rowMismatches     *prometheus.CounterVec
 }
 
 // New registers every collector on a new registry; counts, when non-nil,
@@ -91,12 +92,15 @@ func New(counts drawbridge.RequestCounter, logger *slog.Logger) *Metrics {
 		Help: "Failed notification deliveries (each is retried with backoff), by notifier."}, []string{"notifier"})
 	m.notifyLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "drawbridge_notify_lag_seconds",
 		Help: "Age of the oldest audit event a notifier has not finished with; 0 when caught up."}, []string{"notifier"})
+	m.rowMismatches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drawbridge_audit_row_mismatch_total",
+		Help: "Request rows found to differ from the state their audit events recorded when the engine or a revocation read them, by field (an edit outside Drawbridge: alert on any increase)."}, []string{"field"})
 	for _, kind := range []string{broker.DriftUnmanaged, broker.DriftLeftover, broker.DriftMissing} {
 		m.drift.WithLabelValues(kind).Set(0)
 	}
 	for _, c := range []prometheus.Collector{m.decisions, m.transitions, m.revocationLag, m.revokeFailures,
 		m.provisionFailures, m.providerLatency, m.providerErrors, m.engineSteps, m.engineErrors, m.reloads,
 		m.reloadFailures, m.policyLoaded, m.drift, m.reconcileErrors, m.slackRejected, m.notifyDeliveries, m.notifyFailures, m.notifyLag,
+		m.rowMismatches,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -117,6 +121,15 @@ func (m *Metrics) OnStep(s broker.Step) {
 	m.engineSteps.WithLabelValues(s.Action).Inc()
 	if s.Err != nil {
 		m.engineErrors.Inc()
+	}
+}
+
+// RowMismatch counts a request row that differs from the state its audit
+// events recorded, once per differing field (broker.Broker's
+// OnRowMismatch).
+func (m *Metrics) RowMismatch(_ string, fields []string) {
+	for _, f := range fields {
+		m.rowMismatches.WithLabelValues(f).Inc()
 	}
 }
 

@@ -83,12 +83,27 @@ func (g *globals) printStep(s broker.Step, dryRun bool) {
 	fmt.Fprintln(g.stdout, drawbridge.Printable(line))
 }
 
+// verifyJSON is audit verify's JSON output: the chain's result, and the
+// rows'.
+type verifyJSON struct {
+	audit.Result
+	Rows audit.RowsResult `json:"rows"`
+}
+
 func auditCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Verify or export the tamper-evident audit trail"}
+	var deep bool
 	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Check the audit hash chain; names the first edited, deleted or reordered event",
-		Args:  exactArgs(0),
+		Use:   "verify [--deep]",
+		Short: "Check the audit hash chain and every request row against it; names the first edited, deleted or reordered event and the first edited row",
+		Long: `verify walks the audit hash chain, then compares every request row with the
+state its audit events recorded last (a digest of the fields that decide access:
+state, requester, entitlement, approvals, expires_at, preexisting_access, ...).
+A row edited in the database, a row deleted, or a row no event records is named
+with the fields that differ. --deep also rebuilds each request from all its
+recorded states (what never changes after submission, approvals only added, no
+way out of a terminal state) and compares the last with the row field by field.`,
+		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			a, err := g.open(c.Context())
 			if err != nil {
@@ -99,20 +114,33 @@ func auditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			rows, err := audit.VerifyRows(c.Context(), a.store, deep)
+			if err != nil {
+				return err
+			}
 			if g.output == "json" {
-				if err := writeJSON(g.stdout, res); err != nil {
+				if err := writeJSON(g.stdout, verifyJSON{Result: res, Rows: rows}); err != nil {
 					return err
 				}
 			}
 			if !res.OK {
 				return fmt.Errorf("audit chain broken at event %d: %s", res.FirstBadSeq, res.Reason)
 			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
 			if g.output != "json" {
 				fmt.Fprintf(g.stdout, "audit chain OK: %d events, last seq %d, last hash %s\n", res.Events, res.LastSeq, res.LastHash)
+				fmt.Fprintf(g.stdout, "request rows OK: %d requests agree with the state their events recorded", rows.Requests)
+				if rows.Unbound > 0 {
+					fmt.Fprintf(g.stdout, " (%d written before rows were bound to the chain, not checked until their next change)", rows.Unbound)
+				}
+				fmt.Fprintln(g.stdout)
 			}
 			return nil
 		},
 	}
+	verify.Flags().BoolVar(&deep, "deep", false, "also rebuild each request from all its recorded states and compare field by field")
 	var format, out string
 	remoteFilter := map[string]*string{}
 	export := &cobra.Command{

@@ -256,6 +256,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	b.OnChange = eng.Notify
 	if m != nil {
 		eng.OnStep = m.OnStep
+		b.OnRowMismatch = m.RowMismatch
 	}
 	if every := cfg.Expiry.ReconcileInterval.Std(); every > 0 && hasResources(cat, providers) {
 		eng.ReconcileEvery = every
