@@ -49,9 +49,9 @@ const requestStateVersion = "drawbridge-request-state-v1\n"
 //
 // Left out, because editing them grants or keeps no access: the reason,
 // ticket and channel (shown, not enforced; the submit event records them),
-// approval comments, the decision's rule name and policy hash, the
-// bookkeeping of attempts (counts, next attempt, last error, notice time),
-// and why and by whom a grant ended (the revoke event records them).
+// approval comments, the policy hash, the bookkeeping of attempts (counts,
+// next attempt, last error, notice time), and why and by whom a grant
+// ended (the revoke event records them).
 type RequestState struct {
 	ID        string `json:"id"`
 	Requester string `json:"requester"`
@@ -62,6 +62,8 @@ type RequestState struct {
 	Duration int64  `json:"duration_ns"`
 	State    State  `json:"state"`
 	Effect   Effect `json:"effect"`
+	// Rule names the policy rule whose approvers may approve.
+	Rule string `json:"rule"`
 	// ApprovalsRequired is the quorum approve checks against.
 	ApprovalsRequired int             `json:"approvals_required"`
 	Approvals         []ApprovalState `json:"approvals"`
@@ -92,7 +94,7 @@ type ApprovalState struct {
 func StateOf(r *Request) RequestState {
 	s := RequestState{
 		ID: r.ID, Requester: r.Requester, Provider: r.Provider, Resource: r.Resource, Role: r.Role,
-		Duration: int64(r.Duration), State: r.State, Effect: r.Decision.Effect,
+		Duration: int64(r.Duration), State: r.State, Effect: r.Decision.Effect, Rule: r.Decision.Rule,
 		ApprovalsRequired: r.Decision.ApprovalsRequired, Approvals: []ApprovalState{}, Extends: r.Extends,
 		ApprovalDeadline: stateTime(r.ApprovalDeadline), ActivatedAt: stateTime(r.ActivatedAt),
 		ExpiresAt: stateTime(r.ExpiresAt), EndedAt: stateTime(r.EndedAt),
@@ -164,6 +166,7 @@ func (s RequestState) Diff(o RequestState) []string {
 	add("duration_ns", s.Duration != o.Duration)
 	add("state", s.State != o.State)
 	add("effect", s.Effect != o.Effect)
+	add("rule", s.Rule != o.Rule)
 	add("approvals_required", s.ApprovalsRequired != o.ApprovalsRequired)
 	add("approvals", !slices.Equal(s.Approvals, o.Approvals))
 	add("extends", s.Extends != o.Extends)
@@ -268,7 +271,7 @@ func (s RequestState) Restore(r *Request) *Request {
 	c := r.Clone()
 	c.ID, c.Requester, c.Provider, c.Resource, c.Role = s.ID, s.Requester, s.Provider, s.Resource, s.Role
 	c.Duration, c.State = time.Duration(s.Duration), s.State
-	c.Decision.Effect, c.Decision.ApprovalsRequired = s.Effect, s.ApprovalsRequired
+	c.Decision.Effect, c.Decision.Rule, c.Decision.ApprovalsRequired = s.Effect, s.Rule, s.ApprovalsRequired
 	if !slices.Equal(StateOf(r).Approvals, s.Approvals) {
 		c.Approvals = nil
 		for _, a := range s.Approvals {

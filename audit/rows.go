@@ -230,7 +230,7 @@ func replay(ev drawbridge.AuditEvent, text string, prev *drawbridge.RequestState
 	if prev == nil {
 		return &st, nil
 	}
-	fixed := []string{"requester", "provider", "resource", "role", "duration_ns", "extends", "effect", "approvals_required"}
+	fixed := []string{"requester", "provider", "resource", "role", "duration_ns", "extends", "effect", "rule", "approvals_required"}
 	var changed []string
 	for _, f := range prev.Diff(st) {
 		if slices.Contains(fixed, f) {

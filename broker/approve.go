@@ -44,6 +44,11 @@ func (b *Broker) review(ctx context.Context, id, approverName, comment string, a
 		if err != nil {
 			return err
 		}
+		// The quorum, the approvers and the window are the recorded ones:
+		// an approval written into the row by SQL does not count.
+		if r, err = b.bound(ctx, r); err != nil {
+			return err
+		}
 		if r.State != drawbridge.StatePendingApproval {
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s is %s: only PENDING_APPROVAL requests can be reviewed", r.ID, r.State)
 		}

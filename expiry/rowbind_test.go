@@ -3,11 +3,13 @@ package expiry_test
 import (
 	"database/sql"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/examples"
 	"github.com/drawbridge-jit/drawbridge/expiry"
 	"github.com/drawbridge-jit/drawbridge/internal/testenv"
 )
@@ -149,5 +151,39 @@ func TestRevokeIgnoresUnrecordedStandingAccess(t *testing.T) {
 	}
 	if got.State != drawbridge.StateRevoked || e.HasAssignment(t, alice, staging, readOnly) {
 		t.Fatalf("revoke left %s with the assignment present %v", got.State, e.HasAssignment(t, alice, staging, readOnly))
+	}
+}
+
+// An approval written into a pending request's row by SQL does not count
+// toward the quorum: the approval that follows is checked against the
+// approvals the chain recorded.
+func TestForgedApprovalDoesNotCount(t *testing.T) {
+	pol, err := examples.FS.ReadFile("access_rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two := strings.Replace(string(pol), `approvers: ["group:sre-leads"], count: 1`, `approvers: ["group:sre-leads"], count: 2`, 1)
+	if two == string(pol) {
+		t.Fatal("the example policy's prod-admin approval changed: update this test")
+	}
+	e := testenv.New(t, testenv.Options{Policy: two})
+	r := e.Submit(t, alice, prod, "AdministratorAccess", time.Hour, "INC-1")
+	if r.State != drawbridge.StatePendingApproval || r.Decision.ApprovalsRequired != 2 {
+		t.Fatalf("request is %s needing %d approvals", r.State, r.Decision.ApprovalsRequired)
+	}
+	forge(t, e, `UPDATE requests SET approvals = ? WHERE id = ?`,
+		`[{"approver":"bob@example.com","approved":true,"at":"`+testenv.Start.Format(time.RFC3339Nano)+`"}]`, r.ID)
+	if got := e.Get(t, r.ID); got.DistinctApprovers() != 1 {
+		t.Fatalf("the forged approval did not land: %d approvers", got.DistinctApprovers())
+	}
+	got, err := e.Broker.Approve(e.Ctx, r.ID, testenv.Carol, "ok", drawbridge.Caller{Principal: testenv.Carol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != drawbridge.StatePendingApproval || e.HasAssignment(t, alice, prod, "AdministratorAccess") {
+		t.Fatalf("one real approval and one forged one made the request %s", got.State)
+	}
+	if n := got.DistinctApprovers(); n != 1 {
+		t.Errorf("%d approvers counted, want carol alone", n)
 	}
 }
