@@ -108,6 +108,13 @@ type Options struct {
 	// operations, like AWS's 10; further creates/deletes get
 	// ThrottlingException. Zero means unlimited.
 	MaxInFlight int
+	// OnChange, when set, is called each time an assignment appears
+	// (present) or disappears, with the time the change took effect on the
+	// emulator's clock. It runs with the emulator's lock held and must not
+	// call the server. Harnesses use it to count the creates and deletes
+	// that took effect per assignment, which the calls alone cannot tell
+	// (a retried call, a lost answer).
+	OnChange func(a Assignment, present bool, at time.Time)
 	// Now is the emulator's clock, which decides when an asynchronous
 	// operation's Delay has passed and refills the rate limit; nil means
 	// time.Now. A fake clock makes tests exact: with it standing still,
@@ -215,6 +222,7 @@ type Server struct {
 	delay           time.Duration
 	maxInFlight     int
 	listLag         time.Duration
+	onChange        func(Assignment, bool, time.Time)
 	now             func() time.Time
 	created         time.Time
 
@@ -274,6 +282,7 @@ func New(opts Options) *Server {
 		delay:           opts.Delay,
 		maxInFlight:     opts.MaxInFlight,
 		listLag:         opts.ListLag,
+		onChange:        opts.OnChange,
 		now:             opts.Now,
 		created:         opts.Now().Truncate(time.Second),
 		byName:          map[string]*permissionSet{},
@@ -561,6 +570,10 @@ type change struct {
 // change for as long as a lagging listing may not show it yet. Callers
 // hold s.mu.
 func (s *Server) set(k assignmentKey, present bool, at time.Time) {
+	if s.onChange != nil && s.assignments[k] != present {
+		s.onChange(Assignment{AccountID: k.accountID, PermissionSet: s.byARN[k.permissionSetARN].name, PermissionSetARN: k.permissionSetARN,
+			PrincipalType: k.principalType, PrincipalID: k.principalID}, present, at)
+	}
 	if s.listLag > 0 && s.assignments[k] != present {
 		cut := 0
 		for cut < len(s.history) && !s.history[cut].at.After(at.Add(-s.listLag)) {

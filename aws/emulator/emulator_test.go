@@ -400,3 +400,39 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d assignments, want 20", n)
 	}
 }
+
+// OnChange reports each assignment appearing and disappearing once, when
+// it takes effect: a second create of a present assignment and a delete of
+// an absent one change nothing and are not reported.
+func TestOnChangeReportsEffectiveChanges(t *testing.T) {
+	var got []string
+	opts := emulator.SandboxOptions()
+	opts.Delay = 0
+	opts.OnChange = func(a emulator.Assignment, present bool, _ time.Time) {
+		got = append(got, a.AccountID+"/"+a.PermissionSet+"/"+a.PrincipalID+"="+map[bool]string{true: "present", false: "gone"}[present])
+	}
+	s := emulator.New(opts)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	c := client(srv.URL)
+	ctx := context.Background()
+	in := &ssoadmin.CreateAccountAssignmentInput{InstanceArn: awssdk.String(emulator.SandboxInstanceARN),
+		PermissionSetArn: awssdk.String(s.PermissionSetARN("ReadOnlyAccess")), PrincipalId: awssdk.String(userN(1)),
+		PrincipalType: types.PrincipalTypeUser, TargetId: awssdk.String(account), TargetType: types.TargetTypeAwsAccount}
+	for range 2 {
+		if _, err := c.CreateAccountAssignment(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del := &ssoadmin.DeleteAccountAssignmentInput{InstanceArn: in.InstanceArn, PermissionSetArn: in.PermissionSetArn,
+		PrincipalId: in.PrincipalId, PrincipalType: in.PrincipalType, TargetId: in.TargetId, TargetType: in.TargetType}
+	for range 2 {
+		if _, err := c.DeleteAccountAssignment(ctx, del); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{account + "/ReadOnlyAccess/" + userN(1) + "=present", account + "/ReadOnlyAccess/" + userN(1) + "=gone"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("OnChange saw %q, want %q", got, want)
+	}
+}
