@@ -72,6 +72,21 @@ func Stop() {
 	}
 }
 
+// Restart stops the throwaway cluster cleanly (pg_ctl -m fast: every
+// session is cut, committed work is flushed) and starts it again on the
+// same port, as a managed database's failover or maintenance restart
+// looks to its clients. A server named by DRAWBRIDGE_TEST_POSTGRES_URL is
+// not ours to restart: that is an error the caller reports or skips on.
+func Restart() error {
+	if cluster == nil {
+		return errors.New("pgtest: no throwaway cluster to restart (none started yet, or " + EnvURL + " names the server)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	return cluster.run(ctx, cluster.pgCtl, "restart", "-D", cluster.data, "-m", "fast", "-w", "-t", strconv.Itoa(int(startTimeout.Seconds())),
+		"-l", filepath.Join(cluster.dir, "server.log"))
+}
+
 // NewDatabase creates an empty database for t and returns its URL; the
 // database is dropped by t.Cleanup (register the cleanups that close
 // connections to it after calling NewDatabase, so they run first).
