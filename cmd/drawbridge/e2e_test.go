@@ -29,6 +29,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(chaosEmulatorEnv) != "" {
+		os.Exit(chaosEmulatorMain())
+	}
 	dir, err := os.MkdirTemp("", "drawbridge-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
