@@ -768,4 +768,3 @@ func chaosFetchReport(t *testing.T, url string) chaosReport {
 	}
 	return rep
 }
-
