@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium test-race fuzz bench-ci bench bench-policy bench-lag bench-http lint vet fmt clean
+.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium test-race fuzz bench-ci bench bench-policy bench-lag bench-http chaos lint vet fmt clean
 
 all: build
 
@@ -80,6 +80,13 @@ bench-audit: build
 ## bench-http: submit→ACTIVE over HTTP on SQLite, load generator in the same run
 bench-http: build
 	./$(BIN) loadtest --requests 2000 --concurrency 8
+
+## chaos: the long chaos run of docs/reliability.md: 3 replicas on PostgreSQL and 1 on SQLite,
+## 300 short grants over 90 s, replicas SIGKILLed and restarted, PostgreSQL restarted, a faulty
+## emulator (`make test` runs the same harness with 40 requests over 12 s)
+CHAOS_SEED ?= 7
+chaos: deps-postgres
+	$(GO) test -count=1 -timeout 30m -v -run 'TestChaos' ./cmd/drawbridge -args -chaos.requests 300 -chaos.load 90s -chaos.seed $(CHAOS_SEED)
 
 lint: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
