@@ -123,6 +123,21 @@ type Store interface {
 	Close() error
 }
 
+// DueWatcher is a store that tells every process sharing it when any of
+// them wrote a request due at some time (PostgreSQL's LISTEN/NOTIFY), so
+// that a request approved on one replica and due in a second is handled
+// by whichever replica's expiry engine wakes first, not after the next
+// periodic re-read. It is a shortcut: the store stays the record, and an
+// engine that misses an announcement still finds the request when it
+// re-reads (expiry.max_sleep).
+type DueWatcher interface {
+	// WatchDue calls fn with the due time of each request written, until
+	// ctx ends, and with the zero time whenever it (re)starts listening:
+	// what was written while it was not listening must be re-read.
+	// Connection failures go to failed (nil: ignored) and are retried.
+	WatchDue(ctx context.Context, fn func(due time.Time), failed func(error))
+}
+
 // AssignmentHolder is one row of Store.AssignmentHolders: the request
 // RequestID explains Assignment, as a grant in State (activated at
 // ActivatedAt when it got that far) or as recorded standing access.

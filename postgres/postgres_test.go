@@ -79,3 +79,56 @@ func TestMigrationVersionsMatchSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWatchDueSeesAnotherHandlesWrites: a request written through one
+// handle (one replica) is announced, with its due time, to a watcher on
+// another handle (another replica) — without either re-reading the store.
+func TestWatchDueSeesAnotherHandlesWrites(t *testing.T) {
+	dsn := pgtest.NewDatabase(t) + "&" + poolSize
+	open := func() *postgres.DB {
+		db, err := postgres.Open(context.Background(), dsn, postgres.WithMigrate())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	a, b := open(), open()
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan time.Time, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.WatchDue(ctx, func(due time.Time) { seen <- due }, func(err error) { t.Errorf("watch: %v", err) })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	next := func(what string) time.Time {
+		t.Helper()
+		select {
+		case d := <-seen:
+			return d
+		case <-time.After(time.Minute):
+			t.Fatalf("no announcement within a minute: %s", what)
+		}
+		return time.Time{}
+	}
+	if d := next("listening started"); !d.IsZero() {
+		t.Fatalf("the first call is %v, want the zero time (re-read: listening just started)", d)
+	}
+	r := storetest.NewRequest("alice@example.com", "123456789012", "ReadOnlyAccess")
+	r.State = drawbridge.StateApproved
+	r.NextAttemptAt = storetest.T0.Add(3 * time.Second)
+	if err := a.CreateRequest(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if d := next("a request created on the other handle"); !d.Equal(r.NextAttemptAt) {
+		t.Fatalf("announced %v, want the request's due time %v", d, r.NextAttemptAt)
+	}
+	r.NextAttemptAt = storetest.T0.Add(7 * time.Second)
+	if err := a.UpdateRequest(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if d := next("a request updated on the other handle"); !d.Equal(r.NextAttemptAt) {
+		t.Fatalf("announced %v, want the request's new due time %v", d, r.NextAttemptAt)
+	}
+}

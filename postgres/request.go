@@ -70,6 +70,9 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		if err != nil {
 			return err
 		}
+		if err := notifyDue(ctx, tx, r.DueAt()); err != nil {
+			return fmt.Errorf("create request %s: %w", r.ID, err)
+		}
 		return db.appendAudit(ctx, tx, r.ID, events)
 	})
 	if err != nil {
@@ -114,6 +117,9 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 		events, err := bind(ctx, tx, r, events)
 		if err != nil {
 			return err
+		}
+		if err := notifyDue(ctx, tx, r.DueAt()); err != nil {
+			return fmt.Errorf("update request %s: %w", r.ID, err)
 		}
 		return db.appendAudit(ctx, tx, r.ID, events)
 	})

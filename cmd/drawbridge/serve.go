@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/drawbridge-jit/drawbridge/outbound"
@@ -131,6 +132,22 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		}
 	}()
 	defer func() { stopEngine(); wg.Wait() }()
+	// Other replicas' writes wake this engine too, where the store can
+	// announce them (PostgreSQL); re-reading every max_sleep remains the
+	// fallback, and a (re)connected watch re-reads at once.
+	if w, ok := a.db.(drawbridge.DueWatcher); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.WatchDue(engineCtx, func(due time.Time) {
+				if due.IsZero() {
+					a.engine.Kick()
+					return
+				}
+				a.engine.Notify(due)
+			}, func(err error) { logger.Warn(err.Error()) })
+		}()
+	}
 	// Notifiers stop with the engine: a delivery cut short is not marked
 	// done, and the next start (or another process) sends it again.
 	waitNotifiers := runNotifiers(engineCtx, a.notifiers)
