@@ -599,7 +599,7 @@ func runChaos(t *testing.T, n int, dsn string) {
 	// One replica is killed as often as one of three: it would otherwise
 	// spend the run starting up.
 	gap := func() time.Duration {
-		return time.Duration(n) * time.Duration(500+krng.IntN(1500)) * time.Millisecond / 3
+		return 3 * time.Duration(500+krng.IntN(1500)) * time.Millisecond / time.Duration(n)
 	}
 	chaosEnd := start.Add(load + 3*time.Second)
 	pgAt := start.Add(load / 2)
