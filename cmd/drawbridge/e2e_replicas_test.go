@@ -104,3 +104,23 @@ func TestReplicaWakesForAnotherReplicasGrant(t *testing.T) {
 		t.Fatal("EXPIRED, but the assignment is still in place")
 	}
 }
+
+// TestDeployConfigChecks: the config deploy/compose.yaml and the
+// Kubernetes manifests mount passes `config check` beside the example
+// policy, so the replicated deployment does not rot as keys change.
+func TestDeployConfigChecks(t *testing.T) {
+	dir := t.TempDir()
+	for src, dst := range map[string]string{"../../deploy/drawbridge.yaml": "drawbridge.yaml", "../../examples/access_rules.yaml": "access_rules.yaml"} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := exe(t, dir, []string{"DRAWBRIDGE_DB_PASSWORD=not-a-real-one"}, "--config", filepath.Join(dir, "drawbridge.yaml"), "config", "check")
+	if res.code != 0 || strings.Contains(res.stdout+res.stderr, "not-a-real-one") {
+		t.Fatalf("deploy/drawbridge.yaml:\n%s", res)
+	}
+}
