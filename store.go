@@ -175,6 +175,19 @@ type Backend interface {
 	Pinger
 	ReplayGuard
 	GroupMembershipStore
+	Leaser
+}
+
+// Leaser hands out named leases shared by every process on the store, for
+// periodic jobs one replica should run at a time (drift reconciliation):
+// the holder runs the job, the others skip it, and when the holder dies
+// another takes over once its lease ended.
+type Leaser interface {
+	// TakeLease gives the lease name to holder until until and reports
+	// true when it is free, ended at or before now, or already holder's;
+	// otherwise it reports false and changes nothing. Of several holders
+	// asking at once, from any process, at most one gets it.
+	TakeLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 }
 
 // ReplayGuard remembers single-use keys — the signature of a Slack request

@@ -35,6 +35,11 @@ type Engine struct {
 	// (drift reconciliation against the providers).
 	Reconcile      func(ctx context.Context)
 	ReconcileEvery time.Duration
+	// Leases, when set, makes the reconciliation pass run on one engine
+	// among every process sharing the store: the one holding the lease
+	// "reconcile" (taken for ReconcileEvery), as Holder. Nil runs it here.
+	Leases drawbridge.Leaser
+	Holder string
 
 	kick   chan struct{}
 	once   sync.Once
@@ -99,7 +104,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.Logger.Error("expiry pass failed", "error", err)
 		}
 		if e.Reconcile != nil && e.ReconcileEvery > 0 && !e.Clock.Now().Before(nextReconcile) {
-			e.Reconcile(ctx)
+			e.TryReconcile(ctx)
 			nextReconcile = e.Clock.Now().Add(e.ReconcileEvery)
 		}
 		wait := e.MaxSleep
@@ -121,6 +126,33 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-e.Clock.After(wait):
 		}
 	}
+}
+
+// ReconcileLease names the lease of the reconciliation pass.
+const ReconcileLease = "reconcile"
+
+// TryReconcile runs the reconciliation pass if this engine may: always
+// without Leases, else when it takes or renews the reconcile lease until
+// one interval from now. The holder renews it at each of its passes, so
+// it keeps the job; when it dies, another engine takes the lease at its
+// first pass after the lease ended. It reports whether the pass ran.
+func (e *Engine) TryReconcile(ctx context.Context) bool {
+	if e.Reconcile == nil {
+		return false
+	}
+	if e.Leases != nil {
+		now := e.Clock.Now()
+		ok, err := e.Leases.TakeLease(ctx, ReconcileLease, e.Holder, now, now.Add(e.ReconcileEvery))
+		if err != nil {
+			e.Logger.Error("taking the reconciliation lease failed", "error", err)
+			return false
+		}
+		if !ok {
+			return false
+		}
+	}
+	e.Reconcile(ctx)
+	return true
 }
 
 // RunOnce performs every step due now (one janitor pass) and returns what

@@ -260,6 +260,8 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	}
 	if every := cfg.Expiry.ReconcileInterval.Std(); every > 0 && hasResources(cat, providers) {
 		eng.ReconcileEvery = every
+		// One replica per interval reconciles: the holder of the lease.
+		eng.Leases, eng.Holder = db, notify.NewHolder()
 		eng.Reconcile = func(ctx context.Context) {
 			rep, err := b.Reconcile(ctx, false, broker.System)
 			if m != nil {

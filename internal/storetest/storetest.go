@@ -101,6 +101,9 @@ var tests = []struct {
 	// Replay memory (Slack request signatures).
 	{"ReplayGuard", testReplayGuard},
 	{"ReplayGuardRace", testReplayGuardRace},
+	// Named leases (the periodic jobs one replica runs).
+	{"Leases", testLeases},
+	{"LeaseRace", testLeaseRace},
 	// Computed group memberships (managed groups).
 	{"GroupMemberships", testGroupMemberships},
 }
