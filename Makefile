@@ -81,8 +81,8 @@ bench-audit: build
 bench-http: build
 	./$(BIN) loadtest --requests 2000 --concurrency 8
 
-## chaos: the long chaos run of docs/reliability.md: 3 replicas on PostgreSQL and 1 on SQLite,
-## 300 short grants over 90 s, replicas SIGKILLed and restarted, PostgreSQL restarted, a faulty
+## chaos: the long chaos run of docs/reliability.md: 3 replicas on PostgreSQL (300 short grants
+## over 90 s) and 1 on SQLite (a third of that), replicas SIGKILLed and restarted, PostgreSQL restarted, a faulty
 ## emulator (`make test` runs the same harness with 40 requests over 12 s)
 CHAOS_SEED ?= 7
 chaos: deps-postgres
