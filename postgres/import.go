@@ -75,7 +75,9 @@ func (db *DB) Import(ctx context.Context, requests []*drawbridge.Request, events
 			}
 		}
 		for id, st := range recorded {
-			batch.Queue(`INSERT INTO request_bindings (request_id, digest, chain_due) VALUES ($1, $2, $3)`, id, st.Digest(), nanos(st.Due()))
+			if due := st.Due(); !due.IsZero() {
+				batch.Queue(`INSERT INTO request_bindings (request_id, chain_due) VALUES ($1, $2)`, id, due.UnixNano())
+			}
 		}
 		for _, t := range tokens {
 			roles, _ := json.Marshal(orEmpty(rolesToStrings(t.Roles)))

@@ -222,7 +222,7 @@ func (db *DB) DueRequests(ctx context.Context, now time.Time, limit int) ([]*dra
 				WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at, id LIMIT $2)
 			UNION ALL
 			(SELECT request_id, chain_due FROM request_bindings
-				WHERE chain_due IS NOT NULL AND chain_due <= $1 ORDER BY chain_due, request_id LIMIT $2))
+				WHERE chain_due <= $1 ORDER BY chain_due, request_id LIMIT $2))
 		SELECT `+requestColumns+` FROM requests
 		JOIN (SELECT id AS due_id, MIN(d) AS first_due FROM due GROUP BY id) first ON id = due_id
 		ORDER BY first_due, id LIMIT $2`, now.UnixNano(), limit)
@@ -234,7 +234,7 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var n sql.NullInt64
 	err := db.pool.QueryRow(ctx, `SELECT LEAST(
 		(SELECT MIN(due_at) FROM requests WHERE due_at IS NOT NULL),
-		(SELECT MIN(chain_due) FROM request_bindings WHERE chain_due IS NOT NULL))`).Scan(&n)
+		(SELECT MIN(chain_due) FROM request_bindings))`).Scan(&n)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due request: %w", err)
 	}

@@ -3,7 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -11,38 +11,56 @@ import (
 )
 
 // bind records r's state, as written, in the last of events that is r's
-// (drawbridge.RecordState), and the chain's view of r in request_bindings,
-// inside the write's transaction; it returns the events to append. A write
-// with no event of r's that changes the recorded state gets a
-// state_recorded event, so the chain always holds the row's state.
+// (drawbridge.RecordState), and keeps request_bindings — the recorded end
+// of an ACTIVE grant — inside the write's transaction; it returns the
+// events to append. A write with no event of r's that changes the recorded
+// state gets a state_recorded event, so the chain always holds the row's
+// state; one that changes nothing recorded (a work lease) appends nothing.
 func bind(ctx context.Context, tx *sql.Tx, r *drawbridge.Request, events []drawbridge.AuditEvent) ([]drawbridge.AuditEvent, error) {
 	events = slices.Clone(events)
 	state := drawbridge.StateOf(r)
-	digest := state.Digest()
 	if !drawbridge.RecordState(r, events) {
-		var have string
-		err := tx.QueryRowContext(ctx, `SELECT digest FROM request_bindings WHERE request_id = ?`, r.ID).Scan(&have)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("bind request %s: %w", r.ID, err)
+		have, err := recordedDigest(ctx, tx, r.ID)
+		if err != nil {
+			return nil, err
 		}
-		if have == digest {
+		if have == state.Digest() {
 			return events, nil
 		}
 		events = append(events, drawbridge.AuditEvent{Actor: drawbridge.StateRecorder, Action: drawbridge.ActionStateRecorded, RequestID: r.ID})
 		drawbridge.RecordState(r, events)
 	}
-	if err := upsertBinding(ctx, tx, r.ID, state); err != nil {
-		return nil, err
+	var err error
+	if due := state.Due(); due.IsZero() {
+		_, err = tx.ExecContext(ctx, `DELETE FROM request_bindings WHERE request_id = ?`, r.ID)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO request_bindings (request_id, chain_due) VALUES (?, ?)
+			ON CONFLICT (request_id) DO UPDATE SET chain_due = excluded.chain_due`, r.ID, due.UnixNano())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bind request %s: %w", r.ID, err)
 	}
 	return events, nil
 }
 
-func upsertBinding(ctx context.Context, tx *sql.Tx, id string, state drawbridge.RequestState) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO request_bindings (request_id, digest, chain_due) VALUES (?, ?, ?)
-		ON CONFLICT (request_id) DO UPDATE SET digest = excluded.digest, chain_due = excluded.chain_due`,
-		id, state.Digest(), nanos(state.Due()))
+// recordedDigest returns the digest of the state the chain recorded last
+// for id, "" when none: the request's events newest first, up to the
+// first that records one (almost always the newest).
+func recordedDigest(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT details FROM audit_events WHERE request_id = ? ORDER BY seq DESC`, id)
 	if err != nil {
-		return fmt.Errorf("bind request %s: %w", id, err)
+		return "", fmt.Errorf("bind request %s: %w", id, err)
 	}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return "", fmt.Errorf("bind request %s: %w", id, err)
+		}
+		var d map[string]string
+		if json.Unmarshal([]byte(text), &d) == nil && d[drawbridge.DetailRequestDigest] != "" {
+			return d[drawbridge.DetailRequestDigest], nil
+		}
+	}
+	return "", rows.Err()
 }
