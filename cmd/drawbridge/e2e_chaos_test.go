@@ -244,12 +244,6 @@ func (r *chaosReplica) kill() {
 	<-done
 }
 
-func (r *chaosReplica) alive() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cmd != nil
-}
-
 // waitReady waits up to a minute for /readyz.
 func (r *chaosReplica) waitReady() error {
 	deadline := time.Now().Add(time.Minute)
@@ -268,7 +262,6 @@ func (r *chaosReplica) waitReady() error {
 
 // chaosCluster is the replicas and how to reach them.
 type chaosCluster struct {
-	t        *testing.T
 	replicas []*chaosReplica
 	admin    string // token
 	approver string // token (bob, an sre-lead)
@@ -442,7 +435,7 @@ func runChaos(t *testing.T, n, requests int, dsn string) {
 	if dsn != "" {
 		data = regexp.MustCompile(`(?m)^store:\n  driver: sqlite\n  dsn: .*$`).ReplaceAll(data, []byte("store:\n  driver: postgres\n  dsn: "+dsn))
 	}
-	c := &chaosCluster{t: t, client: &http.Client{Timeout: 30 * time.Second}, rng: rand.New(rand.NewPCG(seed, 1))}
+	c := &chaosCluster{client: &http.Client{Timeout: 30 * time.Second}, rng: rand.New(rand.NewPCG(seed, 1))}
 	for i := range n {
 		r := &chaosReplica{n: i, addr: freeAddr(t), cfg: filepath.Join(dir, fmt.Sprintf("replica-%d.yaml", i)), logPath: filepath.Join(dir, fmt.Sprintf("replica-%d.log", i))}
 		if err := os.WriteFile(r.cfg, bytes.Replace(data, []byte("listen: 127.0.0.1:8080"), []byte("listen: "+r.addr), 1), 0o600); err != nil {
