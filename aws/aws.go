@@ -96,8 +96,20 @@ type Config struct {
 	// apart from Identity Center's); 0 means DefaultOrgMaxTPS, negative
 	// unlimited.
 	OrgMaxTPS float64
-	// Now is the clock of the caches; nil means time.Now.
+	// Now is the clock of the caches and of deny_old_sessions' cutoffs
+	// and removals; nil means time.Now.
 	Now func() time.Time
+
+	// DenyOldSessions (end_sessions: [deny_old_sessions]) makes
+	// EndSessions deny, through the permission set's inline policy, the
+	// role sessions a revoked person was issued before the revocation
+	// (see EndSessions). It needs Leases.
+	DenyOldSessions bool
+	// Leases serialise changes to one permission set's inline policy
+	// across every process sharing the store; LeaseHolder names this
+	// process in them.
+	Leases      drawbridge.LeaseStore
+	LeaseHolder string
 }
 
 // Defaults for Config's zero values. AWS publishes about 20 calls per second
@@ -172,9 +184,16 @@ type Provider struct {
 	memberOf      *ttlCache[string, []string] // user id -> group display names
 	groupNames    *ttlCache[string, string]   // group id -> display name
 	flight        singleflight.Group
+
+	denyOld     bool
+	leases      drawbridge.LeaseStore
+	leaseHolder string
 }
 
-var _ drawbridge.Provider = (*Provider)(nil)
+var (
+	_ drawbridge.Provider     = (*Provider)(nil)
+	_ drawbridge.SessionEnder = (*Provider)(nil)
+)
 
 // New validates cfg and returns a provider. Against real AWS it loads the
 // default configuration (environment, shared config files, instance roles).
@@ -201,6 +220,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		userAttribute:   cfg.UserAttribute,
 		resolveGroups:   cfg.ResolveGroups,
 		now:             cfg.Now,
+		denyOld:         cfg.DenyOldSessions,
+		leases:          cfg.Leases,
+		leaseHolder:     cfg.LeaseHolder,
 		sleep:           sleep,
 	}
 	if cfg.MaxInFlight > 0 {
@@ -224,6 +246,9 @@ func validate(cfg *Config) error {
 	}
 	if !instanceARNPattern.MatchString(cfg.InstanceARN) {
 		return invalid("instance ARN %q is not an IAM Identity Center instance ARN (arn:aws:sso:::instance/ssoins-<16 characters>)", cfg.InstanceARN)
+	}
+	if cfg.DenyOldSessions && (cfg.Leases == nil || cfg.LeaseHolder == "") {
+		return invalid("deny_old_sessions needs the store's leases and a holder name, to serialise changes to a permission set's inline policy")
 	}
 	if len(cfg.PermissionSets) == 0 {
 		return invalid("no permission sets configured: map each permission set name to its ARN")

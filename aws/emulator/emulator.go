@@ -200,6 +200,7 @@ type assignmentKey struct {
 type permissionSet struct {
 	name, arn       string
 	sessionDuration time.Duration
+	inlinePolicy    string // "" when it has none
 }
 
 // operation is one asynchronous create or delete.
@@ -239,6 +240,7 @@ type Server struct {
 	faults      map[string][]*Fault   // per operation, consumed from the front
 	calls       map[string]int
 	latency     time.Duration
+	hooks       map[string]func() // run once at the next call of an operation
 	bucket      bucket // Identity Center and Identity Store calls
 	orgBucket   bucket // Organizations calls
 
@@ -251,6 +253,12 @@ type Server struct {
 	parents  map[string]string
 	ous      map[string]bool
 	accounts map[string]*orgAccount
+
+	// Permission set provisioning: the inline policy each account's role
+	// carries, keyed by permission set ARN and account id.
+	provisions        map[string]*provision
+	pendingProvisions []*provision
+	provisioned       map[[2]string]string
 
 	ops map[string]handlerFunc
 
@@ -297,6 +305,9 @@ func New(opts Options) *Server {
 		ous:             map[string]bool{},
 		accounts:        map[string]*orgAccount{},
 		calls:           map[string]int{},
+		hooks:           map[string]func(){},
+		provisions:      map[string]*provision{},
+		provisioned:     map[[2]string]string{},
 		bucket:          bucket{rate: opts.RateLimit, tokens: opts.RateLimit, last: opts.Now()},
 		orgBucket:       bucket{rate: opts.OrgRateLimit, tokens: opts.OrgRateLimit, last: opts.Now()},
 	}
@@ -432,6 +443,16 @@ func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.faults)
+}
+
+// OnCall runs fn once, after the next call of op has been handled and
+// before its answer is sent, without holding the emulator's lock: a test
+// makes another client act between what this call read and the caller
+// seeing it, deterministically.
+func (s *Server) OnCall(op string, fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks[op] = fn
 }
 
 // SetLatency delays every following response by d.

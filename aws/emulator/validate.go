@@ -77,6 +77,16 @@ var inputShapes = func() map[string][]constraint {
 		ssoAdminPrefix + OpDescribePermissionSet: {instance, permissionSet},
 		ssoAdminPrefix + OpListInstances:         ssoPaging,
 
+		ssoAdminPrefix + OpGetInlinePolicyForPermissionSet:     {instance, permissionSet},
+		ssoAdminPrefix + OpDeleteInlinePolicyFromPermissionSet: {instance, permissionSet},
+		ssoAdminPrefix + OpPutInlinePolicyToPermissionSet: {instance, permissionSet,
+			{path: "InlinePolicy", required: true, min: 1, max: MaxInlinePolicy}},
+		ssoAdminPrefix + OpProvisionPermissionSet: {instance, permissionSet,
+			{path: "TargetId", pattern: accountIDPattern, min: 12, max: 12},
+			{path: "TargetType", required: true, enum: []string{"AWS_ACCOUNT", "ALL_PROVISIONED_ACCOUNTS"}}},
+		ssoAdminPrefix + OpDescribePermissionSetProvisioningStatus: {instance,
+			{path: "ProvisionPermissionSetRequestId", required: true, pattern: requestIDPattern, min: 36, max: 36}},
+
 		OpGetUserId:    alternate,
 		OpGetGroupId:   alternate,
 		OpDescribeUser: {store, {path: "UserId", required: true, pattern: resourceIDPattern, min: 1, max: 47}},

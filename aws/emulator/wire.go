@@ -76,6 +76,8 @@ type request struct {
 	AccountAssignmentCreationRequestId *string
 	AccountAssignmentDeletionRequestId *string
 	MaxResults                         *int
+	InlinePolicy                       *string
+	ProvisionPermissionSetRequestId    *string
 	NextToken                          *string
 
 	// Identity Store
@@ -108,7 +110,15 @@ func str(p *string) string {
 
 // ServeHTTP answers one AWS JSON 1.1 call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	out, err := s.serve(r, r.Header.Get("X-Amz-Target"))
+	target := r.Header.Get("X-Amz-Target")
+	out, err := s.serve(r, target)
+	s.mu.Lock()
+	hook := s.hooks[opKey(target)]
+	delete(s.hooks, opKey(target))
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 	if err != nil {
@@ -177,6 +187,7 @@ func (s *Server) serve(r *http.Request, target string) (any, error) {
 	}
 	in.emptyPage = emptyPage
 	s.settle(now)
+	s.settleProvisions(now)
 	if strings.HasPrefix(target, ssoAdminPrefix) && op != OpListInstances && str(in.InstanceArn) != s.instanceARN {
 		return nil, errorf("ResourceNotFoundException", "Instance %s does not exist", str(in.InstanceArn))
 	}
@@ -211,6 +222,9 @@ func (s *Server) operationTable() map[string]handlerFunc {
 	}
 	table := map[string]handlerFunc{}
 	for op, h := range ops {
+		table[ssoAdminPrefix+op] = h
+	}
+	for op, h := range s.policyOps() {
 		table[ssoAdminPrefix+op] = h
 	}
 	for op, h := range s.identityStoreOps() {
