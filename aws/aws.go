@@ -108,7 +108,7 @@ type Config struct {
 	// Leases serialise changes to one permission set's inline policy
 	// across every process sharing the store; LeaseHolder names this
 	// process in them.
-	Leases      drawbridge.LeaseStore
+	Leases      drawbridge.Leaser
 	LeaseHolder string
 }
 
@@ -186,7 +186,7 @@ type Provider struct {
 	flight        singleflight.Group
 
 	denyOld     bool
-	leases      drawbridge.LeaseStore
+	leases      drawbridge.Leaser
 	leaseHolder string
 }
 

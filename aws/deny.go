@@ -182,13 +182,19 @@ func (p *Provider) expired(stmts []json.RawMessage) []string {
 func (p *Provider) changeInlinePolicy(ctx context.Context, name, psARN string, change func([]json.RawMessage) ([]json.RawMessage, []string)) error {
 	lease := "aws-inline-policy:" + psARN
 	now := p.now()
-	if err := p.leases.TakeLease(ctx, lease, p.leaseHolder, now, now.Add(DenyLeaseTTL)); err != nil {
-		if drawbridge.IsStale(err) {
-			return drawbridge.RetryAfter(fmt.Errorf("aws: the inline policy of permission set %s is being changed by another revocation (%v); this one tries again", name, err), denyBusyRetry)
-		}
+	took, err := p.leases.TakeLease(ctx, lease, p.leaseHolder, now, now.Add(DenyLeaseTTL))
+	if err != nil {
 		return err
 	}
-	defer p.leases.ReleaseLease(context.WithoutCancel(ctx), lease, p.leaseHolder) //nolint:errcheck // the lease runs out by itself
+	if !took {
+		return drawbridge.RetryAfter(fmt.Errorf("aws: the inline policy of permission set %s is being changed by another process (lease %s); this revocation tries again", name, lease), denyBusyRetry)
+	}
+	// Released by renewing it to end now: ended at or before now, it is
+	// free for the next taker.
+	defer func() {
+		end := p.now()
+		p.leases.TakeLease(context.WithoutCancel(ctx), lease, p.leaseHolder, end, end) //nolint:errcheck // the lease runs out by itself
+	}()
 	doc, err := p.inlinePolicy(ctx, name, psARN)
 	if err != nil {
 		return err

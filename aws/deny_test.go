@@ -188,7 +188,7 @@ func TestDenyOldSessionsConcurrentRevocationsKeepBoth(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err2 != nil {
-		if _, ok := drawbridge.RetryAfterHint(err2); !ok || !strings.Contains(err2.Error(), "being changed by another revocation") {
+		if _, ok := drawbridge.RetryAfterHint(err2); !ok || !strings.Contains(err2.Error(), "being changed by another process") {
 			t.Fatalf("the second revocation failed with %v, want a retry while the first holds the policy", err2)
 		}
 		// The revocation is retried (the broker keeps it REVOKING).

@@ -37,7 +37,8 @@ type Provider struct {
 	// once this provider confirmed a removal: each a configured provider
 	// of kind boundary (whose managed groups mirror this provider's
 	// groups), which cancels their Boundary sessions and deletes their
-	// auth tokens.
+	// auth tokens, or a built-in mode of this provider's kind
+	// (DenyOldSessions for kind aws).
 	EndSessions []string `yaml:"end_sessions"`
 
 	// The kind's own settings: exactly one is set, the one of Kind.
@@ -402,22 +403,54 @@ func validateAWS(_ *Config, p *Provider, key string, add func(format string, arg
 	}
 }
 
+// DenyOldSessions is the built-in end_sessions mode of kind aws: deny the
+// revoked person's older role sessions through the permission set's
+// inline policy (docs/aws-setup.md).
+const DenyOldSessions = "deny_old_sessions"
+
+// DeniesOldSessions reports whether end_sessions lists DenyOldSessions.
+func (p *Provider) DeniesOldSessions() bool { return slices.Contains(p.EndSessions, DenyOldSessions) }
+
+// SessionEnders returns the providers end_sessions names, without the
+// built-in modes.
+func (p *Provider) SessionEnders() []string {
+	var out []string
+	for _, n := range p.EndSessions {
+		if n != DenyOldSessions {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // validateEndSessions checks that each name in end_sessions is another
-// configured provider that ends sessions for others (kind boundary), once.
+// configured provider that ends sessions for others (kind boundary), or a
+// built-in mode of p's kind, once.
 func (c *Config) validateEndSessions(p *Provider, key string, add func(format string, args ...any)) {
 	for i, n := range p.EndSessions {
 		other := c.Providers[n]
 		switch {
+		case slices.Index(p.EndSessions, n) != i:
+			add("%s.end_sessions: %q is listed twice", key, n)
+		case n == DenyOldSessions && p.Kind != "aws":
+			add("%s.end_sessions[%d]: %s is a mode of kind aws only; a provider of kind %s can name providers of kind boundary here", key, i, n, p.Kind)
+		case n == DenyOldSessions:
 		case n == p.Name:
 			add("%s.end_sessions[%d]: %q is this provider itself: name a provider of kind boundary", key, i, n)
 		case other == nil:
-			add("%s.end_sessions[%d]: %q is not a configured provider: name one of kind boundary under providers:", key, i, n)
+			add("%s.end_sessions[%d]: %q is not a configured provider: name one of kind boundary under providers:%s", key, i, n, modeHint(p.Kind))
 		case other.Kind != "boundary":
-			add("%s.end_sessions[%d]: %q is of kind %s, which cannot end sessions for another provider: name a provider of kind boundary", key, i, n, other.Kind)
-		case slices.Index(p.EndSessions, n) != i:
-			add("%s.end_sessions: %q is listed twice", key, n)
+			add("%s.end_sessions[%d]: %q is of kind %s, which cannot end sessions for another provider: name a provider of kind boundary%s", key, i, n, other.Kind, modeHint(p.Kind))
 		}
 	}
+}
+
+// modeHint names the built-in end_sessions modes of kind, for an error.
+func modeHint(kind string) string {
+	if kind == "aws" {
+		return ", or the built-in mode " + DenyOldSessions
+	}
+	return ""
 }
 
 // endsSessionsForOthers reports whether another provider names name in its

@@ -241,8 +241,8 @@ type Server struct {
 	calls       map[string]int
 	latency     time.Duration
 	hooks       map[string]func() // run once at the next call of an operation
-	bucket      bucket // Identity Center and Identity Store calls
-	orgBucket   bucket // Organizations calls
+	bucket      bucket            // Identity Center and Identity Store calls
+	orgBucket   bucket            // Organizations calls
 
 	// Identity Store
 	users       map[string]*user  // by user id

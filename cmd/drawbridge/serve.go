@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/aws"
 	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/drawbridge-jit/drawbridge/outbound"
@@ -156,6 +157,12 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		// Reminders and escalations of unanswered approvals (approval.remind_after).
 		wg.Add(1)
 		go func() { defer wg.Done(); slackH.RunReminders(engineCtx, slack.DefaultRemindEvery) }()
+	}
+
+	if pc := a.cfg.Providers.AWS(); pc != nil && pc.DeniesOldSessions() && a.aws != nil {
+		// deny_old_sessions: take statements out once their sessions ended.
+		wg.Add(1)
+		go func() { defer wg.Done(); removeExpiredDenies(engineCtx, a.aws, logger, time.Minute) }()
 	}
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -301,6 +308,25 @@ func watchPolicy(a *app, logger *slog.Logger, every time.Duration) func(context.
 			}
 			a.broker.SetPolicy(p)
 			logger.Info("policy reloaded", "trigger", reason, "file", file, "policy_sha256", p.SHA256(), "rules", len(p.Rules()))
+		}
+	}
+}
+
+// removeExpiredDenies runs the provider's removal of deny_old_sessions
+// statements whose sessions have ended, at start and then every interval,
+// until ctx ends. The schedule is in the statements themselves, so a
+// missed run only delays a removal to the next.
+func removeExpiredDenies(ctx context.Context, p *aws.Provider, logger *slog.Logger, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		if err := p.RemoveExpiredDenies(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("removing expired deny_old_sessions statements failed, will retry", "error", err, "next_in", every)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }

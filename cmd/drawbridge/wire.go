@@ -127,6 +127,9 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 		}
 	}
 	providers := map[string]drawbridge.Provider{}
+	// The store opens after the providers (a provider error must not
+	// leave it open); deny_old_sessions reaches its leases through this.
+	leases := &storeLeases{}
 	var awsProv *aws.Provider
 	for _, name := range cfg.Providers.Names() {
 		pc := cfg.Providers[name]
@@ -140,6 +143,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 				PollInterval: a.PollInterval.Std(), MaxTPS: a.MaxTPS, MaxInFlight: a.MaxInFlight,
 				UserAttribute: a.UserAttribute, IdentityCacheTTL: a.IdentityCacheTTL.Std(),
 				ResolveGroups: a.ResolveGroups, Now: opt.clock.Now,
+				DenyOldSessions: pc.DeniesOldSessions(), Leases: leases, LeaseHolder: notify.NewHolder(),
 			}
 			if opt.uncappedProvider {
 				ac.MaxTPS, ac.MaxInFlight = -1, -1
@@ -203,6 +207,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	if err != nil {
 		return nil, err
 	}
+	leases.Leaser = db
 	var store drawbridge.Store = db
 	var m *metrics.Metrics
 	if opt.metrics {
@@ -239,7 +244,7 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	b.NoticeBefore = cfg.Expiry.NoticeBefore.Std()
 	b.EndSessionsBy = map[string][]string{}
 	for _, name := range cfg.Providers.Names() {
-		if es := cfg.Providers[name].EndSessions; len(es) > 0 {
+		if es := cfg.Providers[name].SessionEnders(); len(es) > 0 {
 			b.EndSessionsBy[name] = es
 		}
 	}
@@ -440,3 +445,7 @@ func operator() drawbridge.Caller {
 	}
 	return drawbridge.Operator(name)
 }
+
+// storeLeases hands the store's leases to a provider built before the
+// store was opened; openApp sets Leaser before anything can use it.
+type storeLeases struct{ drawbridge.Leaser }
