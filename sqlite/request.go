@@ -49,6 +49,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
+	skew := drawbridge.RequestIDSkew(r.ID, r.CreatedAt)
 	err = db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkAssignment(ctx, tx, r); err != nil {
 			return err
@@ -67,6 +68,9 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		} else if n == 0 {
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already exists", r.ID)
 		}
+		if err := db.raiseIDSkew(ctx, tx, skew); err != nil {
+			return err
+		}
 		events, err := bind(ctx, tx, r, events)
 		if err != nil {
 			return err
@@ -76,6 +80,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
+	db.sawIDSkew(skew)
 	r.Version = 1
 	return nil
 }
@@ -94,6 +99,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 	// args[0] is the id: every other column is SET, then the WHERE clause
 	// takes the id and the version the caller read.
 	args = append(args[1:], r.ID, r.Version)
+	skew := drawbridge.RequestIDSkew(r.ID, r.CreatedAt)
 
 	err = db.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := checkAssignment(ctx, tx, r); err != nil {
@@ -119,6 +125,9 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 			}
 			return drawbridge.StaleError(r.ID, r.Version)
 		}
+		if err := db.raiseIDSkew(ctx, tx, skew); err != nil {
+			return err
+		}
 		events, err := bind(ctx, tx, r, events)
 		if err != nil {
 			return err
@@ -128,8 +137,35 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
+	db.sawIDSkew(skew)
 	r.Version++
 	return nil
+}
+
+// raiseIDSkew keeps request_id_skew at least skew, in the transaction
+// that stores the request, so no reader sees the row without the skew
+// that covers it. The stored value only grows; a process that has
+// already seen it this large skips the write (the common case: the
+// broker's ids are taken within a millisecond of CreatedAt).
+func (db *DB) raiseIDSkew(ctx context.Context, tx *sql.Tx, skew int64) error {
+	if skew <= db.idSkew.Load() {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE request_id_skew SET ms = max(ms, ?)`, skew); err != nil {
+		return fmt.Errorf("raise id skew: %w", err)
+	}
+	return nil
+}
+
+// sawIDSkew records, after a commit, that the stored skew is at least
+// skew.
+func (db *DB) sawIDSkew(skew int64) {
+	for {
+		old := db.idSkew.Load()
+		if skew <= old || db.idSkew.CompareAndSwap(old, skew) {
+			return
+		}
+	}
 }
 
 // GetRequest returns the request with id, or ENOTFOUND.
@@ -145,69 +181,148 @@ func (db *DB) GetRequest(ctx context.Context, id string) (*drawbridge.Request, e
 
 // ListRequests returns the requests f selects, newest first. Every value
 // of f is a bound parameter; only the shape of the query depends on which
-// fields are set.
+// fields are set. The query reads an index in id order and stops after the
+// page (see listQuery); what it needs to know first (an account's
+// permission sets, the id skew for a window) is read in the same read
+// transaction, so that everything sees one snapshot.
 func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*drawbridge.Request, error) {
 	// A non-nil empty scope means the caller may see nothing at all.
 	if f.Providers != nil && len(f.Providers) == 0 || f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
 		return []*drawbridge.Request{}, nil
 	}
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var li listInputs
+	if f.Resource != "" && f.Role == "" && f.Roles == nil {
+		if li.accountRoles, err = accountRoles(ctx, tx, f.Resource); err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+	}
+	li.skew = drawbridge.NoIDSkew
+	if !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero() {
+		if err := tx.QueryRowContext(ctx, `SELECT ms FROM request_id_skew`).Scan(&li.skew); err != nil {
+			return nil, fmt.Errorf("list requests: id skew: %w", err)
+		}
+	}
+	query, args := listQuery(f, li)
+	traceList(query, args)
+	return db.queryRequests(ctx, "list requests", tx, query, args...)
+}
+
+// listInputs is what listQuery needs from the store besides the filter.
+type listInputs struct {
+	accountRoles []string // the permission sets requested on f.Resource
+	skew         int64    // request_id_skew, NoIDSkew when not read
+}
+
+// listQuery is the SELECT for one page of f. Each page is read in id order
+// from an index and stops after the page, rather than finding every match
+// and sorting it:
+//   - several states, an account's permission sets, a scope's accounts or
+//     providers become one SELECT each ("arms") that reads (state, id),
+//     (resource, role, id), (resource, id) or (provider, id) newest first;
+//     SQLite merges them (MERGE (UNION ALL)). The arms are disjoint (a
+//     request has one state, role, resource and provider), so the rows are
+//     exactly those of the single query.
+//   - a window of creation times also bounds the id (RequestIDRange), so
+//     each read starts and stops at the window's ends.
+//   - a scope's lists are written "+col IN (…)" when they do not make arms:
+//     the unary plus keeps SQLite from reading them through an index and
+//     sorting, which is what it preferred (3.2 s for a scoped first page).
+func listQuery(f drawbridge.RequestFilter, li listInputs) (string, []any) {
 	var where []string
 	var args []any
+	cond := func(c string, a ...any) {
+		where = append(where, c)
+		args = append(args, a...)
+	}
 	in := func(col string, vals []string) {
-		where = append(where, col+" IN ("+placeholders(len(vals))+")")
-		for _, v := range vals {
-			args = append(args, v)
-		}
+		cond(col+" IN ("+placeholders(len(vals))+")", strs(vals)...)
 	}
 	eq := func(col, val string) {
 		if val != "" {
-			where = append(where, col+" = ?")
-			args = append(args, val)
+			cond(col+" = ?", val)
 		}
 	}
+	// The arms' dimensions, most selective first. States and an account's
+	// permission sets are always split (or the query falls back to one
+	// sort); a scope's accounts or providers only when nothing narrower
+	// drives the read and the arms stay few.
+	var dims []dim
 	var states []string
 	for _, s := range f.States {
 		states = append(states, string(s))
 	}
-	// Only one state, or none, goes into the shared conditions; several
-	// become one arm each (see mergedQuery).
-	if len(states) == 1 {
-		in("state", states)
+	if len(states) > 1 {
+		dims = append(dims, dim{"state", states})
+	} else if len(states) == 1 {
+		eq("state", states[0])
+	}
+	if f.Resource != "" && f.Role == "" {
+		roles := li.accountRoles
+		if f.Roles != nil {
+			roles = f.Roles
+		}
+		if len(roles) == 0 { // the account has no request: match nothing
+			return `SELECT ` + requestColumns + ` FROM requests WHERE 0 LIMIT 0`, nil
+		}
+		dims = append(dims, dim{"role", roles})
+	} else if f.Roles != nil {
+		in("+role", f.Roles)
+	}
+	if arms(dims) > maxArms {
+		// Too many arms: one query, sorted by SQLite.
+		for _, d := range dims {
+			in(d.col, d.vals)
+		}
+		dims = nil
+	}
+	narrow := f.Requester != "" || f.Resource != "" || f.Role != "" || len(states) == 1
+	for _, sc := range []struct {
+		col   string
+		scope []string
+	}{{"resource", f.Resources}, {"provider", f.Providers}} {
+		switch {
+		case sc.scope == nil:
+		case !narrow && arms(dims)*len(sc.scope) <= maxArms:
+			dims = append(dims, dim{sc.col, sc.scope})
+			narrow = true
+		default:
+			in("+"+sc.col, sc.scope)
+		}
 	}
 	eq("requester", f.Requester)
 	eq("provider", f.Provider)
 	eq("resource", f.Resource)
 	eq("role", f.Role)
-	if f.Providers != nil {
-		in("provider", f.Providers)
-	}
-	if f.Resources != nil {
-		in("resource", f.Resources)
-	}
-	// An account without a permission set is split into one arm per
-	// permission set (the scope's, else those the account has) when the
-	// store can find them, for the (resource, role, id) index.
-	var roles []string
-	splitRoles := f.Resource != "" && f.Role == ""
-	if splitRoles && f.Roles != nil {
-		roles = f.Roles
-	} else if f.Roles != nil {
-		in("role", f.Roles)
-	}
 	if f.PreexistingOnly {
-		where = append(where, "preexisting_access")
+		cond("preexisting_access")
+	}
+	lo, hi, bounded := drawbridge.RequestIDRange(f.CreatedFrom, f.CreatedTo, li.skew)
+	// With the id bounding the window, created_at only filters: the plus
+	// keeps SQLite from reading the window through requests_created and
+	// sorting it.
+	created := "created_at"
+	if bounded {
+		created = "+created_at"
 	}
 	if !f.CreatedFrom.IsZero() {
-		where = append(where, "created_at >= ?")
-		args = append(args, f.CreatedFrom.UnixNano())
+		cond(created+" >= ?", f.CreatedFrom.UnixNano())
 	}
 	if !f.CreatedTo.IsZero() {
-		where = append(where, "created_at < ?")
-		args = append(args, f.CreatedTo.UnixNano())
+		cond(created+" < ?", f.CreatedTo.UnixNano())
 	}
-	if f.Cursor != "" {
-		where = append(where, "id < ?")
-		args = append(args, f.Cursor)
+	if f.Cursor != "" && (hi == "" || f.Cursor < hi) {
+		hi = f.Cursor
+	}
+	if lo != "" {
+		cond("id >= ?", lo)
+	}
+	if hi != "" {
+		cond("id < ?", hi)
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -215,33 +330,48 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	}
 	limit = min(limit, drawbridge.MaxListLimit)
 
-	if len(states) <= 1 && !splitRoles {
-		return db.queryRequests(ctx, "list requests", db.read, selectRequests(where)+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
-	}
-	// The permission sets an account has are read in the same read
-	// transaction as the page, so that both see one snapshot.
-	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("list requests: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // read-only
-	if splitRoles && f.Roles == nil {
-		if roles, err = accountRoles(ctx, tx, f.Resource); err != nil {
-			return nil, fmt.Errorf("list requests: %w", err)
+	// One SELECT per combination of the dimensions' values.
+	selects := []string{selectRequests(where)}
+	all := args
+	if len(dims) > 0 {
+		selects, all = nil, nil
+		var walk func(i int, w []string, a []any)
+		walk = func(i int, w []string, a []any) {
+			if i == len(dims) {
+				selects = append(selects, selectRequests(w))
+				all = append(all, a...)
+				return
+			}
+			for _, v := range dims[i].vals {
+				walk(i+1, append(w[:len(w):len(w)], dims[i].col+" = ?"), append(a[:len(a):len(a)], v))
+			}
 		}
+		walk(0, where, args)
 	}
-	var query string
-	if query, args = mergedQuery(where, args, states, roles, splitRoles); query == "" {
-		// Too many arms: one query, sorted by SQLite.
-		if len(states) > 1 {
-			in("state", states)
-		}
-		if splitRoles && f.Roles != nil {
-			in("role", f.Roles)
-		}
-		query = selectRequests(where) + ` ORDER BY id DESC`
+	return strings.Join(selects, " UNION ALL ") + ` ORDER BY id DESC LIMIT ?`, append(all, limit)
+}
+
+// dim is one column listQuery splits into arms, with its values.
+type dim struct {
+	col  string
+	vals []string
+}
+
+// arms is how many SELECTs the dimensions make.
+func arms(dims []dim) int {
+	n := 1
+	for _, d := range dims {
+		n *= len(d.vals)
 	}
-	return db.queryRequests(ctx, "list requests", tx, query+` LIMIT ?`, append(args, limit)...)
+	return n
+}
+
+func strs(vals []string) []any {
+	a := make([]any, len(vals))
+	for i, v := range vals {
+		a[i] = v
+	}
+	return a
 }
 
 func selectRequests(where []string) string {
@@ -252,52 +382,8 @@ func selectRequests(where []string) string {
 	return q
 }
 
-// maxArms bounds how many SELECTs mergedQuery joins (SQLite allows 500).
+// maxArms bounds how many SELECTs listQuery joins (SQLite allows 500).
 const maxArms = 64
-
-// mergedQuery pages through several states, or through the permission sets
-// of one account, without sorting every matching row: a query for
-// "state IN (a, b)" or "resource = ?" alone walks the index to find every
-// match and then sorts them all by id, for each page (1.4 s for a page of
-// five states over a million requests). Instead each (state, role) pair is
-// one SELECT that reads (state, id) or (resource, role, id) already in id
-// order, and SQLite merges them (MERGE (UNION ALL)) and stops after limit
-// rows. The arms are disjoint (a request has one state and one role), so
-// the rows are exactly those of the single query. It returns "" when the
-// arms would be too many; the caller then sorts.
-func mergedQuery(where []string, args []any, states, roles []string, splitRoles bool) (string, []any) {
-	if len(states) <= 1 {
-		states = []string{""}
-	}
-	if !splitRoles {
-		roles = []string{""}
-	}
-	if len(roles) == 0 { // the account has no request: match nothing
-		return `SELECT ` + requestColumns + ` FROM requests WHERE 0 ORDER BY id DESC`, nil
-	}
-	if len(states)*len(roles) > maxArms {
-		return "", args
-	}
-	var arms []string
-	var all []any
-	for _, st := range states {
-		for _, role := range roles {
-			w := where
-			a := args
-			if st != "" {
-				w = append(w[:len(w):len(w)], "state = ?")
-				a = append(a[:len(a):len(a)], st)
-			}
-			if role != "" {
-				w = append(w[:len(w):len(w)], "role = ?")
-				a = append(a[:len(a):len(a)], role)
-			}
-			arms = append(arms, selectRequests(w))
-			all = append(all, a...)
-		}
-	}
-	return strings.Join(arms, " UNION ALL ") + ` ORDER BY id DESC`, all
-}
 
 // accountRoles returns the distinct roles requested on resource, at most
 // maxArms+1 of them, with one index seek each (a loose scan of the
@@ -582,6 +668,9 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 }
 
 // placeholders returns "?, ?, …" for n parameters.
+// traceList is a test hook: the plan tests read the query a list ran.
+var traceList = func(string, []any) {}
+
 func placeholders(n int) string {
 	if n == 0 {
 		return ""

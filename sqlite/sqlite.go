@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -46,6 +47,9 @@ type DB struct {
 	now   func() time.Time
 	warn  func(string)
 	stmts statements
+	// idSkew is the largest request_id_skew this process has committed
+	// or -1: raiseIDSkew skips the write below it.
+	idSkew atomic.Int64
 
 	// writes feeds the group-commit writer (see inWriteTx); closed stops
 	// it and writerDone says it has stopped.
@@ -117,6 +121,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	db := &DB{path: abs, now: time.Now, warn: func(string) {}}
+	db.idSkew.Store(-1)
 	for _, o := range opts {
 		o(db)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -167,7 +168,6 @@ func testListRequestsLimits(t *testing.T, s Stores) {
 // pages fast (SQLite merges one index-ordered SELECT per state and role)
 // must not change which requests a page holds.
 func testListRequestsMatchAFullScan(t *testing.T, s Stores) {
-	ctx := context.Background()
 	// Every account has every role (the first len(accounts)*len(roles)
 	// requests see to it), so that one account with every state is more
 	// arms than SQLite merges (64) and takes its sorting fallback; the rest
@@ -189,17 +189,6 @@ func testListRequestsMatchAFullScan(t *testing.T, s Stores) {
 		all[i] = r
 	}
 	createAll(t, s, all)
-	slices.SortFunc(all, func(a, b *drawbridge.Request) int { return strings.Compare(b.ID, a.ID) })
-
-	match := func(f drawbridge.RequestFilter, r *drawbridge.Request) bool {
-		return (len(f.States) == 0 || slices.Contains(f.States, r.State)) &&
-			(f.Requester == "" || r.Requester == f.Requester) &&
-			(f.Resource == "" || r.Resource == f.Resource) && (f.Role == "" || r.Role == f.Role) &&
-			(f.Resources == nil || slices.Contains(f.Resources, r.Resource)) &&
-			(f.Roles == nil || slices.Contains(f.Roles, r.Role)) &&
-			(f.CreatedFrom.IsZero() || !r.CreatedAt.Before(f.CreatedFrom)) &&
-			(f.CreatedTo.IsZero() || r.CreatedAt.Before(f.CreatedTo))
-	}
 	filters := []drawbridge.RequestFilter{
 		{States: []drawbridge.State{drawbridge.StateExpired, drawbridge.StateRevoked}},
 		{States: drawbridge.States},
@@ -213,6 +202,35 @@ func testListRequestsMatchAFullScan(t *testing.T, s Stores) {
 		{Resource: "444444444444", CreatedFrom: T0.Add(50 * time.Minute), CreatedTo: T0.Add(130 * time.Minute)},
 		{Resource: "222222222222", States: drawbridge.States},               // 10 states × 8 roles
 		{Resource: "222222222222", States: drawbridge.States, Roles: roles}, // the same, scoped
+		// a scope alone: one arm per account or provider
+		{Resources: []string{"111111111111", "333333333333"}},
+		{Resources: accounts, Roles: roles[:2]},
+		{Providers: []string{"aws", "okta"}},
+		{Providers: []string{"okta"}},
+		{Providers: []string{"aws"}, Resources: []string{"444444444444"}, CreatedFrom: T0.Add(30 * time.Minute)},
+		{States: []drawbridge.State{drawbridge.StateExpired, drawbridge.StateActive}, Resources: accounts[:3]},
+		{States: []drawbridge.State{drawbridge.StateExpired}, Resources: accounts[:3], CreatedTo: T0.Add(100 * time.Minute)},
+	}
+	checkFullScan(t, s, all, n, filters)
+}
+
+// checkFullScan pages through each filter, with a small page and the
+// largest, and compares with a plain scan of all.
+func checkFullScan(t *testing.T, s Stores, all []*drawbridge.Request, n int, filters []drawbridge.RequestFilter) {
+	t.Helper()
+	ctx := context.Background()
+	all = slices.Clone(all)
+	slices.SortFunc(all, func(a, b *drawbridge.Request) int { return strings.Compare(b.ID, a.ID) })
+	match := func(f drawbridge.RequestFilter, r *drawbridge.Request) bool {
+		return (len(f.States) == 0 || slices.Contains(f.States, r.State)) &&
+			(f.Requester == "" || r.Requester == f.Requester) &&
+			(f.Provider == "" || r.Provider == f.Provider) &&
+			(f.Resource == "" || r.Resource == f.Resource) && (f.Role == "" || r.Role == f.Role) &&
+			(f.Providers == nil || slices.Contains(f.Providers, r.Provider)) &&
+			(f.Resources == nil || slices.Contains(f.Resources, r.Resource)) &&
+			(f.Roles == nil || slices.Contains(f.Roles, r.Role)) &&
+			(f.CreatedFrom.IsZero() || !r.CreatedAt.Before(f.CreatedFrom)) &&
+			(f.CreatedTo.IsZero() || r.CreatedAt.Before(f.CreatedTo))
 	}
 	for i, f := range filters {
 		var want []string
@@ -224,7 +242,7 @@ func testListRequestsMatchAFullScan(t *testing.T, s Stores) {
 		for _, limit := range []int{7, drawbridge.MaxListLimit} {
 			f.Limit, f.Cursor = limit, ""
 			var got []string
-			for page := 0; page < n; page++ {
+			for page := 0; page <= n; page++ {
 				rs, err := s.ListRequests(ctx, f)
 				if err != nil {
 					t.Fatalf("filter %d: %v", i, err)
@@ -240,6 +258,76 @@ func testListRequestsMatchAFullScan(t *testing.T, s Stores) {
 			}
 		}
 	}
+}
+
+// A window of creation times is exact whatever the ids say. The store may
+// read it as a range of ids (they sort like creation times), widened by
+// the largest distance between an id's time and its request's creation
+// it has stored; so a request whose id is far from its creation time (an
+// import, a fake clock), stored after the others, must widen the range,
+// and an id that carries no time at all must end the bounding.
+func testListWindowsFollowIDTimes(t *testing.T, s Stores) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	// idAt is a request id (UUIDv7 layout) whose time is ms.
+	idAt := func(ms int64) string {
+		return fmt.Sprintf("%s%012x%04x%016x", drawbridge.RequestIDPrefix, ms, 0x7000|rng.IntN(1<<12), rng.Uint64()&^(3<<62)|(2<<62))
+	}
+	accounts := []string{"111111111111", "222222222222"}
+	var all []*drawbridge.Request
+	add := func(rs ...*drawbridge.Request) {
+		createAll(t, s.Backend, rs)
+		all = append(all, rs...)
+	}
+	var batch []*drawbridge.Request
+	for i := 0; i < 120; i++ {
+		r := NewRequest("alice@example.com", accounts[i%2], "ReadOnlyAccess")
+		r.State = []drawbridge.State{drawbridge.StateExpired, drawbridge.StateDenied, drawbridge.StateActive}[i%3]
+		r.CreatedAt = T0.Add(time.Duration(i)*30*time.Second + time.Duration(rng.IntN(1000))*time.Millisecond)
+		// as the broker makes them: the id's clock within 2 ms of CreatedAt
+		r.ID = idAt(r.CreatedAt.UnixMilli() + int64(rng.IntN(5)) - 2)
+		batch = append(batch, r)
+	}
+	add(batch...)
+	edge := batch[40].CreatedAt
+	windows := func() []drawbridge.RequestFilter {
+		var fs []drawbridge.RequestFilter
+		for _, w := range [][2]time.Time{
+			{T0.Add(10 * time.Minute), T0.Add(20 * time.Minute)},
+			{edge, edge.Add(time.Millisecond)}, // exactly one request's time
+			{edge.Add(time.Nanosecond), edge.Add(time.Minute)},
+			{edge.Add(-time.Minute), edge},
+			{T0.Add(55 * time.Minute), time.Time{}},
+			{time.Time{}, T0.Add(5 * time.Minute)},
+			{T0.Add(time.Hour), T0.Add(2 * time.Hour)}, // past the last
+		} {
+			fs = append(fs,
+				drawbridge.RequestFilter{CreatedFrom: w[0], CreatedTo: w[1]},
+				drawbridge.RequestFilter{CreatedFrom: w[0], CreatedTo: w[1], States: []drawbridge.State{drawbridge.StateExpired}},
+				drawbridge.RequestFilter{CreatedFrom: w[0], CreatedTo: w[1], States: []drawbridge.State{drawbridge.StateExpired, drawbridge.StateActive}},
+				drawbridge.RequestFilter{CreatedFrom: w[0], CreatedTo: w[1], Resources: accounts[:1]},
+			)
+		}
+		return fs
+	}
+	checkFullScan(t, s, all, len(all), windows())
+
+	// Its id says an hour later than it was created, then an hour earlier.
+	late := NewRequest("bob@example.com", accounts[0], "ReadOnlyAccess")
+	late.CreatedAt = T0.Add(10*time.Minute + 15*time.Second)
+	late.ID = idAt(late.CreatedAt.Add(time.Hour).UnixMilli())
+	early := NewRequest("bob@example.com", accounts[1], "ReadOnlyAccess")
+	early.CreatedAt = edge
+	early.ID = idAt(edge.Add(-time.Hour).UnixMilli())
+	add(late)
+	add(early)
+	checkFullScan(t, s, all, len(all), windows())
+
+	// An id that carries no time.
+	odd := NewRequest("bob@example.com", accounts[0], "ReadOnlyAccess")
+	odd.CreatedAt = T0.Add(12 * time.Minute)
+	odd.ID = "imported-1"
+	add(odd)
+	checkFullScan(t, s, all, len(all), windows())
 }
 
 func testDueRequestsAndNextDue(t *testing.T, s Stores) {

@@ -77,6 +77,7 @@ var tests = []struct {
 	{"ListRequestsPaginates", testListRequestsPaginates},
 	{"ListRequestsLimits", testListRequestsLimits},
 	{"ListRequestsMatchAFullScan", testListRequestsMatchAFullScan},
+	{"ListWindowsFollowIDTimes", testListWindowsFollowIDTimes},
 	{"DueRequestsAndNextDue", testDueRequestsAndNextDue},
 	// The audit chain.
 	{"AppendAudit", testAppendAudit},
