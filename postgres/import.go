@@ -30,10 +30,12 @@ func (db *DB) Import(ctx context.Context, requests []*drawbridge.Request, events
 		// Extensions refer to the requests they extend: every row goes in
 		// without its link first, then the links.
 		batch := &pgx.Batch{}
+		var skew int64
 		for _, r := range requests {
 			if err := validateRequest(r); err != nil {
 				return err
 			}
+			skew = max(skew, drawbridge.RequestIDSkew(r.ID, r.CreatedAt))
 			args, err := requestArgs(r, r.Version)
 			if err != nil {
 				return err
@@ -79,6 +81,7 @@ func (db *DB) Import(ctx context.Context, requests []*drawbridge.Request, events
 				batch.Queue(`INSERT INTO request_bindings (request_id, chain_due) VALUES ($1, $2)`, id, due.UnixNano())
 			}
 		}
+		batch.Queue(`UPDATE request_id_skew SET ms = GREATEST(ms, $1)`, skew)
 		for _, t := range tokens {
 			roles, _ := json.Marshal(orEmpty(rolesToStrings(t.Roles)))
 			providers, _ := json.Marshal(orEmpty(t.Scope.Providers))

@@ -109,3 +109,45 @@ func TestErrorsNeverShowThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationMeasuresIDSkew: migration 00019 sets request_id_skew from
+// the requests already stored (how far each id's time is from its
+// created_at), and to "no bound" when an id carries no time; the
+// store's windows stay exact on an upgraded database.
+func TestMigrationMeasuresIDSkew(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		ids  []string
+		want int64
+	}{
+		// created_at is 2026-03-01T12:00:00.000Z = 0x19ca9450a00 ms
+		{"ids carry their time", []string{"req_019ca9450a007000800000000000000a", "req_019ca9450a077000800000000000000b"}, 7},
+		{"an id without time", []string{"req_019ca9450a007000800000000000000a", "imported-1"}, 1<<63 - 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dsn := pgtest.NewDatabase(t)
+			if _, _, err := postgres.Migrate(ctx, dsn, 18); err != nil {
+				t.Fatal(err)
+			}
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			for _, id := range c.ids {
+				if _, err := conn.Exec(ctx, `INSERT INTO requests (id, requester, provider, resource, role, duration_ns, state, created_at, version)
+					VALUES ($1, 'alice@example.com', 'aws', '111111111111', 'ReadOnly', 3600000000000, 'EXPIRED', 1772366400000000000, 1)`, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, _, err := postgres.Migrate(ctx, dsn, 0); err != nil {
+				t.Fatal(err)
+			}
+			var ms int64
+			if err := conn.QueryRow(ctx, `SELECT ms FROM request_id_skew`).Scan(&ms); err != nil || ms != c.want {
+				t.Fatalf("request_id_skew after migrating: %d, %v; want %d", ms, err, c.want)
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,6 +51,9 @@ type DB struct {
 	pool    *pgxpool.Pool
 	now     func() time.Time
 	migrate bool
+	// idSkew is the largest request_id_skew this process has committed
+	// or -1: raiseIDSkew skips the write below it.
+	idSkew atomic.Int64
 }
 
 var _ drawbridge.Backend = (*DB)(nil)
@@ -78,6 +82,7 @@ func WithMigrate() Option {
 // know its rules. Errors never contain the password.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	db := &DB{now: time.Now}
+	db.idSkew.Store(-1)
 	for _, o := range opts {
 		o(db)
 	}

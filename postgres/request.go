@@ -50,6 +50,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
+	skew := drawbridge.RequestIDSkew(r.ID, r.CreatedAt)
 	err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := checkAssignment(ctx, tx, r); err != nil {
 			return err
@@ -66,6 +67,9 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 		if tag.RowsAffected() == 0 {
 			return drawbridge.Errorf(drawbridge.ECONFLICT, "request %s already exists", r.ID)
 		}
+		if err := db.raiseIDSkew(ctx, tx, skew); err != nil {
+			return err
+		}
 		events, err := bind(ctx, tx, r, events)
 		if err != nil {
 			return err
@@ -78,6 +82,7 @@ func (db *DB) CreateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
+	db.sawIDSkew(skew)
 	r.Version = 1
 	return nil
 }
@@ -94,6 +99,7 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 		return err
 	}
 	args = append(args[1:], r.ID, r.Version)
+	skew := drawbridge.RequestIDSkew(r.ID, r.CreatedAt)
 	err = db.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := checkAssignment(ctx, tx, r); err != nil {
 			return err
@@ -114,6 +120,9 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 			}
 			return drawbridge.StaleError(r.ID, r.Version)
 		}
+		if err := db.raiseIDSkew(ctx, tx, skew); err != nil {
+			return err
+		}
 		events, err := bind(ctx, tx, r, events)
 		if err != nil {
 			return err
@@ -126,8 +135,35 @@ func (db *DB) UpdateRequest(ctx context.Context, r *drawbridge.Request, events .
 	if err != nil {
 		return err
 	}
+	db.sawIDSkew(skew)
 	r.Version++
 	return nil
+}
+
+// raiseIDSkew keeps request_id_skew at least skew, in the transaction
+// that stores the request (see sqlite's: the skew widens the id range a
+// window of creation times is read as). The stored value only grows; a
+// process that has already seen it this large skips the write and so the
+// row lock.
+func (db *DB) raiseIDSkew(ctx context.Context, tx pgx.Tx, skew int64) error {
+	if skew <= db.idSkew.Load() {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE request_id_skew SET ms = GREATEST(ms, $1)`, skew); err != nil {
+		return fmt.Errorf("raise id skew: %w", err)
+	}
+	return nil
+}
+
+// sawIDSkew records, after a commit, that the stored skew is at least
+// skew.
+func (db *DB) sawIDSkew(skew int64) {
+	for {
+		old := db.idSkew.Load()
+		if skew <= old || db.idSkew.CompareAndSwap(old, skew) {
+			return
+		}
+	}
 }
 
 // GetRequest returns the request with id, or ENOTFOUND.
@@ -186,26 +222,52 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	if f.PreexistingOnly {
 		where = append(where, "preexisting_access")
 	}
+	// A window of creation times is also a range of ids (they sort like
+	// creation times, drawbridge.RequestIDRange), so the ordered scan of
+	// the primary key starts and stops at its ends instead of walking
+	// every newer row. The skew that widens the range is read in the same
+	// snapshot as the page.
+	var q querier = db.pool
+	var lo, hi string
+	if !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero() {
+		tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // read-only
+		var skew int64
+		if err := tx.QueryRow(ctx, `SELECT ms FROM request_id_skew`).Scan(&skew); err != nil {
+			return nil, fmt.Errorf("list requests: id skew: %w", err)
+		}
+		lo, hi, _ = drawbridge.RequestIDRange(f.CreatedFrom, f.CreatedTo, skew)
+		q = tx
+	}
 	if !f.CreatedFrom.IsZero() {
 		where = append(where, "created_at >= "+p.add(f.CreatedFrom.UnixNano()))
 	}
 	if !f.CreatedTo.IsZero() {
 		where = append(where, "created_at < "+p.add(f.CreatedTo.UnixNano()))
 	}
-	if f.Cursor != "" {
-		where = append(where, "id < "+p.add(f.Cursor))
+	if f.Cursor != "" && (hi == "" || f.Cursor < hi) {
+		hi = f.Cursor
+	}
+	if lo != "" {
+		where = append(where, "id >= "+p.add(lo))
+	}
+	if hi != "" {
+		where = append(where, "id < "+p.add(hi))
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = drawbridge.DefaultListLimit
 	}
 	limit = min(limit, drawbridge.MaxListLimit)
-	q := `SELECT ` + requestColumns + ` FROM requests`
+	query := `SELECT ` + requestColumns + ` FROM requests`
 	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY id DESC LIMIT ` + p.add(limit)
-	return db.queryRequests(ctx, "list requests", q, p...)
+	query += ` ORDER BY id DESC LIMIT ` + p.add(limit)
+	return db.queryRequestsIn(ctx, q, "list requests", query, p...)
 }
 
 // DueRequests returns up to limit (default 100) requests whose due time —
@@ -333,7 +395,16 @@ func (db *DB) AssignmentGrants(ctx context.Context, a drawbridge.Assignment, sin
 }
 
 func (db *DB) queryRequests(ctx context.Context, what, query string, args ...any) ([]*drawbridge.Request, error) {
-	rows, err := db.pool.Query(ctx, query, args...)
+	return db.queryRequestsIn(ctx, db.pool, what, query, args...)
+}
+
+// querier is the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (db *DB) queryRequestsIn(ctx context.Context, q querier, what, query string, args ...any) ([]*drawbridge.Request, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
