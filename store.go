@@ -73,6 +73,8 @@ type Store interface {
 	// GetRequest returns the request or an ENOTFOUND error.
 	GetRequest(ctx context.Context, id string) (*Request, error)
 	ListRequests(ctx context.Context, f RequestFilter) ([]*Request, error)
+	// RequestExporter streams what ListRequests pages through, for exports.
+	RequestExporter
 	// DueRequests returns up to limit (DefaultListLimit when zero or
 	// negative) requests whose DueAt is at or before now, earliest first,
 	// ties by id.
@@ -148,6 +150,26 @@ type AssignmentHolder struct {
 	PreexistingAccess bool
 	ActivatedAt       time.Time
 }
+
+// RequestExporter streams the requests a filter selects, for the CSV
+// exports: newest first, starting after f.Cursor, at most f.Limit of them
+// (every one when f.Limit is zero or negative). A store reads them in
+// large batches, each its own snapshot, and only the fields ExportFields
+// names; fn gets one *Request that is reused for the next row, so it must
+// not keep it. fn runs while a batch is being read: a slow fn holds that
+// read open (on SQLite the write-ahead log cannot be checkpointed past it).
+// An error from fn stops the export and is returned.
+type RequestExporter interface {
+	ExportRequests(ctx context.Context, f RequestFilter, fn func(*Request) error) error
+}
+
+// ExportFields are the fields of the *Request RequestExporter fills: the
+// columns of a request CSV (audit.RequestHeader). The others are zero.
+const ExportFields = "ID, State, Requester, Entitlement, Duration, Reason, Ticket, Channel, Decision.Rule, " +
+	"Decision.PolicySHA, Decision.Reason, Approvals, CreatedAt, DecidedAt, ActivatedAt, ExpiresAt, EndedAt, EndReason, LastError"
+
+// ExportBatch is how many rows a RequestExporter reads per query.
+const ExportBatch = 10000
 
 // RequestCounter counts requests for the gauges of /metrics.
 type RequestCounter interface {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -194,30 +195,152 @@ var RequestHeader = []string{"id", "state", "requester", "provider", "account_id
 	"duration_seconds", "reason", "ticket", "channel", "rule", "policy_sha256", "decision_reason",
 	"approvers", "created_at", "decided_at", "activated_at", "expires_at", "ended_at", "end_reason", "last_error"}
 
-// RequestRow fills row (len(RequestHeader) cells) with r's values, each
-// through SafeCell: requesters write reasons and tickets, auditors open
-// the file in a spreadsheet.
-func RequestRow(row []string, r *drawbridge.Request) {
-	var approvers []string
-	for _, a := range r.Approvals {
-		v := "approved"
-		if !a.Approved {
-			v = "denied"
-		}
-		approvers = append(approvers, a.Approver+" "+v)
-	}
-	vals := []string{r.ID, string(r.State), r.Requester, r.Provider, r.Resource, r.Role,
-		strconv.FormatInt(r.DurationSeconds(), 10), r.Reason, r.Ticket, string(r.Channel), r.Decision.Rule,
-		r.Decision.PolicySHA, r.Decision.Reason, strings.Join(approvers, "; "), rfc3339(r.CreatedAt),
-		rfc3339(r.DecidedAt), rfc3339(r.ActivatedAt), rfc3339(r.ExpiresAt), rfc3339(r.EndedAt), r.EndReason, r.LastError}
-	for i, v := range vals {
-		row[i] = SafeCell(v)
-	}
+// RequestCSV writes requests as CSV rows in RequestHeader's columns, every
+// cell through SafeCell: requesters write reasons and tickets, auditors
+// open the file in a spreadsheet. It appends each row's bytes to one
+// buffer it reuses and writes that out in large pieces: no reflection, and
+// no slice or string per row, so a million-row export costs the store's
+// reads and little more. The bytes are exactly what encoding/csv writes
+// for the same cells (TestRequestCSVMatchesEncodingCSV).
+type RequestCSV struct {
+	w       io.Writer
+	buf     []byte
+	err     error
+	started bool
 }
 
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
+// requestCSVFlushAt is the buffered size at which Write writes out.
+const requestCSVFlushAt = 64 << 10
+
+// NewRequestCSV returns a writer of requests to w, its header row
+// buffered.
+func NewRequestCSV(w io.Writer) *RequestCSV {
+	c := &RequestCSV{w: w, buf: make([]byte, 0, requestCSVFlushAt+4096)}
+	for i, h := range RequestHeader {
+		if i > 0 {
+			c.buf = append(c.buf, ',')
+		}
+		c.buf = append(c.buf, h...)
+	}
+	c.buf = append(c.buf, '\n')
+	return c
+}
+
+// Write buffers r's row, writing out when the buffer is full; it returns
+// the first error writing met.
+func (c *RequestCSV) Write(r *drawbridge.Request) error {
+	if c.err != nil {
+		return c.err
+	}
+	c.cell(r.ID, false)
+	c.cell(string(r.State), true)
+	c.cell(r.Requester, true)
+	c.cell(r.Provider, true)
+	c.cell(r.Resource, true)
+	c.cell(r.Role, true)
+	c.buf = append(c.buf, ',')
+	c.plain(strconv.AppendInt(c.buf, r.DurationSeconds(), 10))
+	c.cell(r.Reason, true)
+	c.cell(r.Ticket, true)
+	c.cell(string(r.Channel), true)
+	c.cell(r.Decision.Rule, true)
+	c.cell(r.Decision.PolicySHA, true)
+	c.cell(r.Decision.Reason, true)
+	c.cell(approvers(r.Approvals), true)
+	for _, t := range []time.Time{r.CreatedAt, r.DecidedAt, r.ActivatedAt, r.ExpiresAt, r.EndedAt} {
+		c.buf = append(c.buf, ',')
+		if !t.IsZero() {
+			c.plain(t.UTC().AppendFormat(c.buf, time.RFC3339))
+		}
+	}
+	c.cell(r.EndReason, true)
+	c.cell(r.LastError, true)
+	c.buf = append(c.buf, '\n')
+	if len(c.buf) >= requestCSVFlushAt {
+		return c.Flush()
+	}
+	return nil
+}
+
+// Started reports whether anything was written out yet: until then an
+// export that fails can still answer with an error instead of a
+// truncated file.
+func (c *RequestCSV) Started() bool { return c.started }
+
+// Flush writes out what is buffered.
+func (c *RequestCSV) Flush() error {
+	if c.err == nil && len(c.buf) > 0 {
+		c.started = true
+		_, c.err = c.w.Write(c.buf)
+		c.buf = c.buf[:0]
+	}
+	return c.err
+}
+
+// plain takes b, c.buf with one more cell appended that needs no quotes
+// (digits, a sign, an RFC 3339 time), and neutralises a leading sign as
+// SafeCell would.
+func (c *RequestCSV) plain(b []byte) {
+	start := len(c.buf)
+	if start < len(b) && (b[start] == '-' || b[start] == '+') {
+		b = append(b, 0)
+		copy(b[start+1:], b[start:])
+		b[start] = '\''
+	}
+	c.buf = b
+}
+
+// cell appends one cell (after a comma unless it is the first) through
+// SafeCell, quoted exactly when encoding/csv would quote it.
+func (c *RequestCSV) cell(s string, comma bool) {
+	if comma {
+		c.buf = append(c.buf, ',')
+	}
+	s = SafeCell(s)
+	if !csvNeedsQuotes(s) {
+		c.buf = append(c.buf, s...)
+		return
+	}
+	c.buf = append(c.buf, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			c.buf = append(c.buf, '"')
+		}
+		c.buf = append(c.buf, s[i])
+	}
+	c.buf = append(c.buf, '"')
+}
+
+// csvNeedsQuotes is encoding/csv's rule for a comma-separated, LF-ended
+// file: a cell with a comma, quote, CR or LF, one that begins with a space
+// of any kind, and the cell \. are quoted.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
+}
+
+// approvers is the approvers cell: "carol approved; dave denied".
+func approvers(as []drawbridge.Approval) string {
+	if len(as) == 0 {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	var b strings.Builder
+	for i, a := range as {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(a.Approver)
+		if a.Approved {
+			b.WriteString(" approved")
+		} else {
+			b.WriteString(" denied")
+		}
+	}
+	return b.String()
 }

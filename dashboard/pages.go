@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	nethttp "net/http"
 	"net/url"
@@ -191,11 +190,9 @@ func (s *Server) requests(w nethttp.ResponseWriter, r *nethttp.Request, c drawbr
 	return nil
 }
 
-// csvPage is how many rows the CSV reads per query.
-const csvPage = 1000
-
-// requestsCSV streams the list's rows, every page of them, in the audit
-// export's columns.
+// requestsCSV streams the list's rows, every one of them, in the audit
+// export's columns: the store's export read (large batches, only the
+// exported columns) through audit.RequestCSV.
 func (s *Server) requestsCSV(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	f, _, err := s.parseFilter(r.Context(), r.URL.Query())
 	if err != nil {
@@ -204,36 +201,25 @@ func (s *Server) requestsCSV(w nethttp.ResponseWriter, r *nethttp.Request, c dra
 	if err := c.Narrow(&f); err != nil {
 		return err
 	}
-	f.Limit = csvPage
-	page, err := s.Store.ListRequests(r.Context(), f)
-	if err != nil {
-		return err
-	}
+	f.Limit = 0 // every row
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="drawbridge-requests.csv"`)
-	w.WriteHeader(200)
-	cw := csv.NewWriter(w)
-	line := make([]string, len(audit.RequestHeader))
-	if err := cw.Write(audit.RequestHeader); err != nil {
-		return nil
+	cw := audit.NewRequestCSV(w)
+	if err := s.Store.ExportRequests(r.Context(), f, cw.Write); err != nil {
+		if !cw.Started() {
+			// Nothing was sent: still an error page, not a truncated file.
+			w.Header().Del("Content-Disposition")
+			w.Header().Del("Content-Type")
+			return err
+		}
+		if cw.Flush() != nil {
+			return nil // the client went away
+		}
+		s.Logger.Error("dashboard CSV failed mid-stream", "error", err)
+		panic(nethttp.ErrAbortHandler)
 	}
-	for {
-		for _, req := range page {
-			audit.RequestRow(line, req)
-			if err := cw.Write(line); err != nil {
-				return nil // the client went away
-			}
-		}
-		cw.Flush()
-		if len(page) < f.Limit {
-			return nil
-		}
-		f.Cursor = page[len(page)-1].ID
-		if page, err = s.Store.ListRequests(r.Context(), f); err != nil {
-			s.Logger.Error("dashboard CSV failed mid-stream", "error", err)
-			panic(nethttp.ErrAbortHandler)
-		}
-	}
+	_ = cw.Flush() // an error here is the client going away
+	return nil
 }
 
 // load returns the request in the path when c may see it; one c may not

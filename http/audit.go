@@ -1,7 +1,6 @@
 package http
 
 import (
-	"encoding/csv"
 	"math"
 	nethttp "net/http"
 	"slices"
@@ -72,75 +71,85 @@ func (s *Server) auditGet(w nethttp.ResponseWriter, r *nethttp.Request, c drawbr
 // package's request columns, shared with the dashboard's CSV).
 var ExportHeader = audit.RequestHeader
 
-// exportPage is how many rows the export reads per query: the store's
-// maximum, so a million rows take 1,000 queries rather than 2,000.
-const exportPage = 1000
-
-// auditExport streams the matching requests as CSV, a page at a time, so
-// memory stays flat however many rows match. limit, when given, caps the
-// number of rows. Every cell goes through audit.SafeCell: requesters
-// write reasons and tickets, auditors open the file in a spreadsheet.
+// auditExport streams the matching requests as CSV straight from the
+// store's export read (drawbridge.RequestExporter: large batches, only the
+// exported columns) through audit.RequestCSV, so memory stays flat however
+// many rows match. limit, when given, caps the number of rows. Every cell
+// goes through audit.SafeCell: requesters write reasons and tickets,
+// auditors open the file in a spreadsheet.
 func (s *Server) auditExport(w nethttp.ResponseWriter, r *nethttp.Request, c drawbridge.Caller) error {
 	f, err := s.auditFilter(r, c)
 	if err != nil {
 		return err
 	}
-	total := math.MaxInt
-	if r.URL.Query().Get("limit") != "" {
-		total = f.Limit
-	}
-	f.Limit = min(exportPage, total)
-	// The first page is read before anything is written, so that a store
-	// failure is still an error response rather than a truncated file.
-	page, err := s.Store.ListRequests(r.Context(), f)
-	if err != nil {
-		return err
+	if r.URL.Query().Get("limit") == "" {
+		f.Limit = 0 // every row
 	}
 	// The server's write timeout is one deadline for the whole response;
-	// an export may rightly take longer, so each page gets a fresh one
-	// before it is written. A client that stops reading is still cut off
-	// after one write timeout.
-	rc := nethttp.NewResponseController(w)
-	pageDeadline := func() {
-		if s.Limits.WriteTimeout > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(s.Limits.WriteTimeout))
+	// an export may rightly take longer, so each write gets a fresh one.
+	// A client that stops reading is still cut off after one write
+	// timeout.
+	out := &lazyCSV{w: w, rc: nethttp.NewResponseController(w), timeout: s.Limits.WriteTimeout}
+	cw := audit.NewRequestCSV(out)
+	rows := 0
+	err = s.Store.ExportRequests(r.Context(), f, func(req *drawbridge.Request) error {
+		rows++
+		return cw.Write(req)
+	})
+	if err == nil {
+		if err = cw.Flush(); err != nil {
+			return nil // the client went away
 		}
-	}
-	pageDeadline()
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="drawbridge-requests.csv"`)
-	w.WriteHeader(200)
-	cw := csv.NewWriter(w)
-	row := make([]string, len(ExportHeader))
-	if err := cw.Write(ExportHeader); err != nil {
+		out.start()
 		return nil
 	}
-	written := 0
-	for {
-		for _, req := range page {
-			audit.RequestRow(row, req)
-			if err := cw.Write(row); err != nil {
-				return nil // the client went away
-			}
-			written++
-		}
-		cw.Flush()
-		if fl, ok := w.(nethttp.Flusher); ok {
-			fl.Flush()
-		}
-		if len(page) < f.Limit || written >= total {
-			return nil
-		}
-		f.Cursor = page[len(page)-1].ID
-		f.Limit = min(exportPage, total-written)
-		if page, err = s.Store.ListRequests(r.Context(), f); err != nil {
-			// Headers are gone: log, and end the body short (the
-			// client sees a truncated transfer).
-			s.Logger.Error("export failed mid-stream", "error", err, "rows", written)
-			panic(nethttp.ErrAbortHandler)
-		}
-		pageDeadline()
+	if !cw.Started() {
+		// Nothing was sent: a store failure is still an error response
+		// rather than a truncated file.
+		return err
 	}
+	if out.err != nil {
+		return nil // the client went away
+	}
+	// Headers are gone: log, and end the body short (the client sees a
+	// truncated transfer).
+	s.Logger.Error("export failed mid-stream", "error", err, "rows", rows)
+	panic(nethttp.ErrAbortHandler)
+}
+
+// lazyCSV is the response of an export: the status and headers go out
+// with the first bytes, each write with a fresh write deadline.
+type lazyCSV struct {
+	w       nethttp.ResponseWriter
+	rc      *nethttp.ResponseController
+	timeout time.Duration
+	started bool
+	err     error // the first write error (the client went away)
+}
+
+func (l *lazyCSV) start() {
+	if l.started {
+		return
+	}
+	l.started = true
+	l.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	l.w.Header().Set("Content-Disposition", `attachment; filename="drawbridge-requests.csv"`)
+	l.w.WriteHeader(200)
+}
+
+func (l *lazyCSV) Write(p []byte) (int, error) {
+	l.start()
+	if l.timeout > 0 {
+		_ = l.rc.SetWriteDeadline(time.Now().Add(l.timeout))
+	}
+	n, err := l.w.Write(p)
+	if err == nil {
+		err = l.rc.Flush()
+	}
+	if err != nil && l.err == nil {
+		l.err = err
+	}
+	return n, err
 }
 
 // Summary is a distribution in seconds.
@@ -187,7 +196,7 @@ func (s *Server) auditMetrics(w nethttp.ResponseWriter, r *nethttp.Request, c dr
 	if err := c.Narrow(&f); err != nil {
 		return err
 	}
-	f.Limit = exportPage
+	f.Limit = drawbridge.MaxListLimit
 	m := AuditMetrics{ByState: map[string]int{}}
 	for _, st := range drawbridge.States {
 		m.ByState[string(st)] = 0

@@ -113,6 +113,11 @@ func (s slowStore) ListRequests(ctx context.Context, f drawbridge.RequestFilter)
 	return s.Store.ListRequests(ctx, f)
 }
 
+func (s slowStore) ExportRequests(ctx context.Context, f drawbridge.RequestFilter, fn func(*drawbridge.Request) error) error {
+	time.Sleep(s.delay)
+	return s.Store.ExportRequests(ctx, f, fn)
+}
+
 // TestLongExportOutlivesWriteTimeout: the CSV export streams for as long
 // as the store takes; the write timeout bounds each page's write, not the
 // whole export, so a slow or large export is not cut off (while a client

@@ -188,11 +188,51 @@ func (p *params) add(v any) string {
 // ListRequests returns the requests f selects, newest first. Every value
 // of f is a bound parameter. PostgreSQL needs none of sqlite's merged
 // per-state arms: an ordered scan of the primary key with the filters
-// applied stops after the page.
+// applied stops after the page. A window of creation times is read in a
+// REPEATABLE READ snapshot, so the id skew that bounds it (listQuery) and
+// the page are one view of the table.
 func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*drawbridge.Request, error) {
-	if f.Providers != nil && len(f.Providers) == 0 || f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
+	if emptyScope(f) {
 		return []*drawbridge.Request{}, nil
 	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = drawbridge.DefaultListLimit
+	}
+	limit = min(limit, drawbridge.MaxListLimit)
+	var q querier = db.pool
+	if windowed(f) {
+		tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // read-only
+		q = tx
+	}
+	query, p, err := listQuery(ctx, q, f, requestColumns, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	return db.queryRequestsIn(ctx, q, "list requests", query, p...)
+}
+
+// emptyScope reports whether f's scope lets nothing through: a non-nil
+// empty list means the caller may see nothing at all.
+func emptyScope(f drawbridge.RequestFilter) bool {
+	return f.Providers != nil && len(f.Providers) == 0 || f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0
+}
+
+func windowed(f drawbridge.RequestFilter) bool {
+	return !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero()
+}
+
+// listQuery is the SELECT of columns for one page of f. A window of
+// creation times is also a range of ids (they sort like creation times,
+// drawbridge.RequestIDRange), so the ordered scan of the primary key starts
+// and stops at its ends instead of walking every newer row; q must then be
+// a REPEATABLE READ transaction, in which the skew that widens the range
+// is read.
+func listQuery(ctx context.Context, q querier, f drawbridge.RequestFilter, columns string, limit int) (string, params, error) {
 	var where []string
 	var p params
 	eq := func(col, val string) {
@@ -222,25 +262,13 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	if f.PreexistingOnly {
 		where = append(where, "preexisting_access")
 	}
-	// A window of creation times is also a range of ids (they sort like
-	// creation times, drawbridge.RequestIDRange), so the ordered scan of
-	// the primary key starts and stops at its ends instead of walking
-	// every newer row. The skew that widens the range is read in the same
-	// snapshot as the page.
-	var q querier = db.pool
 	var lo, hi string
-	if !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero() {
-		tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-		if err != nil {
-			return nil, fmt.Errorf("list requests: %w", err)
-		}
-		defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	if windowed(f) {
 		var skew int64
-		if err := tx.QueryRow(ctx, `SELECT ms FROM request_id_skew`).Scan(&skew); err != nil {
-			return nil, fmt.Errorf("list requests: id skew: %w", err)
+		if err := q.QueryRow(ctx, `SELECT ms FROM request_id_skew`).Scan(&skew); err != nil {
+			return "", nil, fmt.Errorf("id skew: %w", err)
 		}
 		lo, hi, _ = drawbridge.RequestIDRange(f.CreatedFrom, f.CreatedTo, skew)
-		q = tx
 	}
 	if !f.CreatedFrom.IsZero() {
 		where = append(where, "created_at >= "+p.add(f.CreatedFrom.UnixNano()))
@@ -257,17 +285,88 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	if hi != "" {
 		where = append(where, "id < "+p.add(hi))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = drawbridge.DefaultListLimit
-	}
-	limit = min(limit, drawbridge.MaxListLimit)
-	query := `SELECT ` + requestColumns + ` FROM requests`
+	query := `SELECT ` + columns + ` FROM requests`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	query += ` ORDER BY id DESC LIMIT ` + p.add(limit)
-	return db.queryRequestsIn(ctx, q, "list requests", query, p...)
+	return query + ` ORDER BY id DESC LIMIT ` + p.add(limit), p, nil
+}
+
+// exportColumns are the columns of drawbridge.ExportFields, in the order
+// ExportRequests scans them.
+const exportColumns = `id, state, requester, provider, resource, role, duration_ns, reason, ticket, channel,
+	rule, policy_sha256, decision_reason, approvals, created_at, decided_at, activated_at, expires_at, ended_at, end_reason, last_error`
+
+// ExportRequests streams the requests f selects (see
+// drawbridge.RequestExporter): batches of ExportBatch rows, each one
+// REPEATABLE READ snapshot with the list's query, scanning only
+// exportColumns.
+func (db *DB) ExportRequests(ctx context.Context, f drawbridge.RequestFilter, fn func(*drawbridge.Request) error) error {
+	if emptyScope(f) {
+		return nil
+	}
+	left := f.Limit
+	var r drawbridge.Request
+	for {
+		batch := drawbridge.ExportBatch
+		if f.Limit > 0 {
+			batch = min(batch, left)
+		}
+		n, err := db.exportBatch(ctx, f, batch, &r, fn)
+		if err != nil {
+			return err
+		}
+		left -= n
+		if n < batch || f.Limit > 0 && left <= 0 {
+			return nil
+		}
+		f.Cursor = r.ID
+	}
+}
+
+func (db *DB) exportBatch(ctx context.Context, f drawbridge.RequestFilter, batch int, r *drawbridge.Request, fn func(*drawbridge.Request) error) (int, error) {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return 0, fmt.Errorf("export requests: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	query, p, err := listQuery(ctx, tx, f, exportColumns, batch)
+	if err != nil {
+		return 0, fmt.Errorf("export requests: %w", err)
+	}
+	rows, err := tx.Query(ctx, query, p...)
+	if err != nil {
+		return 0, fmt.Errorf("export requests: %w", err)
+	}
+	defer rows.Close()
+	var (
+		duration                                    int64
+		state, channel, approvals                   string
+		created, decided, activated, expires, ended sql.NullInt64
+	)
+	n := 0
+	for rows.Next() {
+		err := rows.Scan(&r.ID, &state, &r.Requester, &r.Provider, &r.Resource, &r.Role, &duration, &r.Reason, &r.Ticket, &channel,
+			&r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &approvals,
+			&created, &decided, &activated, &expires, &ended, &r.EndReason, &r.LastError)
+		if err != nil {
+			return n, fmt.Errorf("export requests: %w", err)
+		}
+		r.State, r.Channel, r.Duration = drawbridge.State(state), drawbridge.Channel(channel), time.Duration(duration)
+		r.CreatedAt, r.DecidedAt, r.ActivatedAt = fromNanos(created), fromNanos(decided), fromNanos(activated)
+		r.ExpiresAt, r.EndedAt = fromNanos(expires), fromNanos(ended)
+		if err := decodeApprovals(r, approvals); err != nil {
+			return n, err
+		}
+		n++
+		if err := fn(r); err != nil {
+			return n, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("export requests: %w", err)
+	}
+	return n, nil
 }
 
 // DueRequests returns up to limit (default 100) requests whose due time —
@@ -401,6 +500,7 @@ func (db *DB) queryRequests(ctx context.Context, what, query string, args ...any
 // querier is the pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 func (db *DB) queryRequestsIn(ctx context.Context, q querier, what, query string, args ...any) ([]*drawbridge.Request, error) {
@@ -512,10 +612,21 @@ func scanRequest(s pgx.Row) (*drawbridge.Request, error) {
 	r.NextAttemptAt = fromNanos(nextAttempt)
 	r.ProvisionStartedAt = fromNanos(provisionStarted)
 	r.NoticeAt = fromNanos(notice)
-	if approvals != "[]" {
-		if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
-			return nil, fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
-		}
+	if err := decodeApprovals(&r, approvals); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// decodeApprovals sets r.Approvals from the approvals column ("[]", the
+// common case, without the decoder).
+func decodeApprovals(r *drawbridge.Request, approvals string) error {
+	r.Approvals = nil
+	if approvals == "[]" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
+		return fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
 	}
 	if len(r.Approvals) == 0 {
 		r.Approvals = nil
@@ -523,7 +634,7 @@ func scanRequest(s pgx.Row) (*drawbridge.Request, error) {
 	for i := range r.Approvals {
 		r.Approvals[i].At = r.Approvals[i].At.UTC()
 	}
-	return &r, nil
+	return nil
 }
 
 // dollars returns "$from, …, $(from+n-1)".

@@ -195,21 +195,122 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	var li listInputs
-	if f.Resource != "" && f.Role == "" && f.Roles == nil {
-		if li.accountRoles, err = accountRoles(ctx, tx, f.Resource); err != nil {
-			return nil, fmt.Errorf("list requests: %w", err)
-		}
+	li, err := listInputsIn(ctx, tx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
 	}
-	li.skew = drawbridge.NoIDSkew
-	if !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero() {
-		if err := tx.QueryRowContext(ctx, `SELECT ms FROM request_id_skew`).Scan(&li.skew); err != nil {
-			return nil, fmt.Errorf("list requests: id skew: %w", err)
-		}
-	}
-	query, args := listQuery(f, li)
+	query, args := listQuery(f, li, requestColumns, listLimit(f.Limit))
 	traceList(query, args)
 	return db.queryRequests(ctx, "list requests", tx, query, args...)
+}
+
+// listInputsIn reads, in tx, what listQuery needs from the store for f.
+func listInputsIn(ctx context.Context, tx *sql.Tx, f drawbridge.RequestFilter) (listInputs, error) {
+	li := listInputs{skew: drawbridge.NoIDSkew}
+	var err error
+	if f.Resource != "" && f.Role == "" && f.Roles == nil {
+		if li.accountRoles, err = accountRoles(ctx, tx, f.Resource); err != nil {
+			return li, err
+		}
+	}
+	if !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero() {
+		if err := tx.QueryRowContext(ctx, `SELECT ms FROM request_id_skew`).Scan(&li.skew); err != nil {
+			return li, fmt.Errorf("id skew: %w", err)
+		}
+	}
+	return li, nil
+}
+
+// listLimit is the page size ListRequests reads for limit.
+func listLimit(limit int) int {
+	if limit <= 0 {
+		return drawbridge.DefaultListLimit
+	}
+	return min(limit, drawbridge.MaxListLimit)
+}
+
+// exportColumns are the columns of drawbridge.ExportFields, in the order
+// ExportRequests scans them.
+const exportColumns = `id, state, requester, provider, resource, role, duration_ns, reason, ticket, channel,
+	rule, policy_sha256, decision_reason, approvals, created_at, decided_at, activated_at, expires_at, ended_at, end_reason, last_error`
+
+// ExportRequests streams the requests f selects (see
+// drawbridge.RequestExporter): batches of ExportBatch rows, each one read
+// transaction with the list's query shape, scanning only exportColumns.
+func (db *DB) ExportRequests(ctx context.Context, f drawbridge.RequestFilter, fn func(*drawbridge.Request) error) error {
+	if f.Providers != nil && len(f.Providers) == 0 || f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
+		return nil
+	}
+	left := f.Limit
+	var r drawbridge.Request
+	var e exportScan
+	for {
+		batch := drawbridge.ExportBatch
+		if f.Limit > 0 {
+			batch = min(batch, left)
+		}
+		n, err := db.exportBatch(ctx, f, batch, &r, &e, fn)
+		if err != nil {
+			return err
+		}
+		left -= n
+		if n < batch || f.Limit > 0 && left <= 0 {
+			return nil
+		}
+		f.Cursor = r.ID
+	}
+}
+
+func (db *DB) exportBatch(ctx context.Context, f drawbridge.RequestFilter, batch int, r *drawbridge.Request, e *exportScan, fn func(*drawbridge.Request) error) (int, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("export requests: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	li, err := listInputsIn(ctx, tx, f)
+	if err != nil {
+		return 0, fmt.Errorf("export requests: %w", err)
+	}
+	query, args := listQuery(f, li, exportColumns, batch)
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("export requests: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := e.scan(rows, r); err != nil {
+			return n, fmt.Errorf("export requests: %w", err)
+		}
+		n++
+		if err := fn(r); err != nil {
+			return n, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("export requests: %w", err)
+	}
+	return n, nil
+}
+
+// exportScan holds the scan targets of exportColumns, reused row after row.
+type exportScan struct {
+	duration                                    int64
+	state, channel, approvals                   string
+	created, decided, activated, expires, ended sql.NullInt64
+}
+
+func (e *exportScan) scan(rows *sql.Rows, r *drawbridge.Request) error {
+	err := rows.Scan(&r.ID, &e.state, &r.Requester, &r.Provider, &r.Resource, &r.Role, &e.duration, &r.Reason, &r.Ticket, &e.channel,
+		&r.Decision.Rule, &r.Decision.PolicySHA, &r.Decision.Reason, &e.approvals,
+		&e.created, &e.decided, &e.activated, &e.expires, &e.ended, &r.EndReason, &r.LastError)
+	if err != nil {
+		return err
+	}
+	r.State, r.Channel, r.Duration = drawbridge.State(e.state), drawbridge.Channel(e.channel), time.Duration(e.duration)
+	r.CreatedAt, r.DecidedAt, r.ActivatedAt = fromNanos(e.created), fromNanos(e.decided), fromNanos(e.activated)
+	r.ExpiresAt, r.EndedAt = fromNanos(e.expires), fromNanos(e.ended)
+	return decodeApprovals(r, e.approvals)
 }
 
 // listInputs is what listQuery needs from the store besides the filter.
@@ -232,7 +333,7 @@ type listInputs struct {
 //   - a scope's lists are written "+col IN (…)" when they do not make arms:
 //     the unary plus keeps SQLite from reading them through an index and
 //     sorting, which is what it preferred (3.2 s for a scoped first page).
-func listQuery(f drawbridge.RequestFilter, li listInputs) (string, []any) {
+func listQuery(f drawbridge.RequestFilter, li listInputs, columns string, limit int) (string, []any) {
 	var where []string
 	var args []any
 	cond := func(c string, a ...any) {
@@ -267,7 +368,7 @@ func listQuery(f drawbridge.RequestFilter, li listInputs) (string, []any) {
 			roles = f.Roles
 		}
 		if len(roles) == 0 { // the account has no request: match nothing
-			return `SELECT ` + requestColumns + ` FROM requests WHERE 0 LIMIT 0`, nil
+			return `SELECT ` + columns + ` FROM requests WHERE 0 LIMIT 0`, nil
 		}
 		dims = append(dims, dim{"role", roles})
 	} else if f.Roles != nil {
@@ -324,21 +425,15 @@ func listQuery(f drawbridge.RequestFilter, li listInputs) (string, []any) {
 	if hi != "" {
 		cond("id < ?", hi)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = drawbridge.DefaultListLimit
-	}
-	limit = min(limit, drawbridge.MaxListLimit)
-
 	// One SELECT per combination of the dimensions' values.
-	selects := []string{selectRequests(where)}
+	selects := []string{selectRequests(columns, where)}
 	all := args
 	if len(dims) > 0 {
 		selects, all = nil, nil
 		var walk func(i int, w []string, a []any)
 		walk = func(i int, w []string, a []any) {
 			if i == len(dims) {
-				selects = append(selects, selectRequests(w))
+				selects = append(selects, selectRequests(columns, w))
 				all = append(all, a...)
 				return
 			}
@@ -374,8 +469,8 @@ func strs(vals []string) []any {
 	return a
 }
 
-func selectRequests(where []string) string {
-	q := `SELECT ` + requestColumns + ` FROM requests`
+func selectRequests(columns string, where []string) string {
+	q := `SELECT ` + columns + ` FROM requests`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -651,12 +746,22 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 	r.NextAttemptAt = fromNanos(nextAttempt)
 	r.ProvisionStartedAt = fromNanos(provisionStarted)
 	r.NoticeAt = fromNanos(notice)
+	if err := decodeApprovals(&r, approvals); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// decodeApprovals sets r.Approvals from the approvals column.
+func decodeApprovals(r *drawbridge.Request, approvals string) error {
+	r.Approvals = nil
 	// Most requests have no approvals: "[]" decodes to nothing, and
 	// skipping the decoder for it is a sixth of the CPU of an export.
-	if approvals != "[]" {
-		if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
-			return nil, fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
-		}
+	if approvals == "[]" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(approvals), &r.Approvals); err != nil {
+		return fmt.Errorf("request %s: decode approvals: %w", r.ID, err)
 	}
 	if len(r.Approvals) == 0 {
 		r.Approvals = nil
@@ -664,7 +769,7 @@ func scanRequest(s scanner) (*drawbridge.Request, error) {
 	for i := range r.Approvals {
 		r.Approvals[i].At = r.Approvals[i].At.UTC()
 	}
-	return &r, nil
+	return nil
 }
 
 // placeholders returns "?, ?, …" for n parameters.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -257,6 +258,91 @@ func checkFullScan(t *testing.T, s Stores, all []*drawbridge.Request, n int, fil
 				t.Errorf("filter %d (limit %d) %+v:\n got %d %v\nwant %d %v", i, limit, f, len(got), got, len(want), want)
 			}
 		}
+		// The export streams the same rows; a cursor and a limit cut them.
+		for _, cut := range [][2]int{{0, 0}, {3, 5}, {1, 0}} {
+			f.Cursor, f.Limit = "", cut[1]
+			from := min(cut[0], len(want))
+			if from > 0 {
+				f.Cursor = want[from-1]
+			}
+			to := len(want)
+			if cut[1] > 0 {
+				to = min(to, from+cut[1])
+			}
+			var got []string
+			if err := s.ExportRequests(ctx, f, func(r *drawbridge.Request) error {
+				got = append(got, r.ID)
+				return nil
+			}); err != nil {
+				t.Fatalf("filter %d: export: %v", i, err)
+			}
+			if !slices.Equal(got, want[from:to]) {
+				t.Errorf("filter %d export after %d, limit %d %+v:\n got %d %v\nwant %d %v", i, from, cut[1], f, len(got), got, to-from, want[from:to])
+			}
+		}
+	}
+}
+
+// The export fills every field drawbridge.ExportFields names as a read of
+// the request does, and stops at the first error of its callback.
+func testExportRequestsFields(t *testing.T, s Stores) {
+	ctx := context.Background()
+	r := NewRequest("alice@example.com", "111111111111", "ReadOnlyAccess")
+	r.Ticket, r.Channel, r.Decision = "OPS-1", drawbridge.ChannelSlack, drawbridge.Decision{Effect: drawbridge.EffectRequireApproval,
+		Rule: "prod", PolicySHA: "abc", Reason: "needs one approval", ApprovalsRequired: 1}
+	Create(t, s, r)
+	r.State, r.DecidedAt = drawbridge.StateApproved, T0.Add(time.Minute)
+	r.Approvals = []drawbridge.Approval{{Approver: "carol@example.com", Approved: true, At: T0.Add(time.Minute)}}
+	if err := s.UpdateRequest(ctx, r, drawbridge.AuditEvent{Actor: "carol@example.com", Action: "approve"}); err != nil {
+		t.Fatal(err)
+	}
+	r.State, r.ActivatedAt, r.ExpiresAt = drawbridge.StateActive, T0.Add(2*time.Minute), T0.Add(time.Hour)
+	if err := s.UpdateRequest(ctx, r, drawbridge.AuditEvent{Actor: "drawbridge", Action: "activate"}); err != nil {
+		t.Fatal(err)
+	}
+	r.State, r.EndedAt, r.EndReason, r.LastError = drawbridge.StateRevoked, T0.Add(30*time.Minute), "revoked by carol", "throttled once"
+	if err := s.UpdateRequest(ctx, r, drawbridge.AuditEvent{Actor: "carol@example.com", Action: "revoke"}); err != nil {
+		t.Fatal(err)
+	}
+	plain := NewRequest("bob@example.com", "222222222222", "Billing")
+	Create(t, s, plain)
+	want := map[string]*drawbridge.Request{}
+	for _, x := range []*drawbridge.Request{r, plain} {
+		got, err := s.GetRequest(ctx, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[x.ID] = got
+	}
+	seen := 0
+	if err := s.ExportRequests(ctx, drawbridge.RequestFilter{}, func(e *drawbridge.Request) error {
+		seen++
+		g := want[e.ID]
+		if g == nil {
+			t.Fatalf("export gave %s, which was not stored", e.ID)
+		}
+		if e.State != g.State || e.Requester != g.Requester || e.Entitlement != g.Entitlement || e.Duration != g.Duration ||
+			e.Reason != g.Reason || e.Ticket != g.Ticket || e.Channel != g.Channel || e.Decision.Rule != g.Decision.Rule ||
+			e.Decision.PolicySHA != g.Decision.PolicySHA || e.Decision.Reason != g.Decision.Reason ||
+			!slices.EqualFunc(e.Approvals, g.Approvals, func(a, b drawbridge.Approval) bool {
+				return a.Approver == b.Approver && a.Approved == b.Approved && a.At.Equal(b.At)
+			}) ||
+			!e.CreatedAt.Equal(g.CreatedAt) || !e.DecidedAt.Equal(g.DecidedAt) || !e.ActivatedAt.Equal(g.ActivatedAt) ||
+			!e.ExpiresAt.Equal(g.ExpiresAt) || !e.EndedAt.Equal(g.EndedAt) || e.EndReason != g.EndReason || e.LastError != g.LastError {
+			t.Errorf("export of %s:\n got %+v\nwant %+v", e.ID, e, g)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != 2 {
+		t.Fatalf("export gave %d requests, want 2", seen)
+	}
+	stop := errors.New("client went away")
+	calls := 0
+	err := s.ExportRequests(ctx, drawbridge.RequestFilter{}, func(*drawbridge.Request) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("export with a failing callback: %v after %d calls, want the callback's error after 1", err, calls)
 	}
 }
 

@@ -78,6 +78,7 @@ var tests = []struct {
 	{"ListRequestsLimits", testListRequestsLimits},
 	{"ListRequestsMatchAFullScan", testListRequestsMatchAFullScan},
 	{"ListWindowsFollowIDTimes", testListWindowsFollowIDTimes},
+	{"ExportRequestsFields", testExportRequestsFields},
 	{"DueRequestsAndNextDue", testDueRequestsAndNextDue},
 	// The audit chain.
 	{"AppendAudit", testAppendAudit},
