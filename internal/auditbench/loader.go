@@ -229,6 +229,7 @@ func LoadFrom(ctx context.Context, path string, n int, next func() *drawbridge.R
 	}
 	full := insert(perStmt)
 	buf := make([]any, 0, perStmt*len(columns))
+	var skew int64
 	for done := 0; done < n; {
 		tx, err := raw.BeginTx(ctx, nil)
 		if err != nil {
@@ -245,6 +246,7 @@ func LoadFrom(ctx context.Context, path string, n int, next func() *drawbridge.R
 			for ; k < perStmt && done+k < n; k++ {
 				r := next()
 				st.ByState[r.State]++
+				skew = max(skew, drawbridge.RequestIDSkew(r.ID, r.CreatedAt))
 				buf = args(r, buf)
 			}
 			if k == perStmt {
@@ -264,6 +266,11 @@ func LoadFrom(ctx context.Context, path string, n int, next func() *drawbridge.R
 		if err := tx.Commit(); err != nil {
 			return st, err
 		}
+	}
+	// The rows bypass the store's writes, so the id skew they carry is
+	// recorded here (windows of creation times are read by id).
+	if _, err := raw.ExecContext(ctx, `UPDATE request_id_skew SET ms = max(ms, ?)`, skew); err != nil {
+		return st, err
 	}
 	if _, err := raw.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return st, err
