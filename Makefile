@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium test-race fuzz bench-ci bench bench-policy bench-lag bench-http chaos lint vet fmt clean
+.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium deps-sqlite3 test-race fuzz bench-ci bench bench-policy bench-lag bench-http bench-store bench-export bench-dashboard chaos lint vet fmt clean
 
 all: build
 
@@ -21,7 +21,7 @@ dev: build
 	./$(BIN) dev
 
 ## test: everything CI runs: vet, the race-enabled suite, a short fuzz run, benchmarks once
-test: deps-awscli deps-postgres deps-chromium vet test-race fuzz bench-ci
+test: deps-awscli deps-postgres deps-chromium deps-sqlite3 vet test-race fuzz bench-ci
 
 ## deps-awscli: the AWS CLI, the independent client the emulator's tests are checked with
 ## (installed from Debian when missing and running as root; CI fails that test without it)
@@ -40,6 +40,14 @@ deps-postgres:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "PostgreSQL is missing: install it (Debian: apt-get install postgresql) or set DRAWBRIDGE_TEST_POSTGRES_URL"; exit 1; fi; }
+
+## deps-sqlite3: the sqlite3 shell, the ceiling BenchmarkExportCSV measures the CSV export
+## against (installed from Debian when missing and running as root; the benchmark fails without it)
+deps-sqlite3:
+	@command -v sqlite3 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; \
+	  else echo "the sqlite3 shell is missing: install it (Debian: apt-get install sqlite3) for BenchmarkExportCSV"; exit 1; fi; }
 
 ## deps-chromium: Debian's Chromium, the browser the dashboard's end-to-end tests drive
 ## (installed when missing and running as root; CI fails those tests without it)
@@ -64,7 +72,7 @@ bench-ci:
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 ## bench: the figures in docs/benchmarks.md
-bench: bench-policy bench-lag bench-http
+bench: bench-policy bench-lag bench-http bench-export bench-dashboard
 
 bench-policy:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./policy
@@ -76,6 +84,19 @@ bench-lag:
 ## bench-audit: audit list and CSV export over 1,000,000 requests, and the idle server (RSS, time to ready)
 bench-audit: build
 	$(GO) test -count=1 -timeout 15m -v -run 'TestAuditAPIAtScale|TestIdleServer' ./internal/auditbench -args -auditbench.n 1000000 -auditbench.bin $(CURDIR)/$(BIN)
+
+## bench-export: CSV export of 999,617 of 1,000,000 requests, 3 rounds, each beside the sqlite3
+## shell writing the same rows (-csv) from the same file; then the store's export read alone
+BENCH_STORE ?= $(CURDIR)/bin/bench-1m.db
+bench-store:
+	@test -s $(BENCH_STORE) || $(GO) test -count=1 -timeout 60m -run '^TestLoadBenchStore$$' ./internal/auditbench -args -auditbench.n 1000000 -auditbench.store $(BENCH_STORE)
+
+bench-export: deps-sqlite3 bench-store
+	$(GO) test -run '^$$' -bench 'BenchmarkExport' -benchtime 3x -timeout 60m ./internal/auditbench -args -auditbench.n 1000000 -auditbench.store $(BENCH_STORE)
+
+## bench-dashboard: every dashboard page's p95 over 100 fetches with 1,000,000 requests in the store
+bench-dashboard: bench-store
+	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 100x -count 3 -timeout 60m ./dashboard/ -args -dashbench.n 1000000 -dashbench.store $(BENCH_STORE)
 
 ## bench-http: submit→ACTIVE over HTTP on SQLite, load generator in the same run
 bench-http: build

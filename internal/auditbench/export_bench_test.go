@@ -131,3 +131,24 @@ func median(xs []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// TestLoadBenchStore fills the store the benchmarks measure (make
+// bench-store writes -auditbench.store once; without the flag a temporary
+// one) and checks it holds the data set.
+func TestLoadBenchStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	db := openLoaded(t, ctx)
+	newest, err := db.ListRequests(ctx, drawbridge.RequestFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := NewGenerator(*benchN, benchNow, benchSeed)
+	var last *drawbridge.Request
+	for r := g.Next(); r != nil; r = g.Next() {
+		last = r
+	}
+	if len(newest) != 1 || newest[0].ID != last.ID {
+		t.Fatalf("the store's newest request is %v, want %s: -auditbench.store holds another data set", newest, last.ID)
+	}
+}
