@@ -100,7 +100,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	var nextReconcile time.Time
 	for {
 		e.wakeAt.Store(0)
-		if _, err := e.RunOnce(ctx, false); err != nil && ctx.Err() == nil {
+		if err := e.pass(ctx, false, nil); err != nil && ctx.Err() == nil {
 			e.Logger.Error("expiry pass failed", "error", err)
 		}
 		if e.Reconcile != nil && e.ReconcileEvery > 0 && !e.Clock.Now().Before(nextReconcile) {
@@ -160,12 +160,22 @@ func (e *Engine) TryReconcile(ctx context.Context) bool {
 func (e *Engine) RunOnce(ctx context.Context, dryRun bool) ([]broker.Step, error) {
 	e.init()
 	var all []broker.Step
+	err := e.pass(ctx, dryRun, func(steps []broker.Step) { all = append(all, steps...) })
+	return all, err
+}
+
+// pass performs (or with dryRun lists) every step due now, a batch at a
+// time, handing each batch's steps to keep when it is set. Run passes nil:
+// the running engine holds one batch of requests at a time however many
+// fall due together (it reports each step through OnStep), where keeping
+// them all would hold up to 100 batches until the pass ends.
+func (e *Engine) pass(ctx context.Context, dryRun bool, keep func([]broker.Step)) error {
 	seen := map[string]bool{}
 	for pass := 0; pass < 100; pass++ { // bounded: each pass handles a batch
 		now := e.Clock.Now()
 		due, err := e.Store.DueRequests(ctx, now, e.Batch)
 		if err != nil {
-			return all, err
+			return err
 		}
 		var todo []*drawbridge.Request
 		for _, r := range due {
@@ -175,23 +185,30 @@ func (e *Engine) RunOnce(ctx context.Context, dryRun bool) ([]broker.Step, error
 			}
 		}
 		if len(todo) == 0 {
-			return all, nil
+			return nil
 		}
 		if dryRun {
+			steps := make([]broker.Step, 0, len(todo))
 			for _, r := range todo {
-				all = append(all, broker.Step{Request: r, Action: broker.DueAction(r, now)})
+				steps = append(steps, broker.Step{Request: r, Action: broker.DueAction(r, now)})
+			}
+			if keep != nil {
+				keep(steps)
 			}
 			if len(due) < e.Batch {
-				return all, nil
+				return nil
 			}
 			continue
 		}
-		all = append(all, e.runSteps(ctx, todo)...)
+		steps := e.runSteps(ctx, todo)
+		if keep != nil {
+			keep(steps)
+		}
 		if ctx.Err() != nil {
-			return all, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	return all, nil
+	return nil
 }
 
 func (e *Engine) runSteps(ctx context.Context, todo []*drawbridge.Request) []broker.Step {
