@@ -5,7 +5,7 @@ PKGS      ?= ./...
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium deps-sqlite3 test-race fuzz bench-ci bench bench-policy bench-lag bench-http bench-store bench-export bench-dashboard chaos lint vet fmt clean
+.PHONY: all build demo dev test deps-awscli deps-postgres deps-chromium deps-sqlite3 test-race fuzz bench-ci bench bench-policy bench-lag bench-lag-100k bench-grants bench-http bench-store bench-export bench-dashboard chaos lint vet fmt clean
 
 all: build
 
@@ -72,7 +72,7 @@ bench-ci:
 	$(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
 
 ## bench: the figures in docs/benchmarks.md
-bench: bench-policy bench-lag bench-http bench-export bench-dashboard
+bench: bench-policy bench-lag bench-lag-100k bench-http bench-export bench-dashboard bench-grants
 
 bench-policy:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./policy
@@ -80,6 +80,18 @@ bench-policy:
 ## bench-lag: revocation lag for 10,000 grants expiring within a minute, uncapped and at 200 calls/s
 bench-lag:
 	$(GO) test -count=1 -timeout 15m -v -run TestRevocationLag ./internal/lagharness -args -lag.n 10000 -lag.window 60s -lag.q 200
+
+## bench-lag-100k: revocation lag for 100,000 grants expiring within ten minutes, uncapped,
+## seeded straight into the store and the emulator
+bench-lag-100k:
+	$(GO) test -count=1 -timeout 45m -v -run 'TestRevocationLag/uncapped' ./internal/lagharness -args -lag.n 100000 -lag.window 600s -lag.timeout 40m -lag.direct
+
+## bench-grants: what must not grow with the number of ACTIVE grants, at 0, 100,000 and
+## 1,000,000: engine wake-up, /metrics count (beside the full recount it replaced),
+## reconciliation (time, live heap), and the built server's ready time, RSS and submit rate
+bench-grants: build
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 3 -timeout 60m ./internal/grantbench -args -grantbench.sizes 0,100000,1000000
+	$(GO) test -count=1 -timeout 60m -v -run TestServerAtScale ./internal/grantbench -args -grantbench.sizes 0,100000,1000000 -grantbench.rounds 3 -grantbench.requests 1000 -grantbench.bin $(CURDIR)/$(BIN)
 
 ## bench-audit: audit list and CSV export over 1,000,000 requests, and the idle server (RSS, time to ready)
 bench-audit: build
