@@ -107,6 +107,14 @@ type Store interface {
 	RequestEvents(ctx context.Context, requestID string) ([]AuditEvent, error)
 	// ScanAudit calls fn for every audit event in sequence order, streaming.
 	ScanAudit(ctx context.Context, fn func(AuditEvent) error) error
+	// AuditTreeSize returns the number of committed audit events: the size
+	// of the audit log's Merkle tree (package audit).
+	AuditTreeSize(ctx context.Context) (int64, error)
+	// AuditHashes returns the Merkle tree hashes stored at the given
+	// storage indexes (golang.org/x/mod/sumdb/tlog.StoredHashIndex), in
+	// that order; ENOTFOUND when one is not stored. The store writes them
+	// append-only, in the transaction that appends their event.
+	AuditHashes(ctx context.Context, indexes []int64) ([][32]byte, error)
 	// AuditAfter returns up to limit audit events whose Seq is greater
 	// than after, in sequence order: how a notifier reads its outbox.
 	AuditAfter(ctx context.Context, after int64, limit int) ([]AuditEvent, error)

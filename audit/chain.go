@@ -6,8 +6,10 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +17,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/drawbridge-jit/drawbridge"
 )
@@ -85,8 +89,16 @@ type Result struct {
 	// a log shipper, a ticket, a signed note — is what makes truncation and
 	// wholesale rewriting detectable later: see Verify.
 	LastHash string
-	// LastSeq is the seq of the last good event, 0 for an empty chain.
+	// LastSeq is the seq of the last good event, 0 for an empty chain:
+	// also the size of the Merkle tree of the good events.
 	LastSeq int64
+	// Root is the Merkle tree hash of the good events (base64, as in a
+	// checkpoint).
+	Root string
+	// Checkpoints is the number of checkpoints the log was found to extend.
+	Checkpoints int
+
+	root tlog.Hash
 }
 
 // ScanFunc streams audit events in seq order, as drawbridge.Store.ScanAudit
@@ -97,19 +109,42 @@ type ScanFunc func(ctx context.Context, fn func(drawbridge.AuditEvent) error) er
 var errStop = errors.New("audit: stop scan")
 
 // Verify streams the chain and checks that it starts at seq 1 from
-// GenesisHash, that seqs are consecutive, that each event's prev_hash is
+// GenesisHash, that seqs are consecutive, that each event's stored details
+// are canonical JSON (no duplicate key), that each event's prev_hash is
 // the hash of the event before it, and that each event's hash matches its
-// contents. It reports the first break in the Result; the error is only for
-// a failing scan (the store could not be read).
+// contents; it rebuilds the Merkle tree of the events and checks that the
+// log extends every checkpoint given. It reports the first break in the
+// Result; the error is only for a failing scan (the store could not be
+// read). The checkpoints must already be opened with the log's public key
+// (OpenCheckpoint).
 //
-// What a hash chain alone cannot show: removing events from the end
-// (truncation) leaves a shorter chain that still verifies, and so does a
-// chain whose every hash after an edit was recomputed by someone who can
-// write the database. Both need an anchor kept outside the database:
-// compare Result.LastSeq and LastHash with a value recorded earlier (the
-// chain only grows, so an earlier (seq, hash) must still be present).
-func Verify(ctx context.Context, scan ScanFunc) (Result, error) {
+// What the log alone cannot show: removing events from the end
+// (truncation) leaves a shorter log that still verifies, and so does a log
+// whose every hash after an edit was recomputed by someone who can write
+// the database. A checkpoint kept outside the database catches both: the
+// first Size events must still hash to its root.
+func Verify(ctx context.Context, scan ScanFunc, checkpoints ...Checkpoint) (Result, error) {
 	res := Result{OK: true, LastHash: GenesisHash}
+	cps := slices.Clone(checkpoints)
+	slices.SortFunc(cps, func(a, b Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
+	var t tree
+	// checkpointsAt checks the checkpoints of the tree's current size.
+	checkpointsAt := func() bool {
+		for len(cps) > 0 && cps[0].Size == t.size {
+			if t.root() != cps[0].Root {
+				res.OK = false
+				res.FirstBadSeq = max(t.size, 1)
+				res.Reason = fmt.Sprintf("the first %d events do not hash to the root of the checkpoint of %d events: an event at or before %d was changed, deleted or inserted and the hashes after it recomputed", t.size, t.size, t.size)
+				return false
+			}
+			res.Checkpoints++
+			cps = cps[1:]
+		}
+		return true
+	}
+	if !checkpointsAt() {
+		return res, nil
+	}
 	var prev *drawbridge.AuditEvent
 	fail := func(seq int64, format string, args ...any) error {
 		res.OK = false
@@ -136,17 +171,50 @@ func Verify(ctx context.Context, scan ScanFunc) (Result, error) {
 			return fail(ev.Seq, "event %d follows event %d: %s missing (deleted?)", ev.Seq, prev.Seq, missing(prev.Seq+1, ev.Seq-1))
 		case prev != nil && ev.PrevHash != prev.Hash:
 			return fail(ev.Seq, "event %d: prev_hash does not match event %d's hash (reordered or replaced?)", ev.Seq, prev.Seq)
+		case ev.Details[BadDetailsKey] != "":
+			_, derr := DecodeDetails([]byte(ev.Details[BadDetailsKey]))
+			return fail(ev.Seq, "event %d: stored details are not canonical JSON (%v): edited in the database?", ev.Seq, derr)
 		case Hash(ev.PrevHash, &ev) != ev.Hash:
 			return fail(ev.Seq, "event %d: hash does not match its contents (edited?)", ev.Seq)
 		}
 		prev = &ev
 		res.LastHash, res.LastSeq = ev.Hash, ev.Seq
+		t.append(LeafHash(&ev))
+		if !checkpointsAt() {
+			return errStop
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return res, fmt.Errorf("verify audit chain: %w", err)
 	}
+	res.root = t.root()
+	res.Root = base64.StdEncoding.EncodeToString(res.root[:])
+	if res.OK && len(cps) > 0 {
+		last := cps[len(cps)-1].Size
+		res.OK = false
+		res.FirstBadSeq = t.size + 1
+		gone := fmt.Sprintf("events %d to %d were", t.size+1, last)
+		if t.size+1 == last {
+			gone = fmt.Sprintf("event %d was", last)
+		}
+		res.Reason = fmt.Sprintf("the log has %d events, but a checkpoint saw %d: %s deleted from the end", t.size, last, gone)
+	}
 	return res, nil
+}
+
+// CheckStoredTree checks that the Merkle hashes the store serves proofs
+// and checkpoints from agree with the events Verify read: a mismatch means
+// the audit_hashes table was edited apart from the events.
+func CheckStoredTree(ctx context.Context, s HashStore, res Result) error {
+	stored, err := tlog.TreeHash(res.LastSeq, Reader(ctx, s))
+	if err != nil {
+		return fmt.Errorf("stored Merkle hashes of %d events: %w", res.LastSeq, err)
+	}
+	if stored != res.root {
+		return fmt.Errorf("the stored Merkle hashes of the first %d events do not match the events (the audit hash table was edited): checkpoints and proofs made from them will not verify", res.LastSeq)
+	}
+	return nil
 }
 
 // missing names the seqs from..to, inclusive, for a gap message.

@@ -50,20 +50,20 @@ func (db *DB) Import(ctx context.Context, requests []*drawbridge.Request, events
 		}
 		var seq int64
 		head := audit.GenesisHash
+		leaves := make([][]byte, 0, len(events))
 		for _, ev := range events {
 			if ev.Seq != seq+1 || ev.PrevHash != head {
 				return drawbridge.Errorf(drawbridge.EINVALID, "audit event %d does not follow event %d of the source's chain: verify the source (drawbridge audit verify) first", ev.Seq, seq)
 			}
-			details := []byte("{}")
-			if len(ev.Details) > 0 {
-				var err error
-				if details, err = json.Marshal(ev.Details); err != nil {
-					return err
-				}
-			}
 			batch.Queue(`INSERT INTO audit_events (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Action, ev.RequestID, string(details), ev.PrevHash, ev.Hash)
+				ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Action, ev.RequestID, string(audit.CanonicalDetails(ev.Details)), ev.PrevHash, ev.Hash)
+			leaves = append(leaves, audit.Leaf(&ev))
 			seq, head = ev.Seq, ev.Hash
+		}
+		// The tree is rebuilt from the same leaves, so its root — and every
+		// checkpoint signed on the source — stays the same.
+		if err := queueHashes(ctx, tx, batch, 0, leaves); err != nil {
+			return err
 		}
 		batch.Queue(`UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, seq, head)
 		// The chain's view of each request is rebuilt from the copied

@@ -101,6 +101,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := db.hashOlderEvents(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %s: %s", Redact(dsn), redactErr(err, dsn))
+	}
 	return db, nil
 }
 

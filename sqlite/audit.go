@@ -3,9 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/audit"
@@ -44,6 +47,8 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, requestID string, eve
 	}
 	now := db.now()
 	insert := tx.StmtContext(ctx, db.stmts.insertAudit)
+	size := seq
+	leaves := make([][]byte, 0, len(events))
 	for _, ev := range events {
 		seq++
 		ev.Seq = seq
@@ -57,20 +62,131 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, requestID string, eve
 		if ev.RequestID == "" {
 			ev.RequestID = requestID
 		}
-		details := []byte("{}")
-		if len(ev.Details) > 0 {
-			if details, err = json.Marshal(ev.Details); err != nil {
-				return fmt.Errorf("append audit: encode details: %w", err)
-			}
-		}
+		details := audit.CanonicalDetails(ev.Details)
 		audit.Seal(prev, &ev)
 		_, err := insert.ExecContext(ctx, ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Action, ev.RequestID, string(details), ev.PrevHash, ev.Hash)
 		if err != nil {
 			return fmt.Errorf("append audit event %d (%s): %w", ev.Seq, ev.Action, err)
 		}
+		leaves = append(leaves, audit.Leaf(&ev))
 		prev = ev.Hash
 	}
+	return db.appendHashes(ctx, tx, size, leaves)
+}
+
+// appendHashes stores the Merkle hashes of leaves appended after a tree of
+// size events, in the transaction that appends the events.
+func (db *DB) appendHashes(ctx context.Context, tx *sql.Tx, size int64, leaves [][]byte) error {
+	read := tx.StmtContext(ctx, db.stmts.readHash)
+	first, hashes, err := audit.AppendHashes(size, leaves, func(indexes []int64) ([][32]byte, error) {
+		out := make([][32]byte, len(indexes))
+		for i, idx := range indexes {
+			var h []byte
+			if err := read.QueryRowContext(ctx, idx).Scan(&h); err != nil {
+				return nil, fmt.Errorf("read merkle hash %d: %w", idx, err)
+			}
+			if len(h) != len(out[i]) {
+				return nil, fmt.Errorf("merkle hash %d is %d bytes, want %d", idx, len(h), len(out[i]))
+			}
+			out[i] = [32]byte(h)
+		}
+		return out, nil
+	})
+	if err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	insert := tx.StmtContext(ctx, db.stmts.insertHash)
+	for i, h := range hashes {
+		if _, err := insert.ExecContext(ctx, first+int64(i), h[:]); err != nil {
+			return fmt.Errorf("append audit: store merkle hash %d: %w", first+int64(i), err)
+		}
+	}
 	return nil
+}
+
+// hashOlderEvents adds to the Merkle tree the events appended before the
+// tree existed (a store migrated to 00014), in one write transaction, so
+// that every event is a leaf before anything else appends.
+func (db *DB) hashOlderEvents(ctx context.Context) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var last, leaves int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0), (SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_hashes) FROM audit_events`).Scan(&last, &leaves); err != nil {
+		return fmt.Errorf("merkle tree: %w", err)
+	}
+	// leaves holds the number of stored hashes; turn it into the tree size.
+	size := sort.Search(int(last)+1, func(n int) bool { return tlog.StoredHashCount(int64(n)) >= leaves })
+	if int64(size) == last {
+		return nil
+	}
+	var evs []drawbridge.AuditEvent
+	err = scanRows(ctx, tx, func(ev drawbridge.AuditEvent) error {
+		evs = append(evs, ev)
+		return nil
+	}, `SELECT `+auditColumns+` FROM audit_events WHERE seq > ? ORDER BY seq`, size)
+	if err != nil {
+		return fmt.Errorf("merkle tree: %w", err)
+	}
+	leafs := make([][]byte, len(evs))
+	for i := range evs {
+		if evs[i].Seq != int64(size+i+1) {
+			return fmt.Errorf("merkle tree: audit event %d is missing (run drawbridge audit verify)", size+i+1)
+		}
+		leafs[i] = audit.Leaf(&evs[i])
+	}
+	if err := db.appendHashes(ctx, tx, int64(size), leafs); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// AuditTreeSize returns the number of committed audit events.
+func (db *DB) AuditTreeSize(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("audit tree size: %w", err)
+	}
+	return n, nil
+}
+
+// AuditHashes returns the stored Merkle hashes at indexes, in order.
+func (db *DB) AuditHashes(ctx context.Context, indexes []int64) ([][32]byte, error) {
+	out := make([][32]byte, len(indexes))
+	if len(indexes) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(indexes))
+	for i, idx := range indexes {
+		args[i] = idx
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT idx, hash FROM audit_hashes WHERE idx IN (?`+strings.Repeat(", ?", len(indexes)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read merkle hashes: %w", err)
+	}
+	defer rows.Close()
+	got := make(map[int64][]byte, len(indexes))
+	for rows.Next() {
+		var idx int64
+		var h []byte
+		if err := rows.Scan(&idx, &h); err != nil {
+			return nil, fmt.Errorf("read merkle hashes: %w", err)
+		}
+		got[idx] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read merkle hashes: %w", err)
+	}
+	for i, idx := range indexes {
+		h, ok := got[idx]
+		if !ok || len(h) != len(out[i]) {
+			return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "merkle hash %d is not stored (the log is shorter than asked, or the hash table was edited)", idx)
+		}
+		out[i] = [32]byte(h)
+	}
+	return out, nil
 }
 
 // RequestEvents returns the audit events of one request in seq order.
@@ -95,7 +211,13 @@ func (db *DB) ScanAudit(ctx context.Context, fn func(drawbridge.AuditEvent) erro
 }
 
 func (db *DB) scanAudit(ctx context.Context, fn func(drawbridge.AuditEvent) error, query string, args ...any) error {
-	rows, err := db.read.QueryContext(ctx, query, args...)
+	return scanRows(ctx, db.read, fn, query, args...)
+}
+
+func scanRows(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, fn func(drawbridge.AuditEvent) error, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("scan audit: %w", err)
 	}
@@ -110,13 +232,11 @@ func (db *DB) scanAudit(ctx context.Context, fn func(drawbridge.AuditEvent) erro
 			return fmt.Errorf("scan audit: %w", err)
 		}
 		ev.Time = fromNanos(sql.NullInt64{Int64: t, Valid: true})
-		if err := json.Unmarshal([]byte(details), &ev.Details); err != nil {
-			// A row whose details are not JSON was written by someone else:
-			// report it as that event, so Verify can still name it.
-			ev.Details = map[string]string{"<undecodable details>": details}
-		}
-		if len(ev.Details) == 0 {
-			ev.Details = nil
+		if ev.Details, err = audit.DecodeDetails([]byte(details)); err != nil {
+			// Details the store did not write (a duplicate key, which SQL
+			// and Go would read differently): report it as that event, so
+			// Verify can still name it.
+			ev.Details = map[string]string{audit.BadDetailsKey: details}
 		}
 		if err := fn(ev); err != nil {
 			return err

@@ -66,6 +66,7 @@ type DB struct {
 type statements struct {
 	insertRequest, updateRequest, requestVersion *sql.Stmt // write pool
 	chainHead, insertAudit                       *sql.Stmt // write pool
+	insertHash, readHash                         *sql.Stmt // write pool
 	getRequest                                   *sql.Stmt // read pool
 }
 
@@ -80,6 +81,8 @@ func (db *DB) prepare(ctx context.Context) error {
 		{&db.stmts.requestVersion, db.write, `SELECT version FROM requests WHERE id = ?`},
 		{&db.stmts.chainHead, db.write, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`},
 		{&db.stmts.insertAudit, db.write, insertAuditSQL},
+		{&db.stmts.insertHash, db.write, `INSERT INTO audit_hashes (idx, hash) VALUES (?, ?)`},
+		{&db.stmts.readHash, db.write, `SELECT hash FROM audit_hashes WHERE idx = ?`},
 		{&db.stmts.getRequest, db.read, `SELECT ` + requestColumns + ` FROM requests WHERE id = ?`},
 	} {
 		stmt, err := s.pool.PrepareContext(ctx, s.query)
@@ -171,6 +174,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
+	if err := db.hashOlderEvents(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
 	db.writes = make(chan *writeOp)
 	db.closed = make(chan struct{})
 	db.writerDone = make(chan struct{})
@@ -225,7 +232,7 @@ func (db *DB) Close() error {
 	}
 	var errs []error
 	for _, st := range []*sql.Stmt{db.stmts.insertRequest, db.stmts.updateRequest, db.stmts.requestVersion,
-		db.stmts.chainHead, db.stmts.insertAudit, db.stmts.getRequest} {
+		db.stmts.chainHead, db.stmts.insertAudit, db.stmts.insertHash, db.stmts.readHash, db.stmts.getRequest} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
