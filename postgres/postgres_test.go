@@ -38,15 +38,18 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			return db
 		}
-		tamper := func(t testing.TB, stmt string) {
+		tamper := func(t testing.TB, statements ...string) {
 			t.Helper()
-			conn, err := pgx.Connect(context.Background(), base)
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, base)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer conn.Close(context.Background())
-			if _, err := conn.Exec(context.Background(), stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
+			defer conn.Close(ctx)
+			for _, q := range statements {
+				if _, err := conn.Exec(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
 			}
 		}
 		return storetest.Stores{Backend: open(t), Reopen: open, Tamper: tamper}

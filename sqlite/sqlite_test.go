@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,15 +28,20 @@ func TestConformance(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			return db
 		}
-		tamper := func(t testing.TB, stmt string) {
+		tamper := func(t testing.TB, statements ...string) {
 			t.Helper()
 			raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer raw.Close()
-			if _, err := raw.Exec(stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
+			for _, q := range statements {
+				if strings.Contains(q, "audit_head") {
+					continue // SQLite reads the head from audit_events
+				}
+				if _, err := raw.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
 			}
 		}
 		return storetest.Stores{Backend: open(t), Reopen: open, Tamper: tamper}
