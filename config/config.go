@@ -44,6 +44,8 @@ type Config struct {
 	Roles []RoleBinding `yaml:"roles"`
 	// ManagedGroups are computed from sign-in claims.
 	ManagedGroups ManagedGroups `yaml:"managed_groups"`
+	// Audit configures the audit log's signed checkpoints.
+	Audit Audit `yaml:"audit"`
 
 	// Path is the file the config was read from ("" for built-in defaults);
 	// Dir is the directory relative paths are resolved against.
@@ -455,6 +457,7 @@ func (c *Config) applyDefaults() {
 		c.Expiry.Workers = 10
 	}
 	c.notifyDefaults()
+	c.auditDefaults()
 	if c.Expiry.NoticeBefore == 0 {
 		c.Expiry.NoticeBefore = Duration(10 * time.Minute)
 	}
@@ -653,6 +656,7 @@ func (c *Config) validate(file string) error {
 	c.validateNotify(add)
 	c.validateOIDC(add)
 	c.validateManagedGroups(add)
+	c.validateAudit(add)
 	if len(errs) > 0 {
 		return errors.New(strings.Join(errs, "\n"))
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/drawbridge-jit/drawbridge"
+	"github.com/drawbridge-jit/drawbridge/audit"
 	"github.com/drawbridge-jit/drawbridge/broker"
 	"github.com/drawbridge-jit/drawbridge/clock"
 )
@@ -33,10 +34,13 @@ const (
 type Server struct {
 	Broker *broker.Broker
 	// Store is read for lists, audit events and exports (the broker's).
-	Store  drawbridge.Store
-	Tokens drawbridge.TokenStore
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Store drawbridge.Store
+	// AuditSigner signs the checkpoints /api/audit serves; nil when the
+	// audit log has no key (those routes answer 404).
+	AuditSigner *audit.Signer
+	Tokens      drawbridge.TokenStore
+	Clock       clock.Clock
+	Logger      *slog.Logger
 	// AllowWildcardScopes accepts tokens scoped to "*". When an operator
 	// turns it off, wildcard tokens already issued stop working.
 	AllowWildcardScopes bool
@@ -89,6 +93,9 @@ func (s *Server) routes() []route {
 		{"GET", "/api/requests/{id}", drawbridge.PermAudit, s.auditGet},
 		{"GET", "/api/exports.csv", drawbridge.PermAudit, s.auditExport},
 		{"GET", "/api/metrics", drawbridge.PermAudit, s.auditMetrics},
+		{"GET", "/api/audit/checkpoint", drawbridge.PermAudit, s.auditCheckpoint},
+		{"GET", "/api/audit/proof/{seq}", drawbridge.PermAudit, s.auditProof},
+		{"GET", "/api/audit/consistency", drawbridge.PermAudit, s.auditConsistency},
 		{"GET", "/metrics", "", s.metrics},
 		{"GET", "/healthz", "", s.healthz},
 		{"GET", "/readyz", "", s.readyz},

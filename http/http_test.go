@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	nethttp "net/http"
 	"net/http/httptest"
@@ -100,7 +101,7 @@ func newEnv(t *testing.T) *env {
 	db := testenv.NewStore(t, time.Now)
 	b := broker.New(db, directory.NewStatic(users), cat,
 		map[string]drawbridge.Provider{"aws": fakeProvider{}, "hooks": hooksProvider{}}, pol, nil, nil)
-	s := &dbhttp.Server{Broker: b, Tokens: db, AllowWildcardScopes: true,
+	s := &dbhttp.Server{Broker: b, Tokens: db, AllowWildcardScopes: true, AuditSigner: &testSigner,
 		Metrics: nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) { io.WriteString(w, "drawbridge_up 1\n") }),
 		Ready:   func(ctx context.Context) error { return db.Ping(ctx) }}
 	srv := httptest.NewServer(s.Handler())
@@ -253,6 +254,15 @@ func TestRouteRoleMatrix(t *testing.T) {
 			cell{"anonymous": 401, "requester": 403, "approver": 403, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 404}},
 		{"GET /api/exports.csv", func(string) (string, string) { return "/api/exports.csv?status=ACTIVE", "" }, auditOnly},
 		{"GET /api/metrics", func(string) (string, string) { return "/api/metrics", "" }, auditOnly},
+		{"GET /api/audit/checkpoint", func(string) (string, string) { return "/api/audit/checkpoint", "" }, auditOnly},
+		{"GET /api/audit/proof/{seq}", func(string) (string, string) {
+			evs, err := e.db.RequestEvents(context.Background(), e.active().ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("/api/audit/proof/%d", evs[0].Seq), ""
+		}, cell{"anonymous": 401, "requester": 403, "approver": 403, "auditor": 200, "admin": 200, "scoped-auditor": 200, "hooks-auditor": 404}},
+		{"GET /api/audit/consistency", func(string) (string, string) { e.active(); return "/api/audit/consistency?from=1&to=1", "" }, auditOnly},
 		{"GET /metrics", func(string) (string, string) { return "/metrics", "" }, public},
 		{"GET /healthz", func(string) (string, string) { return "/healthz", "" }, public},
 		{"GET /readyz", func(string) (string, string) { return "/readyz", "" }, public},
