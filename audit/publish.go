@@ -46,6 +46,14 @@ func (p *Publisher) Latest() (c Checkpoint, ok bool) {
 	return p.latest, p.have
 }
 
+// Resume makes c the previous checkpoint, as read back from where an
+// earlier run published it: the next one must extend it.
+func (p *Publisher) Resume(c Checkpoint) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latest, p.have = c, true
+}
+
 // Publish signs a checkpoint of the committed log, checks that it extends
 // the previous one (a publisher never signs a history that contradicts
 // what it signed before), and hands it to every sink. Publishing is

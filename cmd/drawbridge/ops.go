@@ -93,54 +93,38 @@ type verifyJSON struct {
 func auditCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "audit", Short: "Verify or export the tamper-evident audit trail"}
 	var deep bool
+	var checkpoints []string
+	var key string
 	verify := &cobra.Command{
-		Use:   "verify [--deep]",
-		Short: "Check the audit hash chain and every request row against it; names the first edited, deleted or reordered event and the first edited row",
-		Long: `verify walks the audit hash chain, then compares every request row with the
-state its audit events recorded last (a digest of the fields that decide access:
-state, requester, entitlement, approvals, expires_at, preexisting_access, ...).
-A row edited in the database, a row deleted, or a row no event records is named
-with the fields that differ. --deep also rebuilds each request from all its
-recorded states (what never changes after submission, approvals only added, no
-way out of a terminal state) and compares the last with the row field by field.`,
+		Use:   "verify [--deep] [--checkpoint FILE]... [--key PUBLIC_KEY]",
+		Short: "Check the audit log and every request row against it; names the first edited, deleted or reordered event and the first edited row",
+		Long: `verify reads every audit event, checks the hash chain, the canonical form of each
+event and the Merkle tree, and with --checkpoint that the log still extends each saved
+checkpoint: truncation, deletion and rewrites are then caught even when every hash was
+recomputed. Checkpoints are checked with the log's public key (--key, or the configured
+one). Remote mode (--addr) asks the server for a checkpoint and consistency proofs.
+
+It then compares every request row with the state its audit events recorded last (a
+digest of the fields that decide access: state, requester, entitlement, approvals,
+expires_at, preexisting_access, ...). A row edited in the database, a row deleted, or a
+row no event records is named with the fields that differ. --deep also rebuilds each
+request from all its recorded states (what never changes after submission, approvals
+only added, no way out of a terminal state) and compares the last with the row field by
+field.`,
 		Args: exactArgs(0),
 		RunE: func(c *cobra.Command, _ []string) error {
-			a, err := g.open(c.Context())
-			if err != nil {
-				return err
-			}
-			defer a.Close()
-			res, err := audit.Verify(c.Context(), a.store.ScanAudit)
-			if err != nil {
-				return err
-			}
-			rows, err := audit.VerifyRows(c.Context(), a.store, deep)
-			if err != nil {
-				return err
-			}
-			if g.output == "json" {
-				if err := writeJSON(g.stdout, verifyJSON{Result: res, Rows: rows}); err != nil {
-					return err
+			if g.remote() {
+				if len(checkpoints) == 0 {
+					return usageError("remote mode proves consistency with saved checkpoints: pass --checkpoint FILE")
 				}
+				return g.remoteVerify(c.Context(), checkpoints, key)
 			}
-			if !res.OK {
-				return fmt.Errorf("audit chain broken at event %d: %s", res.FirstBadSeq, res.Reason)
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			if g.output != "json" {
-				fmt.Fprintf(g.stdout, "audit chain OK: %d events, last seq %d, last hash %s\n", res.Events, res.LastSeq, res.LastHash)
-				fmt.Fprintf(g.stdout, "request rows OK: %d requests agree with the state their events recorded", rows.Requests)
-				if rows.Unbound > 0 {
-					fmt.Fprintf(g.stdout, " (%d written before rows were bound to the chain, not checked until their next change)", rows.Unbound)
-				}
-				fmt.Fprintln(g.stdout)
-			}
-			return nil
+			return g.verifyLocal(c.Context(), checkpoints, key, deep)
 		},
 	}
 	verify.Flags().BoolVar(&deep, "deep", false, "also rebuild each request from all its recorded states and compare field by field")
+	verify.Flags().StringArrayVar(&checkpoints, "checkpoint", nil, "a saved checkpoint the log must extend (repeatable)")
+	verify.Flags().StringVar(&key, "key", "", "the log's public key, or a file holding it (default: the configured key's)")
 	var format, out string
 	remoteFilter := map[string]*string{}
 	export := &cobra.Command{
@@ -189,7 +173,7 @@ exports the requests CSV of GET /api/exports.csv instead (an auditor token, one 
 	for _, k := range exportFilters {
 		remoteFilter[k] = export.Flags().String(strings.ReplaceAll(k, "_", "-"), "", "remote mode: /api/exports.csv filter "+k)
 	}
-	c.AddCommand(verify, export)
+	c.AddCommand(verify, export, auditKeygenCmd(g), auditCheckpointCmd(g), auditProveCmd(g), auditVerifyProofCmd(g))
 	return c
 }
 

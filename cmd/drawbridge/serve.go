@@ -17,6 +17,7 @@ import (
 
 	"github.com/drawbridge-jit/drawbridge"
 	"github.com/drawbridge-jit/drawbridge/aws"
+	"github.com/drawbridge-jit/drawbridge/clock"
 	"github.com/drawbridge-jit/drawbridge/config"
 	dbhttp "github.com/drawbridge-jit/drawbridge/http"
 	"github.com/drawbridge-jit/drawbridge/outbound"
@@ -165,6 +166,22 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		go func() { defer wg.Done(); removeExpiredDenies(engineCtx, a.aws, logger, time.Minute) }()
 	}
 
+	// Signed checkpoints of the audit log, published every
+	// audit.checkpoint_interval while the engine runs.
+	checkpoints, auditOn, err := newPublisher(cfg, a.store, clock.Real{})
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	if auditOn {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = checkpoints.Run(engineCtx, func(err error) { logger.Error("audit checkpoint not published", "error", err) })
+		}()
+	} else {
+		logger.Info("audit checkpoints are off: set audit.origin and run drawbridge audit keygen (docs/audit.md)")
+	}
+
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	wg.Add(1)
@@ -196,6 +213,9 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	}
 	if slackH != nil {
 		api.Slack = slackH
+	}
+	if auditOn {
+		api.AuditSigner = &checkpoints.Signer
 	}
 	srv := api.HTTPServer(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	if err := checkOpenFiles(api.Limits.MaxConnections, openFileLimit()); err != nil {
