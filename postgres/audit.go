@@ -160,22 +160,30 @@ func (db *DB) hashOlderEvents(ctx context.Context) error {
 		if size == last {
 			return nil
 		}
-		var leaves [][]byte
-		err := scanRows(ctx, tx, func(ev drawbridge.AuditEvent) error {
-			if ev.Seq != size+int64(len(leaves))+1 {
-				return fmt.Errorf("audit event %d is missing (run drawbridge audit verify)", size+int64(len(leaves))+1)
+		// In chunks, so memory stays flat however long the log is.
+		const chunk = 10_000
+		for n := size; n < last; {
+			leaves := make([][]byte, 0, chunk)
+			err := scanRows(ctx, tx, func(ev drawbridge.AuditEvent) error {
+				if ev.Seq != n+int64(len(leaves))+1 {
+					return fmt.Errorf("audit event %d is missing (run drawbridge audit verify)", n+int64(len(leaves))+1)
+				}
+				leaves = append(leaves, audit.Leaf(&ev))
+				return nil
+			}, `SELECT `+auditColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, n, chunk)
+			if err != nil {
+				return fmt.Errorf("merkle tree: %w", err)
 			}
-			leaves = append(leaves, audit.Leaf(&ev))
-			return nil
-		}, `SELECT `+auditColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq`, size)
-		if err != nil {
-			return fmt.Errorf("merkle tree: %w", err)
+			batch := &pgx.Batch{}
+			if err := queueHashes(ctx, tx, batch, n, leaves); err != nil {
+				return err
+			}
+			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+				return fmt.Errorf("merkle tree: %w", err)
+			}
+			n += int64(len(leaves))
 		}
-		batch := &pgx.Batch{}
-		if err := queueHashes(ctx, tx, batch, size, leaves); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, batch).Close()
+		return nil
 	})
 }
 

@@ -122,23 +122,24 @@ func (db *DB) hashOlderEvents(ctx context.Context) error {
 	if int64(size) == last {
 		return nil
 	}
-	var evs []drawbridge.AuditEvent
-	err = scanRows(ctx, tx, func(ev drawbridge.AuditEvent) error {
-		evs = append(evs, ev)
-		return nil
-	}, `SELECT `+auditColumns+` FROM audit_events WHERE seq > ? ORDER BY seq`, size)
-	if err != nil {
-		return fmt.Errorf("merkle tree: %w", err)
-	}
-	leafs := make([][]byte, len(evs))
-	for i := range evs {
-		if evs[i].Seq != int64(size+i+1) {
-			return fmt.Errorf("merkle tree: audit event %d is missing (run drawbridge audit verify)", size+i+1)
+	// In chunks, so memory stays flat however long the log is.
+	const chunk = 10_000
+	for n := int64(size); n < last; {
+		leaves := make([][]byte, 0, chunk)
+		err = scanRows(ctx, tx, func(ev drawbridge.AuditEvent) error {
+			if ev.Seq != n+int64(len(leaves))+1 {
+				return fmt.Errorf("audit event %d is missing (run drawbridge audit verify)", n+int64(len(leaves))+1)
+			}
+			leaves = append(leaves, audit.Leaf(&ev))
+			return nil
+		}, `SELECT `+auditColumns+` FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`, n, chunk)
+		if err != nil {
+			return fmt.Errorf("merkle tree: %w", err)
 		}
-		leafs[i] = audit.Leaf(&evs[i])
-	}
-	if err := db.appendHashes(ctx, tx, int64(size), leafs); err != nil {
-		return err
+		if err := db.appendHashes(ctx, tx, n, leaves); err != nil {
+			return err
+		}
+		n += int64(len(leaves))
 	}
 	return tx.Commit()
 }
