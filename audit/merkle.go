@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -39,12 +42,47 @@ func CanonicalDetails(details map[string]string) []byte {
 	if len(details) == 0 {
 		return []byte("{}")
 	}
-	b, err := json.Marshal(details)
-	if err != nil {
-		// A map of strings always encodes; invalid UTF-8 becomes U+FFFD.
-		panic(fmt.Sprintf("audit: encode details: %v", err))
+	// The bytes of json.Marshal(details), without its reflection: this
+	// runs for every event a verify reads.
+	keys := make([]string, 0, len(details))
+	n := 2
+	for k, v := range details {
+		keys = append(keys, k)
+		n += len(k) + len(v) + 6
 	}
-	return b
+	slices.Sort(keys)
+	var b bytes.Buffer
+	b.Grow(n)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(&b, k)
+		b.WriteByte(':')
+		writeString(&b, details[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// Normalize replaces invalid UTF-8 in ev's text with U+FFFD, as a JSON
+// encoder would on the way to the store: stores call it before Seal, so
+// what is hashed is what is stored and read back.
+func Normalize(ev *drawbridge.AuditEvent) {
+	fix := func(s string) string {
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
+	ev.Actor, ev.Action, ev.RequestID = fix(ev.Actor), fix(ev.Action), fix(ev.RequestID)
+	for k, v := range ev.Details {
+		if fk, fv := fix(k), fix(v); fk != k || fv != v {
+			delete(ev.Details, k)
+			ev.Details[fk] = fv
+		}
+	}
 }
 
 // DecodeDetails decodes stored details and refuses anything that is not
@@ -53,39 +91,48 @@ func CanonicalDetails(details map[string]string) []byte {
 // order, whitespace, or values that are not strings. Stores call it on
 // every read; a refused row gets BadDetailsKey.
 func DecodeDetails(raw []byte) (map[string]string, error) {
+	var out map[string]string
+	if json.Unmarshal(raw, &out) == nil && out != nil && bytes.Equal(CanonicalDetails(out), raw) {
+		if len(out) == 0 {
+			return nil, nil
+		}
+		return out, nil
+	}
+	// Not canonical (a duplicate key leaves the map a pair short, so it
+	// lands here too): find the reason to report.
+	return nil, detailsProblem(raw)
+}
+
+// detailsProblem names what is wrong with stored details that are not
+// canonical.
+func detailsProblem(raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errors.New("not a JSON object")
+		return errors.New("not a JSON object")
 	}
 	out := map[string]string{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		k, _ := t.(string)
 		var v string
 		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("the value of %q is not a string", k)
+			return fmt.Errorf("the value of %q is not a string", k)
 		}
 		if _, dup := out[k]; dup {
-			return nil, fmt.Errorf("duplicate key %q", k)
+			return fmt.Errorf("duplicate key %q", k)
 		}
 		out[k] = v
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("text after the JSON object")
+		return errors.New("text after the JSON object")
 	}
-	if !bytes.Equal(CanonicalDetails(out), raw) {
-		return nil, errors.New("not in canonical form (keys sorted, no whitespace, encoding/json escaping)")
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
+	return errors.New("not in canonical form (keys sorted, no whitespace, encoding/json escaping)")
 }
 
 // Leaf returns the bytes of ev's Merkle leaf: its canonical JSON, keys
@@ -110,9 +157,20 @@ func Leaf(ev *drawbridge.AuditEvent) []byte {
 	return b.Bytes()
 }
 
+// writeString writes s as encoding/json does: quoted, with <, >, & and
+// control characters escaped and invalid UTF-8 replaced. Plain printable
+// ASCII, nearly every string here, is written as is.
 func writeString(b *bytes.Buffer, s string) {
-	q, _ := json.Marshal(s) // a string always encodes
-	b.Write(q)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			b.Write(q)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 // ParseLeaf decodes a leaf written by Leaf and refuses any other bytes for

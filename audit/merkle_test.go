@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,32 @@ func TestDecodeDetailsRefusesWhatTheStoreDidNotWrite(t *testing.T) {
 	} {
 		if _, err := DecodeDetails([]byte(raw)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("DecodeDetails(%s) = %v, want an error about %q", raw, err, want)
+		}
+	}
+}
+
+// CanonicalDetails must write exactly what encoding/json writes: stores
+// written before it (json.Marshal) and after must agree byte for byte.
+func TestCanonicalDetailsIsEncodingJSON(t *testing.T) {
+	values := []string{"", "plain", `quote"`, `back\slash`, "<script>&", "tab\there", "nl\n", "é", "日本", "\u2028", "bad\xffutf8", "\x7f", "~"}
+	for i, k := range values {
+		d := map[string]string{}
+		for j, v := range values {
+			d[values[(i+j)%len(values)]+k] = v
+		}
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := CanonicalDetails(d); !bytes.Equal(got, want) {
+			t.Fatalf("CanonicalDetails\n%s\njson.Marshal\n%s", got, want)
+		}
+		ev := drawbridge.AuditEvent{Details: d}
+		Normalize(&ev)
+		stored := CanonicalDetails(ev.Details)
+		dec, err := DecodeDetails(stored)
+		if err != nil || !bytes.Equal(CanonicalDetails(dec), stored) {
+			t.Fatalf("round trip of %s: %v", stored, err)
 		}
 	}
 }

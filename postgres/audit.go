@@ -60,6 +60,7 @@ func (db *DB) appendAudit(ctx context.Context, tx pgx.Tx, requestID string, even
 		if ev.RequestID == "" {
 			ev.RequestID = requestID
 		}
+		audit.Normalize(&ev)
 		details := audit.CanonicalDetails(ev.Details)
 		audit.Seal(prev, &ev)
 		batch.Queue(`INSERT INTO audit_events (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

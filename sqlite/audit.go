@@ -62,6 +62,7 @@ func (db *DB) appendAudit(ctx context.Context, tx *sql.Tx, requestID string, eve
 		if ev.RequestID == "" {
 			ev.RequestID = requestID
 		}
+		audit.Normalize(&ev)
 		details := audit.CanonicalDetails(ev.Details)
 		audit.Seal(prev, &ev)
 		_, err := insert.ExecContext(ctx, ev.Seq, ev.Time.UnixNano(), ev.Actor, ev.Action, ev.RequestID, string(details), ev.PrevHash, ev.Hash)

@@ -121,9 +121,12 @@ func testMerkleTreeFollowsTheLog(t *testing.T, s Stores) {
 			t.Fatalf("proved %+v, want %+v", got.Event, ev)
 		}
 	}
-	// A second handle sees the same tree and extends it.
+	// A second handle sees the same tree and extends it, with text that
+	// is not UTF-8 (a provider's error message), stored and hashed as
+	// JSON would write it.
 	other := s.Reopen(t)
-	if err := other.AppendAudit(ctx, drawbridge.AuditEvent{Actor: "mallory@example.com", Action: "login_denied"}); err != nil {
+	if err := other.AppendAudit(ctx, drawbridge.AuditEvent{Actor: "mallory@example.com\xff", Action: "login_denied",
+		Details: map[string]string{"error": "bad \xfe\xff bytes", "k\xff": "<&>"}}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.AuditTreeSize(ctx); err != nil || n != 47 {
