@@ -97,10 +97,6 @@ func queueHashes(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, size int64, l
 	return nil
 }
 
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
 func readHashes(ctx context.Context, q querier, indexes []int64) ([][32]byte, error) {
 	out := make([][32]byte, len(indexes))
 	if len(indexes) == 0 {
