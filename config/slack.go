@@ -9,9 +9,18 @@ import (
 )
 
 // Slack configures the Slack channel (docs/slack-setup.md). It is on when
-// signing_secret is set; then team_id, app_id and bot_token are required,
-// so that no request from another workspace or app is ever served.
+// signing_secret is set (HTTP endpoints) or mode is socket; then team_id,
+// app_id and bot_token are required, so that no request from another
+// workspace or app is ever served.
 type Slack struct {
+	// Mode is how Slack reaches Drawbridge: "http" (the default; Slack
+	// posts to /slack/commands, /slack/interactions and /slack/events) or
+	// "socket" (Drawbridge opens a WebSocket to Slack with AppToken, for
+	// deployments that cannot expose a URL to the internet).
+	Mode string `yaml:"mode"`
+	// AppToken is the app-level token (xapp-…, Basic Information →
+	// App-Level Tokens, scope connections:write) Socket Mode connects with.
+	AppToken string `yaml:"app_token"`
 	// SigningSecret is the app's signing secret (Basic Information →
 	// App Credentials); write it as ${SLACK_SIGNING_SECRET}.
 	SigningSecret string `yaml:"signing_secret"`
@@ -50,8 +59,21 @@ type Slack struct {
 	AnyWorkspace      bool   `yaml:"-"`
 }
 
+// Modes of the Slack channel.
+const (
+	SlackHTTP   = "http"
+	SlackSocket = "socket"
+)
+
 // Enabled reports whether the Slack channel is configured.
-func (s Slack) Enabled() bool { return s.SigningSecret != "" }
+func (s Slack) Enabled() bool { return s.SigningSecret != "" || s.SocketMode() }
+
+// SocketMode reports whether Slack is served over Socket Mode.
+func (s Slack) SocketMode() bool { return s.Mode == SlackSocket }
+
+// HTTPEndpoints reports whether Slack's HTTP endpoints are served: they
+// need the signing secret, in either mode.
+func (s Slack) HTTPEndpoints() bool { return s.SigningSecret != "" }
 
 var (
 	slackTeamID       = regexp.MustCompile(`^T[A-Z0-9]{2,20}$`)
@@ -64,9 +86,20 @@ var (
 
 func (c *Config) validateSlack(add func(format string, args ...any)) {
 	s := c.Slack
+	switch s.Mode {
+	case "", SlackHTTP, SlackSocket:
+	default:
+		add("slack.mode %q: give http (Slack calls /slack/commands, /slack/interactions and /slack/events) or socket (Drawbridge connects to Slack with app_token)", s.Mode)
+	}
+	switch {
+	case s.SocketMode() && !strings.HasPrefix(s.AppToken, "xapp-"):
+		add("slack.app_token: Socket Mode needs the app-level token (xapp-…, Basic Information → App-Level Tokens, scope connections:write), e.g. app_token: ${SLACK_APP_TOKEN}")
+	case !s.SocketMode() && s.AppToken != "":
+		add("slack.app_token is used only with mode: socket; add mode: socket, or remove app_token")
+	}
 	if !s.Enabled() {
 		if s.BotToken != "" || s.ApprovalChannel != "" || s.TeamID != "" || s.AppID != "" || s.EnterpriseID != "" || len(s.EmailDomains) > 0 || s.NextSigningSecret != "" {
-			add("slack: signing_secret is missing: the Slack channel needs the app's signing secret (write signing_secret: ${SLACK_SIGNING_SECRET}), or remove the slack: section")
+			add("slack: signing_secret is missing: the Slack channel needs the app's signing secret (write signing_secret: ${SLACK_SIGNING_SECRET}) or Socket Mode (mode: socket with app_token), or remove the slack: section")
 		}
 		return
 	}

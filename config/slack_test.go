@@ -47,3 +47,31 @@ func TestSlackConfig(t *testing.T) {
 		}
 	}
 }
+
+// slack.mode: socket takes an app-level token instead of needing a
+// signing secret; the token is refused in HTTP mode and required in
+// socket mode, and an unknown mode is named.
+func TestSlackSocketModeConfig(t *testing.T) {
+	env := func(k string) (string, bool) {
+		v, ok := map[string]string{"SLACK_APP_TOKEN": "xapp-1-A0123ABCD-1-abc", "SLACK_BOT_TOKEN": "xoxb-1-2-abc"}[k]
+		return v, ok
+	}
+	socket := "slack:\n  mode: socket\n  app_token: ${SLACK_APP_TOKEN}\n  bot_token: ${SLACK_BOT_TOKEN}\n  team_id: T0123ABCD\n  app_id: A0123ABCD\n"
+	cfg, err := config.Parse("drawbridge.yaml", []byte(socket), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Slack; !s.Enabled() || !s.SocketMode() || s.AppToken != "xapp-1-A0123ABCD-1-abc" || s.SigningSecret != "" {
+		t.Errorf("parsed %+v", s)
+	}
+	for src, want := range map[string]string{
+		strings.Replace(socket, "  app_token: ${SLACK_APP_TOKEN}\n", "", 1): "slack.app_token: Socket Mode needs the app-level token (xapp-…",
+		strings.Replace(socket, "${SLACK_APP_TOKEN}", "xoxb-1-2", 1):        "slack.app_token: Socket Mode needs the app-level token (xapp-…",
+		strings.Replace(socket, "mode: socket", "mode: websocket", 1):       `slack.mode "websocket": give http (Slack calls /slack/commands, /slack/interactions and /slack/events) or socket`,
+		strings.Replace(socket, "mode: socket", "mode: http", 1):            "slack.app_token is used only with mode: socket",
+	} {
+		if _, err := config.Parse("drawbridge.yaml", []byte(src), env); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", src, err, want)
+		}
+	}
+}

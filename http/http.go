@@ -176,9 +176,10 @@ func (s *Server) withPages(api nethttp.Handler) nethttp.Handler {
 }
 
 // SlackPaths are the endpoints of the Slack channel: the slash command,
-// the interactivity payloads (buttons, modals), and /webhook, which takes
-// both (the URL existing Slack apps already point at).
-var SlackPaths = []string{"/slack/commands", "/slack/interactions", "/webhook"}
+// the interactivity payloads (buttons, modals), /webhook, which takes
+// both (the URL existing Slack apps already point at), and the Events API
+// (App Home).
+var SlackPaths = []string{"/slack/commands", "/slack/interactions", "/webhook", "/slack/events"}
 
 // withContract sets the contract header on every response and refuses a
 // request that asks for another contract version, before anything else.

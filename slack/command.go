@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -18,13 +17,12 @@ import (
 // command answers a slash command. Requests are recorded before the
 // answer (its id is in it) and provisioned in the background, so neither
 // a slow provider nor Slack's API delays the acknowledgement.
-func (h *Handler) command(w http.ResponseWriter, r *http.Request, form url.Values) {
+func (h *Handler) command(ctx context.Context, form url.Values) reply {
 	user := form.Get("user_id")
-	if !h.checkWorkspace(r.Context(), form.Get("team_id"), form.Get("api_app_id"), form.Get("enterprise_id"), user) {
-		writeReply(w, ephemeral("This Drawbridge does not serve your workspace."))
-		return
+	if !h.checkWorkspace(ctx, form.Get("team_id"), form.Get("api_app_id"), form.Get("enterprise_id"), user) {
+		return ephemeral("This Drawbridge does not serve your workspace.")
 	}
-	h.answer(w, r, form.Get("response_url"), func(ctx context.Context) reply {
+	return h.answer(ctx, form.Get("response_url"), func(ctx context.Context) reply {
 		c, p, refused := h.identify(ctx, user)
 		if refused != nil {
 			return *refused

@@ -3,7 +3,7 @@ package slack
 import (
 	"context"
 	"encoding/json"
-	"net/http"
+	"errors"
 	"strings"
 
 	slackapi "github.com/slack-go/slack"
@@ -12,69 +12,62 @@ import (
 	"github.com/drawbridge-jit/drawbridge/broker"
 )
 
-// interaction answers a click on an approval message's buttons and the
-// submission of the deny modal. A click runs the broker's checks like
-// every channel's review (an approver the rule names, never the
-// requester, distinct people for a quorum); what is refused is explained
-// to the clicker alone and changes nothing.
-func (h *Handler) interaction(w http.ResponseWriter, r *http.Request, payload string) {
+// interaction answers a click on an approval message's buttons (in a
+// channel, a DM or the App Home) and the submission of a modal. A click
+// runs the broker's checks like every channel's review (an approver the
+// rule names, never the requester, distinct people for a quorum); what is
+// refused is explained to the clicker alone and changes nothing. The
+// work runs after Slack is answered; a non-nil reply is the immediate
+// answer.
+func (h *Handler) interaction(ctx context.Context, payload []byte) (*reply, error) {
 	var cb slackapi.InteractionCallback
-	if err := json.Unmarshal([]byte(payload), &cb); err != nil {
-		http.Error(w, "the payload is not JSON", http.StatusBadRequest)
-		return
+	if err := json.Unmarshal(payload, &cb); err != nil {
+		return nil, errors.New("the payload is not JSON")
 	}
 	team := cb.Team.ID
 	if cb.User.TeamID != "" && cb.User.TeamID != team {
 		// A Slack Connect user clicking in our workspace's channel.
 		team = cb.User.TeamID
 	}
-	if !h.checkWorkspace(r.Context(), team, cb.APIAppID, cb.Enterprise.ID, cb.User.ID) {
-		writeReply(w, ephemeral("This Drawbridge does not serve your workspace."))
-		return
+	if !h.checkWorkspace(ctx, team, cb.APIAppID, cb.Enterprise.ID, cb.User.ID) {
+		rep := ephemeral("This Drawbridge does not serve your workspace.")
+		return &rep, nil
+	}
+	later := func(fn func(context.Context)) {
+		h.background(func() { fn(context.WithoutCancel(ctx)) })
 	}
 	switch cb.Type {
 	case slackapi.InteractionTypeBlockActions:
 		if len(cb.ActionCallback.BlockActions) != 1 {
-			w.WriteHeader(http.StatusOK)
-			return
+			return nil, nil
 		}
+		// Slack ignores the answer to a click: the outcome goes to
+		// response_url (or, from the App Home, a DM), seen by the
+		// clicker alone.
 		act := cb.ActionCallback.BlockActions[0]
 		switch act.ActionID {
 		case ActionApprove:
-			// Slack ignores the answer to a click: the outcome goes to
-			// response_url, seen by the clicker alone.
-			w.WriteHeader(http.StatusOK)
-			h.background(func() { h.review(context.WithoutCancel(r.Context()), cb, act.Value, true, "") })
+			later(func(ctx context.Context) { h.review(ctx, cb, act.Value, true, "") })
 		case ActionExtend:
-			w.WriteHeader(http.StatusOK)
-			h.background(func() { h.extendClick(context.WithoutCancel(r.Context()), cb, act.Value) })
+			later(func(ctx context.Context) { h.extendClick(ctx, cb, act.Value) })
 		case ActionDeny:
-			w.WriteHeader(http.StatusOK)
-			h.background(func() { h.openDenyModal(context.WithoutCancel(r.Context()), cb, act.Value) })
-		default:
-			w.WriteHeader(http.StatusOK)
+			later(func(ctx context.Context) { h.openDenyModal(ctx, cb, act.Value) })
 		}
 	case slackapi.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == callbackDetails {
-			w.WriteHeader(http.StatusOK)
-			h.background(func() { h.submitDetails(context.WithoutCancel(r.Context()), cb) })
-			return
+		switch cb.View.CallbackID {
+		case callbackDetails:
+			later(func(ctx context.Context) { h.submitDetails(ctx, cb) })
+		case callbackDeny:
+			reason := cb.View.State.Values[denyBlock][denyInput].Value
+			// The modal closes at once. A submission has no response_url
+			// of its own: the click's rides in the modal's metadata, so a
+			// refusal is explained where the approver clicked.
+			id, responseURL, _ := strings.Cut(cb.View.PrivateMetadata, "\n")
+			cb.ResponseURL = responseURL
+			later(func(ctx context.Context) { h.review(ctx, cb, id, false, reason) })
 		}
-		if cb.View.CallbackID != callbackDeny {
-			w.WriteHeader(http.StatusOK)
-			return
-		}
-		reason := cb.View.State.Values[denyBlock][denyInput].Value
-		// The modal closes at once. A submission has no response_url of
-		// its own: the click's rides in the modal's metadata, so a refusal
-		// is explained where the approver clicked.
-		w.WriteHeader(http.StatusOK)
-		id, responseURL, _ := strings.Cut(cb.View.PrivateMetadata, "\n")
-		cb.ResponseURL = responseURL
-		h.background(func() { h.review(context.WithoutCancel(r.Context()), cb, id, false, reason) })
-	default:
-		w.WriteHeader(http.StatusOK)
 	}
+	return nil, nil
 }
 
 // reviewer is the caller a Slack user reviews as. Slack has no tokens
@@ -114,6 +107,11 @@ func (h *Handler) review(ctx context.Context, cb slackapi.InteractionCallback, i
 	if err := h.updateApproval(ctx, req); err != nil {
 		h.logger().Warn("slack: approval message not updated", "request", id, "error", err)
 	}
+	if cb.View.Type == slackapi.VTHomeTab {
+		if err := h.PublishHome(ctx, cb.User.ID); err != nil {
+			h.logger().Warn("slack: App Home not refreshed", "user", cb.User.ID, "error", err)
+		}
+	}
 	verb := "approved"
 	if !approve {
 		verb = "denied"
@@ -141,17 +139,24 @@ func (h *Handler) decidedInSlack(ctx context.Context, cb slackapi.InteractionCal
 }
 
 // tell answers the user behind cb alone: on the message's response_url
-// for a click, else as an ephemeral message in the channel it came from.
+// for a click, else as an ephemeral message in the channel it came from,
+// else (a click in the App Home, which has neither) in a DM.
 func (h *Handler) tell(ctx context.Context, cb slackapi.InteractionCallback, rep reply) {
 	if cb.ResponseURL != "" {
 		h.postResponse(ctx, cb.ResponseURL, rep)
 		return
 	}
-	if h.API == nil || cb.Channel.ID == "" {
+	if h.API == nil {
 		return
 	}
-	if _, err := h.API.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackapi.MsgOptionText(rep.Text, false)); err != nil {
-		h.logger().Warn("slack: ephemeral answer not posted", "error", err)
+	var err error
+	if cb.Channel.ID != "" {
+		_, err = h.API.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slackapi.MsgOptionText(rep.Text, false))
+	} else {
+		_, _, err = h.API.PostMessageContext(ctx, cb.User.ID, slackapi.MsgOptionText(rep.Text, false))
+	}
+	if err != nil {
+		h.logger().Warn("slack: answer not posted", "error", err)
 	}
 }
 

@@ -112,13 +112,13 @@ func (h *Handler) background(fn func()) {
 // (each piece is bounded by a minute).
 func (h *Handler) Wait() { h.work.Wait() }
 
-// Paths are the endpoints Handler serves: the slash command, the
-// interactivity payloads, and /webhook, which takes both (the URL
-// existing Slack apps already point at).
-var Paths = []string{"/slack/commands", "/slack/interactions", "/webhook"}
+// EventsPath takes the Events API (app_home_opened, and Slack's URL
+// verification of it), whose bodies are JSON rather than forms.
+const EventsPath = "/slack/events"
 
 // ServeHTTP answers POST /slack/commands, /slack/interactions and
-// /webhook, telling a command from a payload by its fields.
+// /webhook, telling a command from a payload by its fields, and
+// /slack/events. Every request is verified first.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -146,6 +146,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return
 	}
+	if r.URL.Path == EventsPath {
+		challenge, err := h.event(r.Context(), body)
+		switch {
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case challenge != "":
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, challenge)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+		return
+	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		http.Error(w, "the body is not form-encoded", http.StatusBadRequest)
@@ -153,9 +166,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case form.Has("command"):
-		h.command(w, r, form)
+		writeReply(w, h.command(r.Context(), form))
 	case form.Has("payload"):
-		h.interaction(w, r, form.Get("payload"))
+		rep, err := h.interaction(r.Context(), []byte(form.Get("payload")))
+		switch {
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		case rep != nil:
+			writeReply(w, *rep)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
 	default:
 		http.Error(w, "expected a slash command (command=…) or an interactivity payload (payload=…)", http.StatusBadRequest)
 	}
@@ -270,11 +291,11 @@ func writeReply(w http.ResponseWriter, rep reply) {
 	_ = json.NewEncoder(w).Encode(rep)
 }
 
-// answer runs work and writes its reply, or, when it takes longer than
-// AckWithin, acknowledges at once and posts the reply to responseURL when
+// answer runs work and returns its reply, or, when it takes longer than
+// AckWithin, "received" at once, and posts the reply to responseURL when
 // it is ready: Slack shows an error to anyone not answered within 3 s.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, responseURL string, work func(ctx context.Context) reply) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), timeLimit)
+func (h *Handler) answer(ctx context.Context, responseURL string, work func(ctx context.Context) reply) reply {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeLimit)
 	done := make(chan reply, 1)
 	go func() {
 		defer cancel()
@@ -286,13 +307,13 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, responseURL str
 	}
 	select {
 	case rep := <-done:
-		writeReply(w, rep)
+		return rep
 	case <-h.Clock.After(within):
-		writeReply(w, ephemeral("Received; working on it — the answer follows here."))
 		h.background(func() {
 			rep := <-done
 			h.postResponse(context.Background(), responseURL, rep)
 		})
+		return ephemeral("Received; working on it — the answer follows here.")
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/drawbridge-jit/drawbridge/outbound"
 	"github.com/drawbridge-jit/drawbridge/policy"
 	"github.com/drawbridge-jit/drawbridge/slack"
+	"github.com/slack-go/slack/socketmode"
 	"github.com/spf13/cobra"
 )
 
@@ -159,6 +160,17 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 		wg.Add(1)
 		go func() { defer wg.Done(); slackH.RunReminders(engineCtx, slack.DefaultRemindEvery) }()
 	}
+	if slackH != nil && cfg.Slack.SocketMode() {
+		// Socket Mode: Slack's requests arrive over a WebSocket Drawbridge
+		// opens, served by the same handler as the HTTP endpoints.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := slackH.RunSocket(engineCtx, socketmode.New(slackH.API)); err != nil {
+				logger.Error("slack Socket Mode stopped", "error", err)
+			}
+		}()
+	}
 
 	if pc := a.cfg.Providers.AWS(); pc != nil && pc.DeniesOldSessions() && a.aws != nil {
 		// deny_old_sessions: take statements out once their sessions ended.
@@ -211,7 +223,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 			return nil
 		},
 	}
-	if slackH != nil {
+	if slackH != nil && cfg.Slack.HTTPEndpoints() {
 		api.Slack = slackH
 	}
 	if auditOn {

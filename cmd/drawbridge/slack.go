@@ -16,13 +16,20 @@ import (
 // adds its notifier (approval messages, their updates, DMs) to the app's
 // delivery workers, woken by the broker's writes like the others.
 func slackHandler(a *app, cfg config.Slack, publicURL string, logger *slog.Logger) *slack.Handler {
-	secrets := []string{cfg.SigningSecret}
-	if cfg.NextSigningSecret != "" {
-		secrets = append(secrets, cfg.NextSigningSecret)
+	var secrets []string
+	for _, s := range []string{cfg.SigningSecret, cfg.NextSigningSecret} {
+		if s != "" {
+			secrets = append(secrets, s)
+		}
 	}
 	var opts []slackapi.Option
 	if cfg.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(cfg.APIURL))
+	}
+	if cfg.SocketMode() {
+		// apps.connections.open takes the app-level token; every other
+		// call the bot token.
+		opts = append(opts, slackapi.OptionAppLevelToken(cfg.AppToken))
 	}
 	h := &slack.Handler{
 		Broker:            a.broker,

@@ -1,8 +1,9 @@
 // Package emulator is a loopback Slack Web API for tests and drawbridge
 // dev: it answers the methods Drawbridge calls (chat.postMessage,
 // chat.update, chat.postEphemeral, views.open, views.publish, users.info,
-// users.lookupByEmail, conversations.open) and the response_url of slash
-// commands, and records every call, so a test checks the real messages
+// users.lookupByEmail, conversations.open), the response_url of slash
+// commands and Socket Mode (apps.connections.open and its WebSocket), and
+// records every call, so a test checks the real messages
 // and `drawbridge dev` shows what would have been posted. The real
 // slack-go client talks to it through slack.OptionAPIURL(URL()+"/api/").
 package emulator
@@ -48,6 +49,7 @@ type Server struct {
 	// Fail, when set, answers every Web API call with this Slack error
 	// ("ratelimited", "channel_not_found").
 	fail string
+	sock socketState
 }
 
 // Start serves the emulator on addr (a loopback address such as
@@ -57,8 +59,10 @@ func Start(addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: ln, users: map[string]User{}}
+	s := &Server{ln: ln, users: map[string]User{}, sock: socketState{connected: make(chan struct{})}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/apps.connections.open", s.connectionsOpen)
+	mux.HandleFunc("GET /socket", s.socket)
 	mux.HandleFunc("POST /api/{method}", s.api)
 	mux.HandleFunc("POST /response/{id}", s.response)
 	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, _ *http.Request) {
