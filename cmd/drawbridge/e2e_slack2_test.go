@@ -147,3 +147,50 @@ func TestSlackApprovalClickEndToEnd(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// findCall polls the dev server's Slack Web API until a recorded call
+// satisfies match, for at most 20 s.
+func findCall(t *testing.T, api string, match func(slackemu.Call) bool) slackemu.Call {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, c := range slackCalls(t, api) {
+			if match(c) {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no matching Slack call within 20s: %+v", slackCalls(t, api))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A decision made with the CLI (remote mode, `drawbridge approve`)
+// rewrites the Slack approval message within a second: the update is the
+// delivery of the approval's notification, woken by the write itself.
+func TestSlackMessageFollowsCLIDecision(t *testing.T) {
+	const secret = "e2e-slack-secret-0123456789"
+	base, api := startDevSlack(t, secret)
+	body := url.Values{"team_id": {"T0DEV"}, "user_id": {"U12345678"}, "command": {"/boundary"},
+		"text": {"111122223333 AdministratorAccess 0.5 INC-8"}, "trigger_id": {"4.5.6"}}.Encode()
+	code, out := slackPost(t, base, "/slack/commands", secret, body)
+	if code != 200 || !strings.Contains(out, "is waiting for approval") {
+		t.Fatalf("command: %d %s", code, out)
+	}
+	id := regexp.MustCompile(`req_[0-9A-Za-z]+`).FindString(out)
+	findCall(t, api, func(c slackemu.Call) bool {
+		return c.Method == "chat.postMessage" && c.Params["channel"] == "C0APPROVALS" && strings.Contains(c.Params["blocks"], id)
+	})
+	env := []string{"DRAWBRIDGE_ADDR=" + base, "DRAWBRIDGE_TOKEN=dbt_dev_approver_carol"}
+	if res := exe(t, t.TempDir(), env, "approve", id, "carol@example.com"); res.code != 0 {
+		t.Fatalf("drawbridge approve: %s", res)
+	}
+	decided := time.Now()
+	findCall(t, api, func(c slackemu.Call) bool {
+		return c.Method == "chat.update" && strings.Contains(c.Params["blocks"], id) && strings.Contains(c.Params["blocks"], "Approved by carol@example.com")
+	})
+	if took := time.Since(decided); took > time.Second {
+		t.Fatalf("the approval message was updated %s after the CLI's decision, want within 1s", took)
+	}
+}
