@@ -56,8 +56,12 @@ func (h *Handler) approvalBlocks(r *drawbridge.Request) []slackapi.Block {
 			deny.Style = slackapi.StyleDanger
 			blocks = append(blocks, slackapi.NewActionBlock("review", approve, deny))
 		} else {
-			link := slackapi.NewSectionBlock(md(fmt.Sprintf("Rule %s is decided on the dashboard, after a fresh sign-in: <%s|approve or deny %s>",
-				esc(r.Decision.Rule), h.approvePage(r.ID), r.ID)), nil, nil)
+			text := fmt.Sprintf("Rule %s is decided on the dashboard, after a fresh sign-in: <%s|approve or deny %s>", esc(r.Decision.Rule), h.approvePage(r.ID), r.ID)
+			if h.DashboardURL == "" {
+				// Without server.public_url a link would not open.
+				text = fmt.Sprintf("Rule %s is decided on the Drawbridge dashboard, after a fresh sign-in: open `%s` there", esc(r.Decision.Rule), h.approvePage(r.ID))
+			}
+			link := slackapi.NewSectionBlock(md(text), nil, nil)
 			link.BlockID = "review"
 			blocks = append(blocks, link)
 		}

@@ -188,3 +188,17 @@ func TestApprovalOnDashboardOnly(t *testing.T) {
 		t.Fatalf("deny modal opened: %+v", v)
 	}
 }
+
+// Without server.public_url there is no absolute link to give: the
+// message names the dashboard page's path as text rather than a link
+// Slack cannot open.
+func TestDashboardPathWithoutPublicURL(t *testing.T) {
+	f := newFixture(t, testenv.Options{Policy: routedPolicy})
+	f.h.ApprovalChannel = approvalChannel
+	f.deliver(t)
+	id := reqID(t, f.command(t, alice, "111122223333 PowerUserAccess 1"))
+	msg := blocksText(t, f.waitCall(t, 0, "chat.postMessage"))
+	if want := "open `/dashboard/requests/" + id + "/approve` there"; !strings.Contains(msg, want) || strings.Contains(msg, "\\u003c/dashboard") {
+		t.Fatalf("message: %s, want %q and no link", msg, want)
+	}
+}
