@@ -67,6 +67,25 @@ func TestAWSCLIAgainstTheEmulator(t *testing.T) {
 		t.Fatalf("list answered %v", out)
 	}
 
+	out, stderr, err = run("sso-admin", "list-account-assignments-for-principal", "--instance-arn", emulator.SandboxInstanceARN,
+		"--principal-id", userID, "--principal-type", "USER", "--filter", "AccountId="+account)
+	if err != nil {
+		t.Fatalf("list for principal: %v\n%s", err, stderr)
+	}
+	if list, _ := out["AccountAssignments"].([]any); len(list) != 1 || list[0].(map[string]any)["PermissionSetArn"] != ps {
+		t.Fatalf("list for principal answered %v", out)
+	}
+	out, stderr, err = run("sso-admin", "list-account-assignments-for-principal", "--instance-arn", emulator.SandboxInstanceARN,
+		"--principal-id", userID, "--principal-type", "USER", "--filter", "AccountId=210987654321")
+	if list, _ := out["AccountAssignments"].([]any); err != nil || len(list) != 0 {
+		t.Fatalf("list for principal in another account: %v %v\n%s", out, err, stderr)
+	}
+	if _, stderr, err = run("sso-admin", "list-account-assignments-for-principal", "--instance-arn", emulator.SandboxInstanceARN,
+		"--principal-id", userID, "--principal-type", "USER", "--filter", "AccountId=12345"); err == nil ||
+		!strings.Contains(stderr, "ValidationException") && !strings.Contains(stderr, "Invalid length") {
+		t.Fatalf("list for principal, filter 12345: %v\n%s", err, stderr)
+	}
+
 	// What AWS rejects, the emulator rejects, and the CLI reads the error.
 	if _, stderr, err = run(assignment("delete", "alice")...); err == nil || !strings.Contains(stderr, "ValidationException") || !strings.Contains(stderr, "principalId") {
 		t.Fatalf("delete for principal alice: %v\n%s", err, stderr)

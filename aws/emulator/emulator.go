@@ -56,6 +56,7 @@ const (
 	OpDescribeAccountAssignmentCreationStatus = "DescribeAccountAssignmentCreationStatus"
 	OpDescribeAccountAssignmentDeletionStatus = "DescribeAccountAssignmentDeletionStatus"
 	OpListAccountAssignments                  = "ListAccountAssignments"
+	OpListAccountAssignmentsForPrincipal      = "ListAccountAssignmentsForPrincipal"
 	OpListPermissionSets                      = "ListPermissionSets"
 	OpDescribePermissionSet                   = "DescribePermissionSet"
 	OpListInstances                           = "ListInstances"
@@ -197,6 +198,11 @@ type assignmentKey struct {
 	accountID, permissionSetARN, principalType, principalID string
 }
 
+// principalKey names a principal: USER or GROUP, and its id.
+type principalKey struct{ principalType, principalID string }
+
+func (k assignmentKey) principal() principalKey { return principalKey{k.principalType, k.principalID} }
+
 type permissionSet struct {
 	name, arn       string
 	sessionDuration time.Duration
@@ -233,6 +239,10 @@ type Server struct {
 
 	mu          sync.Mutex
 	assignments map[assignmentKey]bool
+	// byPrincipal indexes assignments by principal, so that
+	// ListAccountAssignmentsForPrincipal costs what the principal holds,
+	// not what the instance holds.
+	byPrincipal map[principalKey]map[assignmentKey]bool
 	history     []change // changes to assignments within listLag, oldest first
 	operations  map[string]*operation
 	pending     []*operation          // in creation order, settled in that order
@@ -296,6 +306,7 @@ func New(opts Options) *Server {
 		byName:          map[string]*permissionSet{},
 		byARN:           map[string]*permissionSet{},
 		assignments:     map[assignmentKey]bool{},
+		byPrincipal:     map[principalKey]map[assignmentKey]bool{},
 		operations:      map[string]*operation{},
 		busy:            map[assignmentKey]int{},
 		faults:          map[string][]*Fault{},
@@ -602,10 +613,18 @@ func (s *Server) set(k assignmentKey, present bool, at time.Time) {
 		}
 		s.history = append(s.history[cut:], change{at: at, key: k, present: present})
 	}
+	p := k.principal()
 	if present {
 		s.assignments[k] = true
+		if s.byPrincipal[p] == nil {
+			s.byPrincipal[p] = map[assignmentKey]bool{}
+		}
+		s.byPrincipal[p][k] = true
 	} else {
 		delete(s.assignments, k)
+		if delete(s.byPrincipal[p], k); len(s.byPrincipal[p]) == 0 {
+			delete(s.byPrincipal, p)
+		}
 	}
 }
 

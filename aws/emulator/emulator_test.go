@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -434,5 +435,75 @@ func TestOnChangeReportsEffectiveChanges(t *testing.T) {
 	want := []string{account + "/ReadOnlyAccess/" + userN(1) + "=present", account + "/ReadOnlyAccess/" + userN(1) + "=gone"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("OnChange saw %q, want %q", got, want)
+	}
+}
+
+// ListAccountAssignmentsForPrincipal answers what one principal holds, only
+// in the filtered account when a filter is given, in pages.
+func TestListAccountAssignmentsForPrincipal(t *testing.T) {
+	s, c := start(t, emulator.Options{})
+	ctx := context.Background()
+	const other = "210987654321"
+	for _, ps := range []string{"AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"} {
+		for _, acct := range []string{account, other} {
+			if err := s.AddAssignment(acct, ps, userN(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.AddAssignment(account, "ReadOnlyAccess", userN(2)); err != nil {
+		t.Fatal(err)
+	}
+	list := func(filter *types.ListAccountAssignmentsFilter, user string, max int32) (pages int, got []string) {
+		t.Helper()
+		p := ssoadmin.NewListAccountAssignmentsForPrincipalPaginator(c, &ssoadmin.ListAccountAssignmentsForPrincipalInput{
+			InstanceArn: awssdk.String(emulator.SandboxInstanceARN), PrincipalId: awssdk.String(user),
+			PrincipalType: types.PrincipalTypeUser, Filter: filter, MaxResults: awssdk.Int32(max),
+		})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, a := range out.AccountAssignments {
+				if awssdk.ToString(a.PrincipalId) != user || a.PrincipalType != types.PrincipalTypeUser {
+					t.Fatalf("listing for %s holds %+v", user, a)
+				}
+				got = append(got, awssdk.ToString(a.AccountId)+" "+awssdk.ToString(a.PermissionSetArn))
+			}
+		}
+		return pages, got
+	}
+	pages, got := list(&types.ListAccountAssignmentsFilter{AccountId: awssdk.String(other)}, userN(1), 2)
+	want := []string{other + " " + emulator.PermissionSetARN("AdministratorAccess"), other + " " + emulator.PermissionSetARN("PowerUserAccess"),
+		other + " " + emulator.PermissionSetARN("ReadOnlyAccess")}
+	slices.Sort(want)
+	if pages != 2 || !slices.Equal(got, want) {
+		t.Fatalf("filtered by %s: %d pages %v, want 2 pages %v", other, pages, got, want)
+	}
+	if pages, got = list(nil, userN(1), 100); pages != 1 || len(got) != 6 {
+		t.Fatalf("unfiltered: %d pages %v, want all 6 in one", pages, got)
+	}
+	if _, got = list(&types.ListAccountAssignmentsFilter{AccountId: awssdk.String(account)}, userN(2), 100); len(got) != 1 {
+		t.Fatalf("user 2: %v", got)
+	}
+	if _, got = list(nil, userN(3), 100); len(got) != 0 {
+		t.Fatalf("a user with nothing: %v", got)
+	}
+	s.RemoveAssignment(account, "ReadOnlyAccess", userN(2))
+	if _, got = list(nil, userN(2), 100); len(got) != 0 {
+		t.Fatalf("after removal: %v", got)
+	}
+	for _, in := range []*ssoadmin.ListAccountAssignmentsForPrincipalInput{
+		{InstanceArn: awssdk.String(emulator.SandboxInstanceARN), PrincipalId: awssdk.String(userN(1)), PrincipalType: types.PrincipalTypeUser,
+			Filter: &types.ListAccountAssignmentsFilter{AccountId: awssdk.String("12345")}},
+		{InstanceArn: awssdk.String(emulator.SandboxInstanceARN), PrincipalId: awssdk.String("alice"), PrincipalType: types.PrincipalTypeUser},
+		{InstanceArn: awssdk.String(emulator.SandboxInstanceARN), PrincipalId: awssdk.String(userN(1)), PrincipalType: types.PrincipalTypeUser,
+			NextToken: awssdk.String("garbage")},
+	} {
+		if _, err := c.ListAccountAssignmentsForPrincipal(ctx, in); apiCode(t, err) != "ValidationException" {
+			t.Fatalf("%+v: %v, want ValidationException", in, err)
+		}
 	}
 }

@@ -73,6 +73,7 @@ type request struct {
 	PrincipalType                      *string
 	PrincipalId                        *string
 	AccountId                          *string
+	Filter                             *struct{ AccountId *string }
 	AccountAssignmentCreationRequestId *string
 	AccountAssignmentDeletionRequestId *string
 	MaxResults                         *int
@@ -215,10 +216,11 @@ func (s *Server) operationTable() map[string]handlerFunc {
 			st, err := s.describeOperation(str(in.AccountAssignmentDeletionRequestId), false)
 			return map[string]any{"AccountAssignmentDeletionStatus": st}, err
 		},
-		OpListAccountAssignments: s.listAccountAssignments,
-		OpListPermissionSets:     s.listPermissionSets,
-		OpDescribePermissionSet:  s.describePermissionSet,
-		OpListInstances:          s.listInstances,
+		OpListAccountAssignments:             s.listAccountAssignments,
+		OpListAccountAssignmentsForPrincipal: s.listAccountAssignmentsForPrincipal,
+		OpListPermissionSets:                 s.listPermissionSets,
+		OpDescribePermissionSet:              s.describePermissionSet,
+		OpListInstances:                      s.listInstances,
 	}
 	table := map[string]handlerFunc{}
 	for op, h := range ops {
@@ -450,6 +452,51 @@ func (s *Server) listAccountAssignments(in *request, now time.Time, _ string) (a
 			return all[i].PrincipalType < all[j].PrincipalType
 		}
 		return all[i].PrincipalId < all[j].PrincipalId
+	})
+	from, to, next, err := page(in, len(all))
+	if err != nil {
+		return nil, err
+	}
+	return withNextToken(map[string]any{"AccountAssignments": append([]assignmentJSON{}, all[from:to]...)}, next), nil
+}
+
+// listAccountAssignmentsForPrincipal answers the assignments held by one
+// principal (as the principal itself: AWS lists a group's assignments under
+// the group), optionally only those in Filter.AccountId, ordered by
+// account, then permission set ARN, and paged like every list. It is as
+// lagging as ListAccountAssignments (Options.ListLag).
+func (s *Server) listAccountAssignmentsForPrincipal(in *request, now time.Time, _ string) (any, error) {
+	p := principalKey{str(in.PrincipalType), str(in.PrincipalId)}
+	var account string
+	if in.Filter != nil {
+		account = str(in.Filter.AccountId)
+	}
+	type assignmentJSON struct{ AccountId, PermissionSetArn, PrincipalType, PrincipalId string }
+	var all []assignmentJSON
+	seen := map[assignmentKey]bool{}
+	consider := func(k assignmentKey) {
+		if seen[k] || account != "" && k.accountID != account {
+			return
+		}
+		seen[k] = true
+		if s.listed(k, now) {
+			all = append(all, assignmentJSON{k.accountID, k.permissionSetARN, k.principalType, k.principalID})
+		}
+	}
+	for k := range s.byPrincipal[p] {
+		consider(k)
+	}
+	// Those a lagging listing still shows.
+	for _, c := range s.history {
+		if c.key.principal() == p {
+			consider(c.key)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].AccountId != all[j].AccountId {
+			return all[i].AccountId < all[j].AccountId
+		}
+		return all[i].PermissionSetArn < all[j].PermissionSetArn
 	})
 	from, to, next, err := page(in, len(all))
 	if err != nil {
