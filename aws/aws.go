@@ -35,6 +35,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +44,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/sync/singleflight"
 
@@ -188,6 +190,10 @@ type Provider struct {
 	denyOld     bool
 	leases      drawbridge.Leaser
 	leaseHolder string
+
+	// noPrincipalListing: AWS refused ListAccountAssignmentsForPrincipal
+	// (a role whose policy predates it), so Exists lists the account.
+	noPrincipalListing atomic.Bool
 }
 
 var (
@@ -410,16 +416,61 @@ func (p *Provider) InstanceARN() string { return p.instanceARN }
 // IdentityStoreID is the configured Identity Store, "" when not set.
 func (p *Provider) IdentityStoreID() string { return p.identityStoreID }
 
-// Exists reports whether the user assignment exists, reading every page of
-// ListAccountAssignments. AWS does not document that listing as strongly
-// consistent: right after a create or delete it may still show the state
-// before it, so one answer taken then is no proof either way.
+// Exists reports whether the user assignment exists. It asks about the one
+// user in the one account (ListAccountAssignmentsForPrincipal filtered by
+// the account, every page), so its cost is what that user holds there, not
+// what everyone holds in the account: a grant's standing-access check is
+// one call against Identity Center's 20 calls/s, however many people share
+// the permission set. When AWS refuses that call (AccessDeniedException:
+// an IAM policy written before Drawbridge used it), Exists reads the
+// account's listing instead, from then on. AWS does not document either
+// listing as strongly consistent: right after a create or delete it may
+// still show the state before it, so one answer taken then is no proof
+// either way.
 func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, error) {
-	const op = "ListAccountAssignments"
+	const op = "ListAccountAssignmentsForPrincipal"
 	psARN, err := p.check(op, a)
 	if err != nil {
 		return false, err
 	}
+	if p.noPrincipalListing.Load() {
+		return p.existsInAccount(ctx, a, psARN)
+	}
+	pages := ssoadmin.NewListAccountAssignmentsForPrincipalPaginator(p.client, &ssoadmin.ListAccountAssignmentsForPrincipalInput{
+		InstanceArn:   &p.instanceARN,
+		PrincipalId:   &a.PrincipalRef,
+		PrincipalType: types.PrincipalTypeUser,
+		Filter:        &types.ListAccountAssignmentsFilter{AccountId: &a.Resource},
+	})
+	for pages.HasMorePages() {
+		var out *ssoadmin.ListAccountAssignmentsForPrincipalOutput
+		err := retryRead(ctx, p.sleep, func() error {
+			var err error
+			out, err = pages.NextPage(ctx)
+			return classifyAbout(op, describe(a), err)
+		})
+		if hasCode(err, "AccessDeniedException") {
+			p.noPrincipalListing.Store(true)
+			return p.existsInAccount(ctx, a, psARN)
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, x := range out.AccountAssignments {
+			// The filter is AWS's; the match is ours, on every member.
+			if x.PrincipalType == types.PrincipalTypeUser && awssdk.ToString(x.PrincipalId) == a.PrincipalRef &&
+				awssdk.ToString(x.AccountId) == a.Resource && awssdk.ToString(x.PermissionSetArn) == psARN {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// existsInAccount is Exists by reading every page of ListAccountAssignments
+// for the account and permission set.
+func (p *Provider) existsInAccount(ctx context.Context, a drawbridge.Assignment, psARN string) (bool, error) {
+	const op = "ListAccountAssignments"
 	pages := ssoadmin.NewListAccountAssignmentsPaginator(p.client, &ssoadmin.ListAccountAssignmentsInput{
 		InstanceArn:      &p.instanceARN,
 		AccountId:        &a.Resource,
@@ -431,7 +482,7 @@ func (p *Provider) Exists(ctx context.Context, a drawbridge.Assignment) (bool, e
 			return false, err
 		}
 		for _, x := range out.AccountAssignments {
-			if x.PrincipalType == "USER" && awssdk.ToString(x.PrincipalId) == a.PrincipalRef {
+			if x.PrincipalType == types.PrincipalTypeUser && awssdk.ToString(x.PrincipalId) == a.PrincipalRef {
 				return true, nil
 			}
 		}

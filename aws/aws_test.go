@@ -96,9 +96,12 @@ func TestGrantExistsRevoke(t *testing.T) {
 	}
 }
 
-func TestExistsReadsEveryPage(t *testing.T) {
+// Exists asks about the one principal in the one account
+// (ListAccountAssignmentsForPrincipal with the account filter), so its cost
+// does not grow with the assignments others hold: 250 others used to mean
+// three pages of ListAccountAssignments, against AWS's 20 calls/s.
+func TestExistsAsksAboutOnePrincipal(t *testing.T) {
 	em, p := setup(t, 0)
-	// The SDK asks for up to 100 per page; 250 others put the user on page 3.
 	for i := range 250 {
 		if err := em.AddAssignment(account, "PowerUserAccess", uid(fmt.Sprintf("a-%03d", i))); err != nil {
 			t.Fatal(err)
@@ -109,13 +112,24 @@ func TestExistsReadsEveryPage(t *testing.T) {
 	}
 	ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "zz-standing"))
 	if err != nil || !ok {
-		t.Fatalf("Exists = %v, %v; want true from the last page", ok, err)
+		t.Fatalf("Exists = %v, %v; want true", ok, err)
 	}
-	if n := em.Calls(emulator.OpListAccountAssignments); n != 3 {
-		t.Errorf("%d list calls, want 3 pages", n)
+	if n, m := em.Calls(emulator.OpListAccountAssignments), em.Calls(emulator.OpListAccountAssignmentsForPrincipal); n != 0 || m != 1 {
+		t.Errorf("%d ListAccountAssignments and %d ListAccountAssignmentsForPrincipal calls, want 0 and 1", n, m)
 	}
-	if ok, _ := p.Exists(context.Background(), assignment("ReadOnlyAccess", "zz-standing")); ok {
-		t.Error("Exists matched another permission set")
+	// The same user in another account, and another permission set here,
+	// are not this assignment.
+	if err := em.AddAssignment("210987654321", "ReadOnlyAccess", uid("zz-standing")); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Exists(context.Background(), assignment("ReadOnlyAccess", "zz-standing")); err != nil || ok {
+		t.Errorf("Exists = %v, %v: matched another permission set or account", ok, err)
+	}
+	// Every page is read, an empty one included (AWS may answer fewer
+	// results than asked for and a NextToken).
+	em.Script(emulator.OpListAccountAssignmentsForPrincipal, emulator.Fault{EmptyPage: true})
+	if ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "zz-standing")); err != nil || !ok {
+		t.Errorf("Exists after an empty first page = %v, %v; want true", ok, err)
 	}
 }
 
@@ -166,7 +180,7 @@ func TestErrorClassification(t *testing.T) {
 		{emulator.Fault{Code: "ValidationException", HTTPStatus: 502}, emulator.OpCreateAccountAssignment, false},
 		{emulator.Fault{Code: "AccessDeniedException"}, emulator.OpDeleteAccountAssignment, true},
 		{emulator.Fault{Code: "ValidationException"}, emulator.OpCreateAccountAssignment, true},
-		{emulator.Fault{Code: "ResourceNotFoundException"}, emulator.OpListAccountAssignments, true},
+		{emulator.Fault{Code: "ResourceNotFoundException"}, emulator.OpListAccountAssignmentsForPrincipal, true},
 		{emulator.Fault{Code: "ServiceQuotaExceededException"}, emulator.OpCreateAccountAssignment, true},
 	}
 	for _, tc := range cases {
@@ -388,20 +402,15 @@ func TestNewAgainstAWSNeedsARegion(t *testing.T) {
 // the grant that wanted to know.
 func TestExistsRetriesTransientListFailure(t *testing.T) {
 	em, p := setup(t, 0)
-	for i := range 150 {
-		if err := em.AddAssignment(account, "PowerUserAccess", uid(fmt.Sprintf("a-%03d", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if err := em.AddAssignment(account, "PowerUserAccess", uid("zz-standing")); err != nil {
 		t.Fatal(err)
 	}
-	em.Script(emulator.OpListAccountAssignments, emulator.Fault{}, emulator.Fault{Code: "ThrottlingException"})
+	em.Script(emulator.OpListAccountAssignmentsForPrincipal, emulator.Fault{EmptyPage: true}, emulator.Fault{Code: "ThrottlingException"})
 	ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "zz-standing"))
 	if err != nil || !ok {
 		t.Fatalf("Exists = %v, %v; want true after one retried page", ok, err)
 	}
-	if n := em.Calls(emulator.OpListAccountAssignments); n != 3 {
+	if n := em.Calls(emulator.OpListAccountAssignmentsForPrincipal); n != 3 {
 		t.Errorf("%d list calls, want 3 (page 1, throttled page 2, page 2 again)", n)
 	}
 }
@@ -409,12 +418,33 @@ func TestExistsRetriesTransientListFailure(t *testing.T) {
 // A permanent failure is not retried.
 func TestExistsDoesNotRetryPermanentFailure(t *testing.T) {
 	em, p := setup(t, 0)
+	em.Fail(emulator.OpListAccountAssignmentsForPrincipal, emulator.Fault{Code: "AccessDeniedException"})
 	em.Fail(emulator.OpListAccountAssignments, emulator.Fault{Code: "AccessDeniedException"})
 	if _, err := p.Exists(context.Background(), assignment("PowerUserAccess", "u")); err == nil || !drawbridge.IsPermanent(err) {
 		t.Fatalf("err = %v, want a permanent error", err)
 	}
-	if n := em.Calls(emulator.OpListAccountAssignments); n != 1 {
-		t.Errorf("%d list calls, want 1", n)
+	if n, m := em.Calls(emulator.OpListAccountAssignmentsForPrincipal), em.Calls(emulator.OpListAccountAssignments); n != 1 || m != 1 {
+		t.Errorf("%d and %d list calls, want 1 of each (the principal's, then the account's)", n, m)
+	}
+}
+
+// A role without sso:ListAccountAssignmentsForPrincipal (an IAM policy
+// written before Drawbridge asked for it) still answers from the account's
+// listing, which the policy always allowed, and stops asking the refused
+// call: an upgrade must not make every grant fail.
+func TestExistsFallsBackToTheAccountListing(t *testing.T) {
+	em, p := setup(t, 0)
+	if err := em.AddAssignment(account, "PowerUserAccess", uid("standing")); err != nil {
+		t.Fatal(err)
+	}
+	em.Fail(emulator.OpListAccountAssignmentsForPrincipal, emulator.Fault{Code: "AccessDeniedException"})
+	for range 3 {
+		if ok, err := p.Exists(context.Background(), assignment("PowerUserAccess", "standing")); err != nil || !ok {
+			t.Fatalf("Exists = %v, %v; want true from ListAccountAssignments", ok, err)
+		}
+	}
+	if n, m := em.Calls(emulator.OpListAccountAssignmentsForPrincipal), em.Calls(emulator.OpListAccountAssignments); n != 1 || m != 3 {
+		t.Errorf("%d principal and %d account listings, want 1 refused, then 3 account listings", n, m)
 	}
 }
 

@@ -102,7 +102,7 @@ func TestRateLimiterStaysUnderMaxTPS(t *testing.T) {
 	if min := time.Duration(float64(calls-tps/2) / tps * float64(time.Second)); time.Since(start) < min*9/10 {
 		t.Errorf("%d calls in %s, faster than %d/s allows (%s)", calls, time.Since(start), tps, min)
 	}
-	if n := em.Calls(emulator.OpListAccountAssignments); n != calls {
+	if n := em.Calls(emulator.OpListAccountAssignmentsForPrincipal); n != calls {
 		t.Errorf("%d calls reached the emulator, want %d", n, calls)
 	}
 
@@ -114,7 +114,7 @@ func TestRateLimiterStaysUnderMaxTPS(t *testing.T) {
 	frozen := clock.NewFake(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	em2, unlimited := setupWith(t, emulator.Options{RateLimit: tps, Now: frozen.Now}, aws.Config{MaxTPS: -1})
 	run(unlimited)
-	if n := em2.Calls(emulator.OpListAccountAssignments); n <= calls {
+	if n := em2.Calls(emulator.OpListAccountAssignmentsForPrincipal); n <= calls {
 		t.Fatalf("without a limiter %d calls for %d lookups: nothing was throttled, so the emulator's rate limit is not in force", n, calls)
 	}
 }

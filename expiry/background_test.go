@@ -29,7 +29,7 @@ func TestProvisionInBackground(t *testing.T) {
 	if r.State != drawbridge.StateApproved {
 		t.Fatalf("submit in the background returned %s, want APPROVED", r.State)
 	}
-	calls := e.Emu.Calls(emulator.OpCreateAccountAssignment) + e.Emu.Calls(emulator.OpListAccountAssignments)
+	calls := e.Emu.Calls(emulator.OpCreateAccountAssignment) + e.Emu.Calls(emulator.OpListAccountAssignmentsForPrincipal)
 	if calls != 0 {
 		t.Fatalf("submit in the background called Identity Center %d times before returning", calls)
 	}
