@@ -459,3 +459,25 @@ func revoke(ctx context.Context, p *aws.Provider, a drawbridge.Assignment) error
 	_, err := p.Revoke(ctx, drawbridge.RevokeSpec{RequestID: "req_test", Assignment: a})
 	return err
 }
+
+// A creation AWS answers SUCCEEDED in the create response itself is done:
+// one call, no status poll. A deletion answered so is still confirmed with
+// one status call, so that EXPIRED and REVOKED always rest on the status
+// API's word.
+func TestInlineSucceededCreateNeedsNoStatusCall(t *testing.T) {
+	em, p := setup(t, 0)
+	ctx := context.Background()
+	a := assignment("ReadOnlyAccess", "inline")
+	if err := grant(ctx, p, a); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := em.Calls(emulator.OpCreateAccountAssignment), em.Calls(emulator.OpDescribeAccountAssignmentCreationStatus); n != 1 || m != 0 {
+		t.Errorf("grant: %d creates and %d status calls, want 1 and 0", n, m)
+	}
+	if err := revoke(ctx, p, a); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := em.Calls(emulator.OpDeleteAccountAssignment), em.Calls(emulator.OpDescribeAccountAssignmentDeletionStatus); n != 1 || m != 1 {
+		t.Errorf("revoke: %d deletes and %d status calls, want 1 and 1", n, m)
+	}
+}

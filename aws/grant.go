@@ -78,7 +78,10 @@ func (p *Provider) grant(ctx context.Context, a drawbridge.Assignment) (string, 
 	if st := out.AccountAssignmentCreationStatus; st != nil {
 		requestID = awssdk.ToString(st.RequestId)
 	}
-	err = p.await(ctx, op, a, out.AccountAssignmentCreationStatus, "DescribeAccountAssignmentCreationStatus",
+	// A SUCCEEDED in the create answer is AWS saying the assignment exists:
+	// taken as it is (confirming it would cost a call per grant and could
+	// only find less access than recorded, which reconciliation repairs).
+	err = p.await(ctx, op, a, out.AccountAssignmentCreationStatus, false, "DescribeAccountAssignmentCreationStatus",
 		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
 			out, err := p.client.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
 				InstanceArn:                        &p.instanceARN,
@@ -162,7 +165,7 @@ func (p *Provider) deleteAssignment(ctx context.Context, op, psARN string, a dra
 	if st := out.AccountAssignmentDeletionStatus; st != nil {
 		requestID = awssdk.ToString(st.RequestId)
 	}
-	return requestID, true, p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, "DescribeAccountAssignmentDeletionStatus",
+	return requestID, true, p.await(ctx, op, a, out.AccountAssignmentDeletionStatus, true, "DescribeAccountAssignmentDeletionStatus",
 		func(ctx context.Context, id *string) (*types.AccountAssignmentOperationStatus, error) {
 			out, err := p.client.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
 				InstanceArn:                        &p.instanceARN,
@@ -198,9 +201,12 @@ func reportsNotFound(reason string) bool {
 
 // await polls an asynchronous assignment operation until it reaches a
 // terminal status or ctx ends. FAILED is permanent (a *statusFailed).
+// confirmInline makes a SUCCEEDED in the operation's own answer count only
+// once one status call repeats it (deletions: EXPIRED and REVOKED rest on
+// the status API, whatever an endpoint answers inline).
 // ResourceNotFoundException from the status call is polled through for
 // statusPropagation (by the provider's clock), then returned retryable.
-func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment, st *types.AccountAssignmentOperationStatus, describeOp string,
+func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment, st *types.AccountAssignmentOperationStatus, confirmInline bool, describeOp string,
 	describeStatus func(context.Context, *string) (*types.AccountAssignmentOperationStatus, error)) error {
 	if st == nil {
 		return &opError{op: op, subject: describe(a), msg: "response has no status"}
@@ -208,11 +214,8 @@ func (p *Provider) await(ctx context.Context, op string, a drawbridge.Assignment
 	requestID := st.RequestId
 	var pollErrors int
 	var notFoundSince time.Time
-	// confirmed: the status came from the Describe…Status call. A SUCCEEDED
-	// in the create/delete answer itself is confirmed with one status call
-	// before it counts, so EXPIRED/REVOKED always rests on the provider's
-	// status call, whatever the endpoint answers inline.
-	confirmed := false
+	// confirmed: the status came from the Describe…Status call, or need not.
+	confirmed := !confirmInline
 	wait := st.Status != types.StatusValuesSucceeded
 	for {
 		switch st.Status {

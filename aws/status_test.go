@@ -55,7 +55,9 @@ func TestStatusNotFoundRightAfterTheCallIsPropagation(t *testing.T) {
 func TestGrantWithAnUnknownOutcomeStaysRetryable(t *testing.T) {
 	for _, code := range []string{"ResourceNotFoundException", "AccessDeniedException"} {
 		t.Run(code, func(t *testing.T) {
-			em, p := setupWith(t, emulator.Options{}, aws.Config{MaxTPS: -1, Now: steppingClock(20 * time.Second)})
+			// A delay, so that the create answers IN_PROGRESS and the
+			// outcome rests on the status call (an inline SUCCEEDED is known).
+			em, p := setupWith(t, emulator.Options{Delay: time.Millisecond}, aws.Config{MaxTPS: -1, Now: steppingClock(20 * time.Second)})
 			a := assignment("ReadOnlyAccess", "u-unknown")
 			em.Fail(emulator.OpDescribeAccountAssignmentCreationStatus, emulator.Fault{Code: code})
 			err := grant(context.Background(), p, a)
