@@ -629,7 +629,22 @@ type querier interface {
 }
 
 func (db *DB) queryRequests(ctx context.Context, what string, q querier, query string, args ...any) ([]*drawbridge.Request, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	// Prepared only outside a transaction: preparing takes a connection of
+	// the pool, which a goroutine holding one in a transaction must not
+	// wait for.
+	_, inTx := q.(*sql.Tx)
+	switch st := db.readStmt(ctx, query, !inTx && q == db.read); {
+	case st == nil:
+		rows, err = q.QueryContext(ctx, query, args...)
+	case q == db.read:
+		rows, err = st.QueryContext(ctx, args...)
+	case inTx:
+		rows, err = q.(*sql.Tx).StmtContext(ctx, st).QueryContext(ctx, args...)
+	default:
+		rows, err = q.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

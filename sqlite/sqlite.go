@@ -50,6 +50,9 @@ type DB struct {
 	// idSkew is the largest request_id_skew this process has committed
 	// or -1: raiseIDSkew skips the write below it.
 	idSkew atomic.Int64
+	// readStmts are the read pool's statements prepared on first use,
+	// by their text (see readStmt).
+	readStmts stmtCache
 
 	// writes feeds the group-commit writer (see inWriteTx); closed stops
 	// it and writerDone says it has stopped.
@@ -92,6 +95,57 @@ func (db *DB) prepare(ctx context.Context) error {
 		*s.stmt = stmt
 	}
 	return nil
+}
+
+// stmtCache holds prepared statements by their SQL text.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+// maxCachedStmts bounds the cache: the queries are built from a few shapes
+// (filters, IN lists of a few lengths), so this is never reached in
+// practice, and past it a query is parsed each time as before.
+const maxCachedStmts = 512
+
+// readStmt returns query prepared on the read pool, preparing it when
+// prepare is set and it is not yet; nil when it is not prepared (the cache
+// is full, preparing failed or was not asked for: the caller then runs the
+// text, which reports any error). Parsing and planning a list or history
+// query costs about as much as running it, and the broker runs the same
+// few shapes on every submit.
+func (db *DB) readStmt(ctx context.Context, query string, prepare bool) *sql.Stmt {
+	c := &db.readStmts
+	c.mu.Lock()
+	st, full := c.m[query], len(c.m) >= maxCachedStmts
+	c.mu.Unlock()
+	if st != nil || !prepare || full {
+		return st
+	}
+	st, err := db.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.m[query]; prev != nil {
+		st.Close()
+		return prev
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = st
+	return st
+}
+
+// readRow runs a one-row query on the read pool through its prepared
+// statement.
+func (db *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.readStmt(ctx, query, true); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return db.read.QueryRowContext(ctx, query, args...)
 }
 
 var _ drawbridge.Backend = (*DB)(nil)
@@ -237,6 +291,12 @@ func (db *DB) Close() error {
 			errs = append(errs, st.Close())
 		}
 	}
+	db.readStmts.mu.Lock()
+	for _, st := range db.readStmts.m {
+		errs = append(errs, st.Close())
+	}
+	db.readStmts.m = nil
+	db.readStmts.mu.Unlock()
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -263,8 +323,9 @@ var errClosed = errors.New("sqlite: store is closed")
 //
 // Writes are group-committed: one goroutine owns the write connection and
 // runs every fn that is waiting when it gets to them in one SQLite
-// transaction, each inside its own savepoint, so one fn's failure rolls
-// back only its own changes. With synchronous=FULL each commit is an
+// transaction; one fn's failure rolls back only its own changes (see
+// commitBatch, which may run fn twice: fn must derive everything from tx
+// and its inputs). With synchronous=FULL each commit is an
 // fsync; sharing it is what lets many concurrent grants and revocations
 // through without giving up durability. fn sees exactly the database its
 // own transaction would (earlier fns of the batch included, as if they had
@@ -307,15 +368,39 @@ func (db *DB) writer() {
 }
 
 // commitBatch runs a batch in one transaction and answers every op.
+//
+// The batch first runs without savepoints: a savepoint per op costs three
+// more statements each, and almost every op succeeds. When one fails, its
+// statements before the failure may already be in the transaction, so the
+// whole transaction is rolled back and the batch runs again with a
+// savepoint around each op, where a failure undoes only its own
+// statements. An fn may therefore run twice; it must compute everything
+// from tx and its inputs (every fn here does: it sets what it reports on
+// each run), and nothing of the first run is ever committed.
 func (db *DB) commitBatch(batch []*writeOp) {
-	results := make([]error, len(batch))
-	finish := func(commitErr error) {
-		for i, op := range batch {
-			if results[i] == nil {
-				results[i] = commitErr
-			}
-			op.done <- results[i]
+	if len(batch) > 1 {
+		if results, ok := db.runBatch(batch, false); ok {
+			db.finishBatch(batch, results)
+			return
 		}
+	}
+	results, _ := db.runBatch(batch, len(batch) > 1)
+	db.finishBatch(batch, results)
+}
+
+// runBatch runs batch in one transaction, each op in a savepoint of its own
+// when savepoints is set, and commits if any op succeeded. Without
+// savepoints it stops at the first op that fails, rolls back and reports
+// !ok: nothing was committed and no op is answered.
+func (db *DB) runBatch(batch []*writeOp, savepoints bool) (results []error, ok bool) {
+	results = make([]error, len(batch))
+	fail := func(err error) []error {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+		return results
 	}
 	// The transaction is not bound to any one caller's context: a caller
 	// giving up must not roll back the others' work. Each fn runs with its
@@ -324,38 +409,41 @@ func (db *DB) commitBatch(batch []*writeOp) {
 	// caller already gone is skipped before its fn starts instead.
 	tx, err := db.write.BeginTx(context.Background(), nil)
 	if err != nil {
-		finish(fmt.Errorf("sqlite: begin: %w", err))
-		return
+		return fail(fmt.Errorf("sqlite: begin: %w", err)), true
 	}
-	ok := 0
+	succeeded := 0
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		if len(batch) == 1 {
-			results[i] = op.fn(context.WithoutCancel(op.ctx), tx)
-		} else {
+		if savepoints {
 			results[i] = db.inSavepoint(tx, op)
+		} else {
+			results[i] = op.fn(context.WithoutCancel(op.ctx), tx)
 		}
 		if results[i] == nil {
-			ok++
+			succeeded++
+		} else if !savepoints && len(batch) > 1 {
+			tx.Rollback() //nolint:errcheck // the batch runs again with savepoints
+			return nil, false
 		}
 	}
-	if ok == 0 {
-		tx.Rollback()
-		finish(nil)
-		return
+	if succeeded == 0 {
+		tx.Rollback() //nolint:errcheck // nothing to keep
+		return results, true
 	}
 	if err := tx.Commit(); err != nil {
-		err = fmt.Errorf("sqlite: commit: %w", err)
-		for i := range results {
-			if results[i] == nil {
-				results[i] = err
-			}
-		}
+		return fail(fmt.Errorf("sqlite: commit: %w", err)), true
 	}
-	finish(nil)
+	return results, true
+}
+
+// finishBatch answers every op of a batch.
+func (db *DB) finishBatch(batch []*writeOp, results []error) {
+	for i, op := range batch {
+		op.done <- results[i]
+	}
 }
 
 // inSavepoint runs one op of a batch so that its failure undoes only its

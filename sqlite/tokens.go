@@ -38,7 +38,7 @@ func (db *DB) CreateToken(ctx context.Context, t *drawbridge.Token) error {
 
 // TokenByHash returns the token whose secret hashes to hash.
 func (db *DB) TokenByHash(ctx context.Context, hash string) (*drawbridge.Token, error) {
-	t, err := scanToken(db.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE secret_sha256 = ?`, hash))
+	t, err := scanToken(db.readRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE secret_sha256 = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, drawbridge.Errorf(drawbridge.ENOTFOUND, "no such token")
 	} else if err != nil {

@@ -84,8 +84,8 @@ func listenProblem(cfg *config.Config) error {
 type serverHooks struct {
 	setup func(*app) error
 	ready func(*app, net.Addr)
-	// uncappedProvider: see wireOptions.
-	uncappedProvider bool
+	// provider: see wireOptions.
+	provider func(drawbridge.Provider) drawbridge.Provider
 }
 
 // runServer serves until ctx ends.
@@ -94,7 +94,7 @@ func runServer(ctx context.Context, cfg *config.Config, logger *slog.Logger, hoo
 	if err := listenProblem(cfg); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true, uncappedProvider: hooks.uncappedProvider, decides: true})
+	a, err := openApp(ctx, cfg, wireOptions{logger: logger, metrics: true, provider: hooks.provider, decides: true})
 	if err != nil {
 		return err
 	}

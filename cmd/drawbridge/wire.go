@@ -94,9 +94,9 @@ type wireOptions struct {
 	clock   clock.Clock
 	logger  *slog.Logger
 	metrics bool
-	// uncappedProvider lifts the AWS provider's client-side quota (20 calls/s,
-	// 10 in flight) for the HTTP load test against the emulator.
-	uncappedProvider bool
+	// provider, when set, replaces each configured provider by what it
+	// returns (the load test's instant provider), before metrics wrap it.
+	provider func(drawbridge.Provider) drawbridge.Provider
 	// decides loads the policy, for commands that decide requests (submit,
 	// review, extend, serve). The others (revocation, expiry, reads,
 	// audit) run without it, so that a policy file broken by an edit never
@@ -144,9 +144,6 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 				UserAttribute: a.UserAttribute, IdentityCacheTTL: a.IdentityCacheTTL.Std(),
 				ResolveGroups: a.ResolveGroups, Now: opt.clock.Now,
 				DenyOldSessions: pc.DeniesOldSessions(), Leases: leases, LeaseHolder: notify.NewHolder(),
-			}
-			if opt.uncappedProvider {
-				ac.MaxTPS, ac.MaxInFlight = -1, -1
 			}
 			p, err := aws.New(ctx, ac)
 			if err != nil {
@@ -202,6 +199,11 @@ func openApp(ctx context.Context, cfg *config.Config, opt wireOptions) (*app, er
 	}
 	if len(providers) == 0 {
 		return nil, errors.New("no provider configured: add one under providers: in the config (providers.aws for AWS IAM Identity Center)")
+	}
+	if opt.provider != nil {
+		for name, p := range providers {
+			providers[name] = opt.provider(p)
+		}
 	}
 	db, err := openStore(ctx, cfg, opt.warn)
 	if err != nil {
