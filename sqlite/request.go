@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,16 +181,30 @@ func (db *DB) GetRequest(ctx context.Context, id string) (*drawbridge.Request, e
 }
 
 // ListRequests returns the requests f selects, newest first. Every value
-// of f is a bound parameter; only the shape of the query depends on which
-// fields are set. The query reads an index in id order and stops after the
-// page (see listQuery); what it needs to know first (an account's
-// permission sets, the id skew for a window) is read in the same read
-// transaction, so that everything sees one snapshot.
+// of f but the page size (written into the text, see limitClause) is a
+// bound parameter; only the shape of the query depends on which fields are
+// set. The query reads an index in id order and stops after the page (see
+// listQuery); what it needs to know first (an account's permission sets,
+// the id skew for a window) is read in the same read transaction, so that
+// everything sees one snapshot. A list that needs nothing first is one
+// query outside a transaction, so that its statement is prepared once.
 func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*drawbridge.Request, error) {
 	// A non-nil empty scope means the caller may see nothing at all.
 	if f.Providers != nil && len(f.Providers) == 0 || f.Resources != nil && len(f.Resources) == 0 || f.Roles != nil && len(f.Roles) == 0 {
 		return []*drawbridge.Request{}, nil
 	}
+	limit := listLimit(f.Limit)
+	if !listReadsStore(f) {
+		// Nothing to read before the page: it is one query, outside a
+		// transaction, so that its statement is prepared once (see
+		// queryRequests).
+		query, args := listQuery(f, listInputs{skew: drawbridge.NoIDSkew}, requestColumns, limit)
+		traceList(query, args)
+		return db.queryRequests(ctx, "list requests", db.read, query, args...)
+	}
+	// What listQuery needs from the store (an account's permission sets,
+	// the id skew) is read in the same read transaction as the page, so
+	// that both see one snapshot.
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
@@ -199,7 +214,7 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
-	query, args := listQuery(f, li, requestColumns, listLimit(f.Limit))
+	query, args := listQuery(f, li, requestColumns, limit)
 	traceList(query, args)
 	return db.queryRequests(ctx, "list requests", tx, query, args...)
 }
@@ -208,17 +223,34 @@ func (db *DB) ListRequests(ctx context.Context, f drawbridge.RequestFilter) ([]*
 func listInputsIn(ctx context.Context, tx *sql.Tx, f drawbridge.RequestFilter) (listInputs, error) {
 	li := listInputs{skew: drawbridge.NoIDSkew}
 	var err error
-	if f.Resource != "" && f.Role == "" && f.Roles == nil {
+	if listReadsRoles(f) {
 		if li.accountRoles, err = accountRoles(ctx, tx, f.Resource); err != nil {
 			return li, err
 		}
 	}
-	if !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero() {
+	if listReadsSkew(f) {
 		if err := tx.QueryRowContext(ctx, `SELECT ms FROM request_id_skew`).Scan(&li.skew); err != nil {
 			return li, fmt.Errorf("id skew: %w", err)
 		}
 	}
 	return li, nil
+}
+
+// listReadsRoles says listQuery needs the permission sets requested on
+// f.Resource: an account without a permission set is split by them.
+func listReadsRoles(f drawbridge.RequestFilter) bool {
+	return f.Resource != "" && f.Role == "" && f.Roles == nil
+}
+
+// listReadsSkew says listQuery needs request_id_skew: a window of creation
+// times bounds the id by it.
+func listReadsSkew(f drawbridge.RequestFilter) bool {
+	return !f.CreatedFrom.IsZero() || !f.CreatedTo.IsZero()
+}
+
+// listReadsStore says listQuery needs anything from the store for f.
+func listReadsStore(f drawbridge.RequestFilter) bool {
+	return listReadsRoles(f) || listReadsSkew(f)
 }
 
 // listLimit is the page size ListRequests reads for limit.
@@ -443,7 +475,7 @@ func listQuery(f drawbridge.RequestFilter, li listInputs, columns string, limit 
 		}
 		walk(0, where, args)
 	}
-	return strings.Join(selects, " UNION ALL ") + ` ORDER BY id DESC LIMIT ?`, append(all, limit)
+	return strings.Join(selects, " UNION ALL ") + ` ORDER BY id DESC` + limitClause(limit), all
 }
 
 // dim is one column listQuery splits into arms, with its values.
@@ -511,16 +543,24 @@ func (db *DB) DueRequests(ctx context.Context, now time.Time, limit int) ([]*dra
 	if limit <= 0 {
 		limit = drawbridge.DefaultListLimit
 	}
+	lim := limitClause(limit)
 	return db.queryRequests(ctx, "due requests", db.read, `WITH due (id, d) AS (
 			SELECT * FROM (SELECT id, due_at FROM requests
-				WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2)
+				WHERE due_at IS NOT NULL AND due_at <= ?1 ORDER BY due_at, id`+lim+`)
 			UNION ALL
 			SELECT * FROM (SELECT request_id, chain_due FROM request_bindings
-				WHERE chain_due <= ?1 ORDER BY chain_due, request_id LIMIT ?2))
+				WHERE chain_due <= ?1 ORDER BY chain_due, request_id`+lim+`))
 		SELECT `+requestColumns+` FROM requests
 		JOIN (SELECT id AS due_id, MIN(d) AS first_due FROM due GROUP BY id) ON id = due_id
-		ORDER BY first_due, id LIMIT ?2`, now.UnixNano(), limit)
+		ORDER BY first_due, id`+lim, now.UnixNano())
 }
+
+// limitClause is " LIMIT n" with n written into the text. A bound LIMIT
+// makes SQLite (3.47 and later) read the bound value when it plans the
+// query, which marks the statement to be prepared again at every new
+// binding: a prepared statement would be parsed and planned on every run.
+// n is an int, so the text cannot carry anything else.
+func limitClause(n int) string { return " LIMIT " + strconv.Itoa(n) }
 
 // NextDue returns the earliest due time of any request, its row's or its
 // recorded state's.
