@@ -110,9 +110,10 @@ bench-export: deps-sqlite3 bench-store
 bench-dashboard: bench-store
 	$(GO) test -run '^$$' -bench BenchmarkPages -benchtime 100x -count 3 -timeout 60m ./dashboard/ -args -dashbench.n 1000000 -dashbench.store $(BENCH_STORE)
 
-## bench-http: submit→ACTIVE over HTTP on SQLite, load generator in the same run
+## bench-http: submit→ACTIVE over HTTP on SQLite, 3 rounds; emulator, server and load generator
+## each in a process of their own, beside the SQLite and plain net/http ceilings of the same rounds
 bench-http: build
-	./$(BIN) loadtest --requests 2000 --concurrency 8
+	./$(BIN) loadtest --requests 2000 --concurrency 8 --rounds 3
 
 ## chaos: the long chaos run of docs/reliability.md: 3 replicas on PostgreSQL (300 short grants
 ## over 90 s) and 1 on SQLite (a third of that), replicas SIGKILLed and restarted, PostgreSQL restarted, a faulty

@@ -330,6 +330,7 @@ func startChild(ctx context.Context, stderr io.Writer, prefix string, args ...st
 		return nil, err
 	}
 	cmd := exec.Command(self, args...)
+	dieWithParent(cmd)
 	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -457,6 +458,7 @@ func generateInChild(ctx context.Context, g *globals, o loadOptions, url string)
 	}
 	cmd := exec.CommandContext(ctx, self, "loadtest", "--addr", url, "--json", "--rounds", "1",
 		"--requests", fmt.Sprint(o.n), "--concurrency", fmt.Sprint(o.workers), "--users", fmt.Sprint(o.users))
+	dieWithParent(cmd)
 	cmd.Stderr = g.stderr
 	out, err := cmd.Output()
 	if err != nil {
