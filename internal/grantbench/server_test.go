@@ -50,7 +50,7 @@ func TestServerAtScale(t *testing.T) {
 		*serverBin = bin
 	}
 	emu := freePort(t)
-	sandbox := start(t, "sandbox", "--listen", emu)
+	sandbox := start(t, "sandbox", "--listen", emu, "--hooks-listen", "")
 	t.Cleanup(func() {
 		if sandbox.ProcessState != nil || sandbox.Process.Signal(syscall.Signal(0)) != nil {
 			t.Errorf("the sandbox exited before the test ended")
