@@ -5,13 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	nethttp "net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,64 +21,17 @@ import (
 // command tests of cmd/drawbridge already start the server.
 var benchBin = flag.String("auditbench.bin", "", "drawbridge binary for TestIdleServer (built from ./cmd/drawbridge when empty)")
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// start runs the binary with args; the process is stopped (SIGTERM, then
-// SIGKILL after 35 s) at cleanup.
-func start(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(*benchBin, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(35 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	return cmd
-}
-
 // startBound bounds how long a process may take to listen or be ready.
 // It is generous on purpose: this test measures the time to ready, it
 // does not assert it.
 const startBound = 2 * time.Minute
 
-// waitReady polls url until it answers 200, at most startBound.
-func waitReady(t *testing.T, url string) {
-	t.Helper()
-	c := &nethttp.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(startBound); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-	}
-	t.Fatalf("%s not ready within %s", url, startBound)
-}
-
 // idle starts a server with args, times exec → /readyz 200, lets it idle
 // and reads its resident set.
 func idle(t *testing.T, addr string, args ...string) (ready time.Duration, rss, hwm uint64) {
 	t0 := time.Now()
-	cmd := start(t, args...)
-	waitReady(t, "http://"+addr+"/readyz")
+	cmd := Start(t, *benchBin, args...)
+	WaitReady(t, "http://"+addr+"/readyz", startBound)
 	ready = time.Since(t0)
 	time.Sleep(5 * time.Second)
 	pid := strconv.Itoa(cmd.Process.Pid)
@@ -104,10 +55,10 @@ func TestIdleServer(t *testing.T) {
 		*benchBin = bin
 	}
 	dir := t.TempDir()
-	emu := freePort(t)
+	emu := FreePort(t)
 	// No webhook receiver: its default port is fixed, and another
 	// package's test running at the same time (grantbench) holds it.
-	start(t, "sandbox", "--listen", emu, "--hooks-listen", "")
+	Start(t, *benchBin, "sandbox", "--listen", emu, "--hooks-listen", "")
 	for deadline := time.Now().Add(startBound); ; time.Sleep(10 * time.Millisecond) {
 		if c, err := net.Dial("tcp", emu); err == nil {
 			c.Close()
@@ -125,7 +76,7 @@ func TestIdleServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listen := freePort(t)
+	listen := FreePort(t)
 	text := strings.Replace(string(cfg), "listen: 127.0.0.1:8080", "listen: "+listen, 1)
 	text = strings.Replace(text, "endpoint: http://127.0.0.1:4566", "endpoint: http://"+emu, 1)
 	if !strings.Contains(text, listen) || !strings.Contains(text, emu) {
@@ -147,7 +98,7 @@ func TestIdleServer(t *testing.T) {
 	}
 	for i := 0; i < 2; i++ {
 		t.Run(fmt.Sprint("dev", i), func(t *testing.T) {
-			addr := freePort(t)
+			addr := FreePort(t)
 			ready, rss, hwm := idle(t, addr, "dev", "--listen", addr, "--data", filepath.Join(dir, "dev"))
 			t.Logf("%-18s ready %s; idle VmRSS %s (peak VmHWM %s)", "dev", ready.Round(time.Millisecond), mb(rss), mb(hwm))
 		})

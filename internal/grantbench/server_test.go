@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	nethttp "net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,8 +48,8 @@ func TestServerAtScale(t *testing.T) {
 		}
 		*serverBin = bin
 	}
-	emu := freePort(t)
-	sandbox := start(t, "sandbox", "--listen", emu, "--hooks-listen", "")
+	emu := auditbench.FreePort(t)
+	sandbox := auditbench.Start(t, *serverBin, "sandbox", "--listen", emu, "--hooks-listen", "")
 	t.Cleanup(func() {
 		if sandbox.ProcessState != nil || sandbox.Process.Signal(syscall.Signal(0)) != nil {
 			t.Errorf("the sandbox exited before the test ended")
@@ -67,7 +66,7 @@ func TestServerAtScale(t *testing.T) {
 	}
 	for _, n := range sizes(t) {
 		dir := filepath.Dir(store(t, n))
-		listen := freePort(t)
+		listen := auditbench.FreePort(t)
 		cfg := writeConfig(t, dir, listen, emu)
 		out, err := exec.Command(*serverBin, "--config", cfg, "token", "create", "--principal", "admin@example.com", "--role", "admin").CombinedOutput()
 		if err != nil {
@@ -85,8 +84,8 @@ func TestServerAtScale(t *testing.T) {
 		for round := range *serverRounds {
 			t.Run(fmt.Sprintf("active=%d/%d", n, round), func(t *testing.T) {
 				t0 := time.Now()
-				cmd := start(t, "--config", cfg, "serve")
-				waitReady(t, "http://"+listen+"/readyz")
+				cmd := auditbench.Start(t, *serverBin, "--config", cfg, "serve")
+				auditbench.WaitReady(t, "http://"+listen+"/readyz", time.Minute)
 				ready := time.Since(t0)
 				time.Sleep(2 * time.Second)
 				pid := strconv.Itoa(cmd.Process.Pid)
@@ -183,51 +182,4 @@ func submit(t *testing.T, addr, token string, n, workers, round int) (float64, t
 	}
 	slices.Sort(lat)
 	return float64(n) / elapsed.Seconds(), lat[min(n-1, n*99/100)]
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// start runs the binary with args; the process is stopped (SIGTERM, then
-// SIGKILL after 35 s) when t ends.
-func start(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(*serverBin, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(35 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	return cmd
-}
-
-// waitReady polls url until it answers 200, at most a minute.
-func waitReady(t *testing.T, url string) {
-	t.Helper()
-	c := &nethttp.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		if resp, err := c.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-	}
-	t.Fatalf("%s not ready within a minute", url)
 }
